@@ -1,0 +1,212 @@
+//! The wasm-bindgen layer: converts JS values to the core's [`Value`] and results back to
+//! plain JS objects. No logic lives here.
+//!
+//! Every JS call that could throw (a getter, a Proxy trap, a revoked Proxy) goes through a
+//! `catch` import: an exception unwinding through wasm frames would leave the module broken.
+
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
+
+use crate::model::{find_model, ModelSpec, GPT_IMAGE_2};
+use crate::validate::{prompt_length, validate_for_model, Issue, NormalizedInput};
+use crate::value::{Value, MAX_DEPTH};
+
+#[wasm_bindgen(typescript_custom_section)]
+const _: &str = include_str!("types.d.ts");
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Reflect, js_name = get)]
+    fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+const UNREADABLE: &str = "a value that could not be read (a getter or Proxy threw)";
+
+/// Converts at most [`MAX_DEPTH`] levels below `value`; deeper containers become opaque.
+fn to_value(value: &JsValue, depth: usize) -> Value {
+    if value.is_null() {
+        return Value::Null;
+    }
+    if let Some(b) = value.as_bool() {
+        return Value::Bool(b);
+    }
+    if let Some(n) = value.as_f64() {
+        return Value::Number(n);
+    }
+    if let Some(s) = value.as_string() {
+        return Value::String(s);
+    }
+    if value.is_undefined() {
+        return Value::Opaque("undefined");
+    }
+    if value.is_function() {
+        return Value::Opaque("a function");
+    }
+    if value.is_bigint() {
+        return Value::Opaque("a bigint");
+    }
+    if value.is_symbol() {
+        return Value::Opaque("a symbol");
+    }
+    match is_array(value) {
+        Err(_) => Value::Opaque(UNREADABLE),
+        Ok(true) if depth >= MAX_DEPTH => Value::Opaque("an array"),
+        Ok(true) => array_items(value, depth).unwrap_or(Value::Opaque(UNREADABLE)),
+        Ok(false) if depth >= MAX_DEPTH => Value::Opaque("an object"),
+        Ok(false) => object_fields(value, depth).unwrap_or(Value::Opaque(UNREADABLE)),
+    }
+}
+
+fn array_items(value: &JsValue, depth: usize) -> Result<Value, JsValue> {
+    let length = reflect_get(value, &"length".into())?
+        .as_f64()
+        .unwrap_or(0.0) as u32;
+    let items = (0..length)
+        .map(|i| reflect_get(value, &i.into()).map(|item| to_value(&item, depth + 1)))
+        .collect::<Result<_, _>>()?;
+    Ok(Value::Array(items))
+}
+
+fn object_fields(value: &JsValue, depth: usize) -> Result<Value, JsValue> {
+    let mut fields = Vec::new();
+    for key in object_keys(value)?.iter() {
+        let item = reflect_get(value, &key)?;
+        // JSON.stringify leaves undefined out, so the API never sees such a field.
+        if !item.is_undefined() {
+            fields.push((key.as_string().unwrap_or_default(), to_value(&item, depth + 1)));
+        }
+    }
+    Ok(Value::Object(fields))
+}
+
+/// A plain object built from (key, value) pairs.
+fn object(entries: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in entries {
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&object, &(*key).into(), value);
+    }
+    object.into()
+}
+
+fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> JsValue {
+    values
+        .into_iter()
+        .map(JsValue::from_str)
+        .collect::<Array>()
+        .into()
+}
+
+fn issue_to_js(issue: &Issue) -> JsValue {
+    let mut entries = vec![
+        ("path", issue.path.as_str().into()),
+        ("code", issue.code.as_str().into()),
+        ("message", issue.message.as_str().into()),
+        ("severity", issue.severity.as_str().into()),
+    ];
+    if let Some(suggestion) = &issue.suggestion {
+        entries.push(("suggestion", suggestion.as_str().into()));
+    }
+    if let Some(allowed) = &issue.allowed {
+        entries.push(("allowed", strings(allowed.iter().copied())));
+    }
+    object(&entries)
+}
+
+fn normalized_to_js(input: &NormalizedInput) -> JsValue {
+    let mut entries = vec![
+        ("prompt", input.prompt.into()),
+        ("aspect_ratio", input.aspect_ratio.into()),
+        ("resolution", input.resolution.into()),
+    ];
+    if !input.image_urls.is_empty() {
+        entries.push(("image_urls", strings(input.image_urls.iter().copied())));
+    }
+    object(&entries)
+}
+
+/// Checks a run's `input` offline. Never throws: every problem is in the result.
+#[wasm_bindgen(js_name = validateInput, unchecked_return_type = "ValidationResult")]
+pub fn validate_input(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
+) -> JsValue {
+    let model = if options.is_undefined() || options.is_null() {
+        JsValue::UNDEFINED
+    } else {
+        reflect_get(&options, &"model".into()).unwrap_or(JsValue::NULL)
+    };
+    // A model option that is not a string is named as given, never silently replaced.
+    let model_id = match model.as_string() {
+        Some(id) => id,
+        None if model.is_undefined() => GPT_IMAGE_2.id.to_string(),
+        None => to_value(&model, MAX_DEPTH).describe(),
+    };
+    let input = to_value(&input, 0);
+    let validation = validate_for_model(&model_id, &input);
+    let issues = |list: &[Issue]| list.iter().map(issue_to_js).collect::<Array>().into();
+    object(&[
+        ("ok", validation.is_ok().into()),
+        (
+            "value",
+            validation
+                .value
+                .as_ref()
+                .map_or(JsValue::UNDEFINED, normalized_to_js),
+        ),
+        ("issues", issues(&validation.errors)),
+        ("warnings", issues(&validation.warnings)),
+    ])
+}
+
+/// A prompt's length as the validator counts it (UTF-16 code units, like String.length).
+#[wasm_bindgen(js_name = promptLength)]
+pub fn prompt_length_js(text: &str) -> usize {
+    prompt_length(text)
+}
+
+/// The model's rules for building a form; `undefined` for a model this library does not know.
+#[wasm_bindgen(js_name = getModelFacts, unchecked_return_type = "ModelFacts | undefined")]
+pub fn get_model_facts(
+    #[wasm_bindgen(unchecked_param_type = "ModelId")] model: Option<String>,
+) -> JsValue {
+    match model.as_deref().map_or(Some(&GPT_IMAGE_2), find_model) {
+        Some(model) => model_facts(model),
+        None => JsValue::UNDEFINED,
+    }
+}
+
+fn model_facts(model: &ModelSpec) -> JsValue {
+    let by_ratio: Vec<(&str, JsValue)> = model
+        .aspect_ratios
+        .iter()
+        .map(|ratio| (*ratio, strings(model.resolutions_for(ratio))))
+        .collect();
+    let by_resolution: Vec<(&str, JsValue)> = model
+        .resolutions
+        .iter()
+        .filter_map(|r| Some((r.name, strings(r.only_with_aspect_ratios?.iter().copied()))))
+        .collect();
+    object(&[
+        ("id", model.id.into()),
+        ("promptMinLength", model.prompt_min_length.into()),
+        ("promptMaxLength", model.prompt_max_length.into()),
+        ("promptLengthUnit", "utf16".into()),
+        ("aspectRatios", strings(model.aspect_ratios.iter().copied())),
+        ("defaultAspectRatio", model.default_aspect_ratio.into()),
+        ("resolutions", strings(model.resolution_names())),
+        ("defaultResolution", model.default_resolution.into()),
+        ("resolutionsByAspectRatio", object(&by_ratio)),
+        ("aspectRatiosByResolution", object(&by_resolution)),
+        ("maxImageUrls", model.max_image_urls.into()),
+        ("maxImageBytes", model.max_image_bytes.into()),
+        (
+            "imageUrlSchemes",
+            strings(model.image_url_schemes.iter().copied()),
+        ),
+    ])
+}

@@ -1,0 +1,103 @@
+//! The one description of each supported model's input, as data.
+//!
+//! The validator, the JavaScript model facts, the TypeScript unions (checked by a golden test)
+//! and the simulator all read this; nothing else may restate these rules.
+
+/// How a prompt's length is counted. RUNBASE.md recommends UTF-16 code units: it is what a
+/// JavaScript API (`String.length`) most likely checks, and it is never looser than code points.
+pub const PROMPT_LENGTH_UNIT: &str = "UTF-16 code units (JavaScript's String.length)";
+
+/// One resolution and, where it is restricted, the only aspect ratios it may be used with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolution {
+    pub name: &'static str,
+    pub only_with_aspect_ratios: Option<&'static [&'static str]>,
+}
+
+impl Resolution {
+    pub fn allows(&self, aspect_ratio: &str) -> bool {
+        self.only_with_aspect_ratios
+            .is_none_or(|ratios| ratios.contains(&aspect_ratio))
+    }
+}
+
+/// Everything a client needs to know to accept or refuse a model's input offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub id: &'static str,
+    pub prompt_min_length: usize,
+    pub prompt_max_length: usize,
+    pub aspect_ratios: &'static [&'static str],
+    pub default_aspect_ratio: &'static str,
+    pub resolutions: &'static [Resolution],
+    pub default_resolution: &'static str,
+    pub max_image_urls: usize,
+    /// Decoded bytes of one reference image ("4 MB" taken as 4 × 1024 × 1024).
+    pub max_image_bytes: usize,
+    pub image_url_schemes: &'static [&'static str],
+}
+
+/// The names of the input's fields, in the order the API documents them.
+pub const FIELD_PROMPT: &str = "prompt";
+pub const FIELD_ASPECT_RATIO: &str = "aspect_ratio";
+pub const FIELD_RESOLUTION: &str = "resolution";
+pub const FIELD_IMAGE_URLS: &str = "image_urls";
+pub const FIELDS: [&str; 4] = [
+    FIELD_PROMPT,
+    FIELD_ASPECT_RATIO,
+    FIELD_RESOLUTION,
+    FIELD_IMAGE_URLS,
+];
+
+pub const GPT_IMAGE_2: ModelSpec = ModelSpec {
+    id: "openai/gpt-image-2",
+    prompt_min_length: 1,
+    prompt_max_length: 4000,
+    aspect_ratios: &[
+        "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
+    ],
+    default_aspect_ratio: "1:1",
+    resolutions: &[
+        Resolution {
+            name: "1K",
+            only_with_aspect_ratios: None,
+        },
+        Resolution {
+            name: "2K",
+            only_with_aspect_ratios: None,
+        },
+        Resolution {
+            name: "4K",
+            only_with_aspect_ratios: Some(&["16:9", "9:16", "21:9"]),
+        },
+    ],
+    default_resolution: "1K",
+    max_image_urls: 4,
+    max_image_bytes: 4 * 1024 * 1024,
+    image_url_schemes: &["https", "http", "data"],
+};
+
+/// Every model this library knows, by id.
+pub const MODELS: [&ModelSpec; 1] = [&GPT_IMAGE_2];
+
+pub fn find_model(id: &str) -> Option<&'static ModelSpec> {
+    MODELS.into_iter().find(|model| model.id == id)
+}
+
+impl ModelSpec {
+    pub fn resolution(&self, name: &str) -> Option<&'static Resolution> {
+        self.resolutions.iter().find(|r| r.name == name)
+    }
+
+    pub fn resolution_names(&self) -> impl Iterator<Item = &'static str> {
+        self.resolutions.iter().map(|r| r.name)
+    }
+
+    /// The resolutions a form should offer for this aspect ratio.
+    pub fn resolutions_for<'a>(&'a self, aspect_ratio: &'a str) -> impl Iterator<Item = &'static str> + 'a {
+        self.resolutions
+            .iter()
+            .filter(move |r| r.allows(aspect_ratio))
+            .map(|r| r.name)
+    }
+}

@@ -1,0 +1,77 @@
+
+/** Models this library knows. */
+export type ModelId = "openai/gpt-image-2";
+
+/** gpt-image-2's aspect ratios (width:height). */
+export type AspectRatio = "1:1" | "2:3" | "3:2" | "3:4" | "4:3" | "4:5" | "5:4" | "9:16" | "16:9" | "21:9";
+
+/** gpt-image-2's resolutions; "4K" only with "16:9", "9:16" or "21:9". */
+export type Resolution = "1K" | "2K" | "4K";
+
+/** The `input` of a gpt-image-2 run, as the API documents it. */
+export interface GptImage2Input {
+  /** 1 to 4000 characters, counted as UTF-16 code units (String.length). */
+  prompt: string;
+  /** Default "1:1". */
+  aspect_ratio?: AspectRatio;
+  /** Default "1K". */
+  resolution?: Resolution;
+  /** Up to 4 reference images: https, http or data:image/* URLs, each at most 4 MiB. */
+  image_urls?: string[];
+}
+
+/** The input ready to send: defaults filled in; `image_urls` left out when empty. */
+export interface NormalizedInput {
+  prompt: string;
+  aspect_ratio: AspectRatio;
+  resolution: Resolution;
+  image_urls?: string[];
+}
+
+/** Stable machine-readable reasons for a validation issue. */
+export type IssueCode = "input_not_object" | "unknown_field" | "prompt_missing" | "prompt_not_string" | "prompt_empty" | "prompt_too_long" | "prompt_blank" | "aspect_ratio_not_string" | "aspect_ratio_unsupported" | "resolution_not_string" | "resolution_unsupported" | "resolution_not_allowed_for_aspect_ratio" | "image_urls_not_array" | "image_urls_too_many" | "image_url_not_string" | "image_url_invalid" | "image_url_unsupported_scheme" | "image_url_not_image" | "image_url_too_large" | "image_url_duplicate" | "image_url_insecure" | "too_many_issues" | "model_not_supported";
+
+export type Severity = "error" | "warning";
+
+export interface ValidationIssue {
+  /** Where, relative to the input: "prompt", "image_urls[2]"; "" for the input itself. */
+  path: string;
+  code: IssueCode;
+  /** A sentence for a person: what was given and what is allowed. */
+  message: string;
+  severity: Severity;
+  /** A value that would fix it, when one is clear ("16:9" for "16x9"). */
+  suggestion?: string;
+  /** The values the field accepts, for enum, scheme and field-name problems. */
+  allowed?: string[];
+}
+
+export type ValidationResult =
+  | { ok: true; value: NormalizedInput; issues: []; warnings: ValidationIssue[] }
+  | { ok: false; value?: undefined; issues: ValidationIssue[]; warnings: ValidationIssue[] };
+
+export interface ValidateOptions {
+  /** Default "openai/gpt-image-2". */
+  model?: ModelId;
+}
+
+/** What a form needs to offer only valid choices. */
+export interface ModelFacts {
+  id: ModelId;
+  promptMinLength: number;
+  promptMaxLength: number;
+  /** How prompt length is counted: "utf16" (String.length). */
+  promptLengthUnit: "utf16";
+  aspectRatios: AspectRatio[];
+  defaultAspectRatio: AspectRatio;
+  resolutions: Resolution[];
+  defaultResolution: Resolution;
+  /** For each aspect ratio, the resolutions it allows. */
+  resolutionsByAspectRatio: Record<AspectRatio, Resolution[]>;
+  /** For each restricted resolution, the only aspect ratios it allows. */
+  aspectRatiosByResolution: Partial<Record<Resolution, AspectRatio[]>>;
+  maxImageUrls: number;
+  /** Decoded bytes per reference image (4 × 1024 × 1024). */
+  maxImageBytes: number;
+  imageUrlSchemes: ("https" | "http" | "data")[];
+}

@@ -1,0 +1,576 @@
+//! Checks a model's input against its [`ModelSpec`]: every problem at once, each with a path,
+//! a stable code, a message a person understands and a severity; on success the input ready
+//! to send, with defaults filled in.
+
+use std::collections::HashMap;
+
+use crate::model::{
+    find_model, ModelSpec, MODELS, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT, FIELD_RESOLUTION,
+    PROMPT_LENGTH_UNIT,
+};
+use crate::reference_url::{classify, ReferenceUrl, UrlProblem};
+use crate::suggest;
+use crate::value::{quote, Value};
+
+/// At most this many issues are reported; a last `too_many_issues` says how many were left out.
+pub const MAX_ISSUES: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The API would refuse the input.
+    Error,
+    /// Legal, but probably not what was meant.
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! issue_codes {
+    ($($variant:ident = $code:literal,)*) => {
+        /// Stable, machine-readable reasons. The strings are part of the public API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum IssueCode { $($variant,)* }
+
+        impl IssueCode {
+            pub const ALL: &'static [IssueCode] = &[$(IssueCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(IssueCode::$variant => $code,)* }
+            }
+        }
+    };
+}
+
+issue_codes! {
+    InputNotObject = "input_not_object",
+    UnknownField = "unknown_field",
+    PromptMissing = "prompt_missing",
+    PromptNotString = "prompt_not_string",
+    PromptEmpty = "prompt_empty",
+    PromptTooLong = "prompt_too_long",
+    PromptBlank = "prompt_blank",
+    AspectRatioNotString = "aspect_ratio_not_string",
+    AspectRatioUnsupported = "aspect_ratio_unsupported",
+    ResolutionNotString = "resolution_not_string",
+    ResolutionUnsupported = "resolution_unsupported",
+    ResolutionNotAllowedForAspectRatio = "resolution_not_allowed_for_aspect_ratio",
+    ImageUrlsNotArray = "image_urls_not_array",
+    ImageUrlsTooMany = "image_urls_too_many",
+    ImageUrlNotString = "image_url_not_string",
+    ImageUrlInvalid = "image_url_invalid",
+    ImageUrlUnsupportedScheme = "image_url_unsupported_scheme",
+    ImageUrlNotImage = "image_url_not_image",
+    ImageUrlTooLarge = "image_url_too_large",
+    ImageUrlDuplicate = "image_url_duplicate",
+    ImageUrlInsecure = "image_url_insecure",
+    TooManyIssues = "too_many_issues",
+    ModelNotSupported = "model_not_supported",
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    /// Where, relative to the input: `prompt`, `image_urls[2]`; empty for the input itself.
+    pub path: String,
+    pub code: IssueCode,
+    pub message: String,
+    pub severity: Severity,
+    /// A value that would fix it, when one is clear ("16:9" for "16x9").
+    pub suggestion: Option<String>,
+    /// The values the field accepts, for enum problems.
+    pub allowed: Option<Vec<&'static str>>,
+}
+
+/// The input as it should be sent: defaults filled in, borrowing the caller's strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedInput<'a> {
+    pub prompt: &'a str,
+    pub aspect_ratio: &'static str,
+    pub resolution: &'static str,
+    /// Left out of the request when empty: an empty list means the same as none.
+    pub image_urls: Vec<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation<'a> {
+    /// Present exactly when no issue is an error.
+    pub value: Option<NormalizedInput<'a>>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+impl Validation<'_> {
+    pub fn is_ok(&self) -> bool {
+        self.value.is_some()
+    }
+
+    /// All issues, errors first.
+    pub fn issues(&self) -> impl Iterator<Item = &Issue> {
+        self.errors.iter().chain(&self.warnings)
+    }
+}
+
+/// Collects issues and keeps the list bounded whatever the input holds.
+struct Report {
+    issues: Vec<Issue>,
+    left_out: usize,
+}
+
+impl Report {
+    fn push(&mut self, path: impl Into<String>, code: IssueCode, message: String) -> &mut Self {
+        self.push_with(path, code, Severity::Error, message)
+    }
+
+    fn warn(&mut self, path: impl Into<String>, code: IssueCode, message: String) -> &mut Self {
+        self.push_with(path, code, Severity::Warning, message)
+    }
+
+    fn push_with(
+        &mut self,
+        path: impl Into<String>,
+        code: IssueCode,
+        severity: Severity,
+        message: String,
+    ) -> &mut Self {
+        if self.issues.len() < MAX_ISSUES {
+            self.issues.push(Issue {
+                path: path.into(),
+                code,
+                message,
+                severity,
+                suggestion: None,
+                allowed: None,
+            });
+        } else {
+            self.left_out += 1;
+        }
+        self
+    }
+
+    /// Adds details to the issue just pushed (if it was not left out).
+    fn details(&mut self, suggestion: Option<&str>, allowed: Option<&[&'static str]>) {
+        if self.left_out == 0 {
+            if let Some(last) = self.issues.last_mut() {
+                last.suggestion = suggestion.map(str::to_string);
+                last.allowed = allowed.map(<[_]>::to_vec);
+            }
+        }
+    }
+}
+
+/// Validates `input` for the model with this id; an unknown id is itself the one error.
+pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a> {
+    match find_model(model_id) {
+        Some(model) => validate(model, input),
+        None => Validation {
+            value: None,
+            errors: vec![Issue {
+                path: String::new(),
+                code: IssueCode::ModelNotSupported,
+                message: format!(
+                    "The model {} is not supported by this library; supported: {}",
+                    quote(model_id),
+                    list(&MODELS.map(|m| m.id))
+                ),
+                severity: Severity::Error,
+                suggestion: None,
+                allowed: Some(MODELS.map(|m| m.id).to_vec()),
+            }],
+            warnings: Vec::new(),
+        },
+    }
+}
+
+pub fn validate<'a>(model: &ModelSpec, input: &'a Value) -> Validation<'a> {
+    let mut report = Report {
+        issues: Vec::new(),
+        left_out: 0,
+    };
+    let normalized = check_input(model, input, &mut report);
+    if report.left_out > 0 {
+        let n = report.left_out;
+        report.issues.push(Issue {
+            path: String::new(),
+            code: IssueCode::TooManyIssues,
+            message: format!("{n} more issue(s) were found and left out of this list"),
+            severity: Severity::Error,
+            suggestion: None,
+            allowed: None,
+        });
+    }
+    let (errors, warnings): (Vec<Issue>, Vec<Issue>) = report
+        .issues
+        .into_iter()
+        .partition(|i| i.severity == Severity::Error);
+    Validation {
+        value: normalized.filter(|_| errors.is_empty()),
+        errors,
+        warnings,
+    }
+}
+
+fn check_input<'a>(
+    model: &ModelSpec,
+    input: &'a Value,
+    report: &mut Report,
+) -> Option<NormalizedInput<'a>> {
+    let Value::Object(fields) = input else {
+        report.push(
+            "",
+            IssueCode::InputNotObject,
+            format!(
+                "The input must be an object such as {{\"prompt\": \"A red bicycle\"}}, but {} was given",
+                input.describe()
+            ),
+        );
+        return None;
+    };
+    for (name, _) in fields {
+        if !FIELDS.contains(&name.as_str()) {
+            let suggestion = suggest::field_name(name, &FIELDS);
+            let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
+            report
+                .push(
+                    name.as_str(),
+                    IssueCode::UnknownField,
+                    format!(
+                        "Unknown field {}: {} accepts only {}.{hint}",
+                        quote(name),
+                        model.id,
+                        FIELDS.join(", ")
+                    ),
+                )
+                .details(suggestion, Some(&FIELDS));
+        }
+    }
+    let prompt = check_prompt(model, input.get(FIELD_PROMPT), report);
+    let aspect_ratio = check_enum(
+        input.get(FIELD_ASPECT_RATIO),
+        FIELD_ASPECT_RATIO,
+        model.aspect_ratios,
+        model.default_aspect_ratio,
+        (
+            IssueCode::AspectRatioNotString,
+            IssueCode::AspectRatioUnsupported,
+        ),
+        report,
+    );
+    let resolution_names: Vec<&'static str> = model.resolution_names().collect();
+    let resolution = check_enum(
+        input.get(FIELD_RESOLUTION),
+        FIELD_RESOLUTION,
+        &resolution_names,
+        model.default_resolution,
+        (
+            IssueCode::ResolutionNotString,
+            IssueCode::ResolutionUnsupported,
+        ),
+        report,
+    );
+    if let (Some(ratio), Some(resolution)) = (aspect_ratio, resolution) {
+        check_resolution_for_ratio(model, input, ratio, resolution, report);
+    }
+    let image_urls = check_image_urls(model, input.get(FIELD_IMAGE_URLS), report);
+    Some(NormalizedInput {
+        prompt: prompt?,
+        aspect_ratio: aspect_ratio?,
+        resolution: resolution?,
+        image_urls: image_urls?,
+    })
+}
+
+fn check_prompt<'a>(
+    model: &ModelSpec,
+    value: Option<&'a Value>,
+    report: &mut Report,
+) -> Option<&'a str> {
+    let max = model.prompt_max_length;
+    let text = match value {
+        None => {
+            report.push(
+                FIELD_PROMPT,
+                IssueCode::PromptMissing,
+                "A prompt is required: describe the image to generate".into(),
+            );
+            return None;
+        }
+        Some(Value::String(text)) => text,
+        Some(other) => {
+            report.push(
+                FIELD_PROMPT,
+                IssueCode::PromptNotString,
+                format!(
+                    "The prompt must be text, but {} was given",
+                    other.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    let length = prompt_length(text);
+    if length < model.prompt_min_length {
+        report.push(
+            FIELD_PROMPT,
+            IssueCode::PromptEmpty,
+            "The prompt is empty: describe the image to generate".into(),
+        );
+        return None;
+    }
+    if length > max {
+        report.push(
+            FIELD_PROMPT,
+            IssueCode::PromptTooLong,
+            format!(
+                "The prompt is {length} characters long; the limit is {max}. Characters are counted as {PROMPT_LENGTH_UNIT}, so an emoji may count as 2. Shorten it by {}",
+                length - max
+            ),
+        );
+        return None;
+    }
+    if text.trim().is_empty() {
+        report.warn(
+            FIELD_PROMPT,
+            IssueCode::PromptBlank,
+            "The prompt holds only whitespace: the image will not follow any description".into(),
+        );
+    }
+    Some(text)
+}
+
+/// A prompt's length as the API counts it (see [`PROMPT_LENGTH_UNIT`]).
+pub fn prompt_length(text: &str) -> usize {
+    text.chars().map(char::len_utf16).sum()
+}
+
+fn check_enum(
+    value: Option<&Value>,
+    field: &str,
+    allowed: &[&'static str],
+    default: &'static str,
+    (not_string, unsupported): (IssueCode, IssueCode),
+    report: &mut Report,
+) -> Option<&'static str> {
+    let given = match value {
+        None => return Some(default),
+        Some(Value::String(given)) => given,
+        Some(other) => {
+            report
+                .push(
+                    field,
+                    not_string,
+                    format!(
+                        "{field} must be one of the strings {}, but {} was given. Leave it out to get the default \"{default}\"",
+                        list(allowed),
+                        other.describe()
+                    ),
+                )
+                .details(None, Some(allowed));
+            return None;
+        }
+    };
+    if let Some(hit) = allowed.iter().find(|a| *a == given) {
+        return Some(hit);
+    }
+    let suggestion = suggest::enum_value(given, allowed);
+    let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
+    report
+        .push(
+            field,
+            unsupported,
+            format!(
+                "{field} {} is not supported; use one of {}.{hint}",
+                quote(given),
+                list(allowed)
+            ),
+        )
+        .details(suggestion, Some(allowed));
+    None
+}
+
+fn check_resolution_for_ratio(
+    model: &ModelSpec,
+    input: &Value,
+    ratio: &str,
+    resolution: &str,
+    report: &mut Report,
+) {
+    let Some(rule) = model.resolution(resolution) else {
+        return;
+    };
+    let Some(only_with) = rule.only_with_aspect_ratios else {
+        return;
+    };
+    if only_with.contains(&ratio) {
+        return;
+    }
+    let ratio_source = if input.get(FIELD_ASPECT_RATIO).is_none() {
+        format!("the default aspect ratio {ratio} (none was given)")
+    } else {
+        format!("aspect ratio {ratio}")
+    };
+    let allowed: Vec<&'static str> = model.resolutions_for(ratio).collect();
+    report
+        .push(
+            FIELD_RESOLUTION,
+            IssueCode::ResolutionNotAllowedForAspectRatio,
+            format!(
+                "Resolution {resolution} is only available with aspect ratios {}, not with {ratio_source}. Choose one of those ratios, or resolution {}",
+                list(only_with),
+                list(&allowed)
+            ),
+        )
+        .details(None, Some(&allowed));
+}
+
+fn check_image_urls<'a>(
+    model: &ModelSpec,
+    value: Option<&'a Value>,
+    report: &mut Report,
+) -> Option<Vec<&'a str>> {
+    let items = match value {
+        None => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            report.push(
+                FIELD_IMAGE_URLS,
+                IssueCode::ImageUrlsNotArray,
+                format!(
+                    "image_urls must be an array of up to {} URLs, but {} was given",
+                    model.max_image_urls,
+                    other.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    if items.len() > model.max_image_urls {
+        ok = false;
+        report.push(
+            FIELD_IMAGE_URLS,
+            IssueCode::ImageUrlsTooMany,
+            format!(
+                "{} reference images were given; at most {} are allowed",
+                items.len(),
+                model.max_image_urls
+            ),
+        );
+    }
+    let mut urls = Vec::with_capacity(items.len());
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("{FIELD_IMAGE_URLS}[{index}]");
+        let Value::String(url) = item else {
+            ok = false;
+            report.push(
+                path,
+                IssueCode::ImageUrlNotString,
+                format!(
+                    "Each reference image must be a URL string, but {} was given",
+                    item.describe()
+                ),
+            );
+            continue;
+        };
+        ok &= check_image_url(model, url, &path, report);
+        if let Some(first) = first_seen.get(url.as_str()) {
+            report.warn(
+                path,
+                IssueCode::ImageUrlDuplicate,
+                format!("This reference image is the same as image_urls[{first}]"),
+            );
+        } else {
+            first_seen.insert(url, index);
+        }
+        urls.push(url.as_str());
+    }
+    ok.then_some(urls)
+}
+
+/// Reports the URL's problems; true when it may be sent.
+fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report) -> bool {
+    let shown = quote(url);
+    match classify(url) {
+        Ok(ReferenceUrl::Https) => true,
+        Ok(ReferenceUrl::Http) => {
+            report.warn(
+                path,
+                IssueCode::ImageUrlInsecure,
+                format!("{shown} uses plain http: prefer https, which cannot be altered on the way"),
+            );
+            true
+        }
+        Ok(ReferenceUrl::DataImage {
+            media_type,
+            decoded_bytes,
+        }) => {
+            if decoded_bytes <= model.max_image_bytes {
+                return true;
+            }
+            report.push(
+                path,
+                IssueCode::ImageUrlTooLarge,
+                format!(
+                    "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
+                    megabytes(decoded_bytes),
+                    megabytes(model.max_image_bytes),
+                    model.max_image_bytes
+                ),
+            );
+            false
+        }
+        Err(UrlProblem::Malformed(why)) => {
+            report.push(
+                path,
+                IssueCode::ImageUrlInvalid,
+                format!("{shown} is not a valid URL: {why}"),
+            );
+            false
+        }
+        Err(UrlProblem::Scheme(scheme)) => {
+            report.push(
+                path,
+                IssueCode::ImageUrlUnsupportedScheme,
+                format!(
+                    "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
+                    model.image_url_schemes.join(", ")
+                ),
+            )
+            .details(None, Some(model.image_url_schemes));
+            false
+        }
+        Err(UrlProblem::DataNotImage(media_type)) => {
+            report.push(
+                path,
+                IssueCode::ImageUrlNotImage,
+                format!("This data URL holds {media_type}, not an image: use an image/* media type such as image/png"),
+            );
+            false
+        }
+    }
+}
+
+/// `"1:1", "2:3" or "3:2"`
+fn list(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+/// Sizes in binary megabytes, as the limit is stated ("4 MB" = 4 × 1024 × 1024 bytes).
+fn megabytes(bytes: usize) -> String {
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    if mb.fract() == 0.0 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.2} MB")
+    }
+}
