@@ -135,10 +135,11 @@ pub fn validate_input(
     #[wasm_bindgen(unchecked_param_type = "unknown")] input: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
 ) -> JsValue {
-    let model = if options.is_undefined() || options.is_null() {
-        JsValue::UNDEFINED
+    // Like `options?.model` in JS: a primitive or unreadable options object has no model.
+    let model = if options.is_object() {
+        reflect_get(&options, &"model".into()).unwrap_or(JsValue::UNDEFINED)
     } else {
-        reflect_get(&options, &"model".into()).unwrap_or(JsValue::NULL)
+        JsValue::UNDEFINED
     };
     // A model option that is not a string is named as given, never silently replaced.
     let model_id = match model.as_string() {

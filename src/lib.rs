@@ -8,7 +8,7 @@ pub mod validate;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;
 
 pub use model::{find_model, ModelSpec, GPT_IMAGE_2, MODELS};
 pub use validate::{

@@ -231,24 +231,6 @@ fn check_input<'a>(
         );
         return None;
     };
-    for (name, _) in fields {
-        if !FIELDS.contains(&name.as_str()) {
-            let suggestion = suggest::field_name(name, &FIELDS);
-            let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
-            report
-                .push(
-                    name.as_str(),
-                    IssueCode::UnknownField,
-                    format!(
-                        "Unknown field {}: {} accepts only {}.{hint}",
-                        quote(name),
-                        model.id,
-                        FIELDS.join(", ")
-                    ),
-                )
-                .details(suggestion, Some(&FIELDS));
-        }
-    }
     let prompt = check_prompt(model, input.get(FIELD_PROMPT), report);
     let aspect_ratio = check_enum(
         input.get(FIELD_ASPECT_RATIO),
@@ -277,6 +259,25 @@ fn check_input<'a>(
         check_resolution_for_ratio(model, input, ratio, resolution, report);
     }
     let image_urls = check_image_urls(model, input.get(FIELD_IMAGE_URLS), report);
+    // Unknown fields last, so that a flood of them cannot push the known fields' issues out.
+    for (name, _) in fields {
+        if !FIELDS.contains(&name.as_str()) {
+            let suggestion = suggest::field_name(name, &FIELDS);
+            let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
+            report
+                .push(
+                    name.as_str(),
+                    IssueCode::UnknownField,
+                    format!(
+                        "Unknown field {}: {} accepts only {}.{hint}",
+                        quote(name),
+                        model.id,
+                        FIELDS.join(", ")
+                    ),
+                )
+                .details(suggestion, Some(&FIELDS));
+        }
+    }
     Some(NormalizedInput {
         prompt: prompt?,
         aspect_ratio: aspect_ratio?,

@@ -192,13 +192,13 @@ fn several_problems_are_reported_at_once() {
     assert_eq!(
         errors(&input),
         vec![
-            ("aspectRatio".into(), "unknown_field"),
             ("prompt".into(), "prompt_empty"),
             ("aspect_ratio".into(), "aspect_ratio_unsupported"),
             ("resolution".into(), "resolution_unsupported"),
             ("image_urls".into(), "image_urls_too_many"),
             ("image_urls[1]".into(), "image_url_not_string"),
             ("image_urls[2]".into(), "image_url_unsupported_scheme"),
+            ("aspectRatio".into(), "unknown_field"),
         ]
     );
     assert_eq!(
