@@ -77,7 +77,10 @@ fn object_fields(value: &JsValue, depth: usize) -> Result<Value, JsValue> {
         let item = reflect_get(value, &key)?;
         // JSON.stringify leaves undefined out, so the API never sees such a field.
         if !item.is_undefined() {
-            fields.push((key.as_string().unwrap_or_default(), to_value(&item, depth + 1)));
+            fields.push((
+                key.as_string().unwrap_or_default(),
+                to_value(&item, depth + 1),
+            ));
         }
     }
     Ok(Value::Object(fields))

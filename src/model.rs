@@ -94,7 +94,10 @@ impl ModelSpec {
     }
 
     /// The resolutions a form should offer for this aspect ratio.
-    pub fn resolutions_for<'a>(&'a self, aspect_ratio: &'a str) -> impl Iterator<Item = &'static str> + 'a {
+    pub fn resolutions_for<'a>(
+        &'a self,
+        aspect_ratio: &'a str,
+    ) -> impl Iterator<Item = &'static str> + 'a {
         self.resolutions
             .iter()
             .filter(move |r| r.allows(aspect_ratio))

@@ -26,10 +26,7 @@ pub fn classify(url: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
     if url.is_empty() {
         return Err(UrlProblem::Malformed("it is empty".into()));
     }
-    if let Some(c) = url
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control())
-    {
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
         let what = if url.trim() != url {
             "it starts or ends with whitespace".to_string()
         } else {
@@ -86,9 +83,15 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
         let Some((v6, after)) = bracketed.split_once(']') else {
-            return Err(UrlProblem::Malformed("its IPv6 host has no closing ]".into()));
+            return Err(UrlProblem::Malformed(
+                "its IPv6 host has no closing ]".into(),
+            ));
         };
-        if v6.is_empty() || !v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if v6.is_empty()
+            || !v6
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(UrlProblem::Malformed("its IPv6 host is not valid".into()));
         }
         match after {

@@ -108,7 +108,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
             let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
             let left = next.last().copied().unwrap_or(usize::MAX);
             let cost = diagonal + usize::from(ca != *cb);
-            next.push(cost.min(above.saturating_add(1)).min(left.saturating_add(1)));
+            next.push(
+                cost.min(above.saturating_add(1))
+                    .min(left.saturating_add(1)),
+            );
             diagonal = above;
         }
         row = next;

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::model::{
-    find_model, ModelSpec, MODELS, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT, FIELD_RESOLUTION,
-    PROMPT_LENGTH_UNIT,
+    find_model, ModelSpec, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT,
+    FIELD_RESOLUTION, MODELS, PROMPT_LENGTH_UNIT,
 };
 use crate::reference_url::{classify, ReferenceUrl, UrlProblem};
 use crate::suggest;
@@ -503,7 +503,9 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             report.warn(
                 path,
                 IssueCode::ImageUrlInsecure,
-                format!("{shown} uses plain http: prefer https, which cannot be altered on the way"),
+                format!(
+                    "{shown} uses plain http: prefer https, which cannot be altered on the way"
+                ),
             );
             true
         }
@@ -535,15 +537,16 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             false
         }
         Err(UrlProblem::Scheme(scheme)) => {
-            report.push(
-                path,
-                IssueCode::ImageUrlUnsupportedScheme,
-                format!(
-                    "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
-                    model.image_url_schemes.join(", ")
-                ),
-            )
-            .details(None, Some(model.image_url_schemes));
+            report
+                .push(
+                    path,
+                    IssueCode::ImageUrlUnsupportedScheme,
+                    format!(
+                        "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
+                        model.image_url_schemes.join(", ")
+                    ),
+                )
+                .details(None, Some(model.image_url_schemes));
             false
         }
         Err(UrlProblem::DataNotImage(media_type)) => {

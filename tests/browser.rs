@@ -112,14 +112,24 @@ fn specific_hostile_cases_get_specific_codes() {
     assert_eq!(codes(&by_name("array")), ["input_not_object"]);
     assert_eq!(codes(&by_name("huge prompt")), ["prompt_too_long"]);
     assert_eq!(codes(&by_name("prompt object")), ["prompt_not_string"]);
-    assert_eq!(codes(&by_name("prompt String object")), ["prompt_not_string"]);
+    assert_eq!(
+        codes(&by_name("prompt String object")),
+        ["prompt_not_string"]
+    );
     assert_eq!(codes(&by_name("deep nesting")), ["prompt_not_string"]);
     assert_eq!(
         codes(&by_name("cycle")),
-        ["image_url_not_string", "image_url_not_string", "unknown_field"]
+        [
+            "image_url_not_string",
+            "image_url_not_string",
+            "unknown_field"
+        ]
     );
     let message = get(&issues_of(&by_name("getter throws"))[0], "message");
-    assert!(message.as_string().unwrap_or_default().contains("could not be read"));
+    assert!(message
+        .as_string()
+        .unwrap_or_default()
+        .contains("could not be read"));
     let junk = codes(&by_name("url number junk"));
     assert_eq!(junk.len(), 7, "{junk:?}");
     assert!(codes(&by_name("many urls")).contains(&"too_many_issues".to_string()));
@@ -132,8 +142,14 @@ fn valid_input_comes_back_normalised() {
     let result = validate_input(with_undefined_field(), JsValue::UNDEFINED);
     assert_eq!(get(&result, "ok").as_bool(), Some(true));
     let value = get(&result, "value");
-    assert_eq!(get(&value, "prompt").as_string().as_deref(), Some("A red bicycle"));
-    assert_eq!(get(&value, "aspect_ratio").as_string().as_deref(), Some("1:1"));
+    assert_eq!(
+        get(&value, "prompt").as_string().as_deref(),
+        Some("A red bicycle")
+    );
+    assert_eq!(
+        get(&value, "aspect_ratio").as_string().as_deref(),
+        Some("1:1")
+    );
     assert_eq!(get(&value, "resolution").as_string().as_deref(), Some("1K"));
     assert!(get(&value, "image_urls").is_undefined());
     assert_eq!(Array::from(&get(&result, "issues")).length(), 0);
@@ -152,24 +168,39 @@ fn near_misses_carry_suggestions_across_the_boundary() {
     assert_eq!(codes(&result), ["resolution_unsupported", "unknown_field"]);
     assert_eq!(suggestion(0).as_deref(), Some("4K"));
     assert_eq!(suggestion(1).as_deref(), Some("aspect_ratio"));
-    assert_eq!(get(&issues[0], "path").as_string().as_deref(), Some("resolution"));
+    assert_eq!(
+        get(&issues[0], "path").as_string().as_deref(),
+        Some("resolution")
+    );
 }
 
 #[wasm_bindgen_test]
 fn options_are_checked_not_ignored() {
     let bad_model = js_sys::JSON::parse(r#"{"model":"openai/dall-e-3"}"#).expect("json");
-    assert_eq!(codes(&validate_input(valid_input(), bad_model)), ["model_not_supported"]);
+    assert_eq!(
+        codes(&validate_input(valid_input(), bad_model)),
+        ["model_not_supported"]
+    );
     let number_model = js_sys::JSON::parse(r#"{"model":7}"#).expect("json");
-    assert_eq!(codes(&validate_input(valid_input(), number_model)), ["model_not_supported"]);
+    assert_eq!(
+        codes(&validate_input(valid_input(), number_model)),
+        ["model_not_supported"]
+    );
     for junk in [JsValue::NULL, JsValue::from(3), JsValue::from_str("x")] {
-        assert_eq!(get(&validate_input(valid_input(), junk), "ok").as_bool(), Some(true));
+        assert_eq!(
+            get(&validate_input(valid_input(), junk), "ok").as_bool(),
+            Some(true)
+        );
     }
 }
 
 #[wasm_bindgen_test]
 fn model_facts_for_forms() {
     let facts = get_model_facts(None);
-    assert_eq!(get(&facts, "id").as_string().as_deref(), Some("openai/gpt-image-2"));
+    assert_eq!(
+        get(&facts, "id").as_string().as_deref(),
+        Some("openai/gpt-image-2")
+    );
     assert_eq!(get(&facts, "promptMaxLength").as_f64(), Some(4000.0));
     assert_eq!(Array::from(&get(&facts, "aspectRatios")).length(), 10);
     let by_ratio = get(&facts, "resolutionsByAspectRatio");

@@ -40,8 +40,10 @@ fn png_data_url(bytes: usize) -> String {
     format!("data:image/png;base64,{payload}")
 }
 
-/// (path, code) of every issue of one severity, in report order.
-fn found(input: &Value, severity: Severity) -> Vec<(String, &'static str)> {
+/// (path, code) of issues, in report order.
+type Found = Vec<(String, &'static str)>;
+
+fn found(input: &Value, severity: Severity) -> Found {
     validate(&GPT_IMAGE_2, input)
         .issues()
         .filter(|i| i.severity == severity)
@@ -49,69 +51,250 @@ fn found(input: &Value, severity: Severity) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-fn errors(input: &Value) -> Vec<(String, &'static str)> {
+fn errors(input: &Value) -> Found {
     found(input, Severity::Error)
 }
 
-fn warnings(input: &Value) -> Vec<(String, &'static str)> {
+fn warnings(input: &Value) -> Found {
     found(input, Severity::Warning)
 }
 
-fn one(path: &str, code: &'static str) -> Vec<(String, &'static str)> {
+fn one(path: &str, code: &'static str) -> Found {
     vec![(path.to_string(), code)]
 }
 
 #[test]
 fn each_rule_alone() {
     let big = png_data_url(GPT_IMAGE_2.max_image_bytes + 1);
-    let cases: Vec<(&str, Value, Vec<(String, &str)>)> = vec![
+    let cases: Vec<(&str, Value, Found)> = vec![
         ("null input", Value::Null, one("", "input_not_object")),
         ("string input", s("a cat"), one("", "input_not_object")),
-        ("array input", Value::Array(vec![]), one("", "input_not_object")),
-        ("number input", Value::Number(3.0), one("", "input_not_object")),
+        (
+            "array input",
+            Value::Array(vec![]),
+            one("", "input_not_object"),
+        ),
+        (
+            "number input",
+            Value::Number(3.0),
+            one("", "input_not_object"),
+        ),
         ("no prompt", obj(&[]), one("prompt", "prompt_missing")),
-        ("prompt null", obj(&[("prompt", Value::Null)]), one("prompt", "prompt_not_string")),
-        ("prompt number", obj(&[("prompt", Value::Number(1.0))]), one("prompt", "prompt_not_string")),
-        ("prompt array", obj(&[("prompt", urls(&["a"]))]), one("prompt", "prompt_not_string")),
-        ("prompt empty", obj(&[("prompt", s(""))]), one("prompt", "prompt_empty")),
-        ("prompt 4001", obj(&[("prompt", s(&"a".repeat(4001)))]), one("prompt", "prompt_too_long")),
+        (
+            "prompt null",
+            obj(&[("prompt", Value::Null)]),
+            one("prompt", "prompt_not_string"),
+        ),
+        (
+            "prompt number",
+            obj(&[("prompt", Value::Number(1.0))]),
+            one("prompt", "prompt_not_string"),
+        ),
+        (
+            "prompt array",
+            obj(&[("prompt", urls(&["a"]))]),
+            one("prompt", "prompt_not_string"),
+        ),
+        (
+            "prompt empty",
+            obj(&[("prompt", s(""))]),
+            one("prompt", "prompt_empty"),
+        ),
+        (
+            "prompt 4001",
+            obj(&[("prompt", s(&"a".repeat(4001)))]),
+            one("prompt", "prompt_too_long"),
+        ),
         // 2000 emoji are 4000 UTF-16 code units: at the limit; one more is over it.
-        ("emoji 2001", obj(&[("prompt", s(&"😀".repeat(2001)))]), one("prompt", "prompt_too_long")),
-        ("ratio 16x9", with_prompt(&[("aspect_ratio", s("16x9"))]), one("aspect_ratio", "aspect_ratio_unsupported")),
-        ("ratio number", with_prompt(&[("aspect_ratio", Value::Number(1.5))]), one("aspect_ratio", "aspect_ratio_not_string")),
-        ("ratio null", with_prompt(&[("aspect_ratio", Value::Null)]), one("aspect_ratio", "aspect_ratio_not_string")),
-        ("resolution 4k", with_prompt(&[("resolution", s("4k")), ("aspect_ratio", s("16:9"))]), one("resolution", "resolution_unsupported")),
-        ("resolution 8K", with_prompt(&[("resolution", s("8K"))]), one("resolution", "resolution_unsupported")),
-        ("resolution bool", with_prompt(&[("resolution", Value::Bool(true))]), one("resolution", "resolution_not_string")),
-        ("4K with 1:1", with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("1:1"))]), one("resolution", "resolution_not_allowed_for_aspect_ratio")),
-        ("4K with default ratio", with_prompt(&[("resolution", s("4K"))]), one("resolution", "resolution_not_allowed_for_aspect_ratio")),
-        ("4K with 4:3", with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("4:3"))]), one("resolution", "resolution_not_allowed_for_aspect_ratio")),
-        ("urls string", with_prompt(&[("image_urls", s("https://a.example/x.png"))]), one("image_urls", "image_urls_not_array")),
-        ("urls object", with_prompt(&[("image_urls", obj(&[]))]), one("image_urls", "image_urls_not_array")),
-        ("5 urls", with_prompt(&[("image_urls", urls(&["https://a.example/1.png", "https://a.example/2.png", "https://a.example/3.png", "https://a.example/4.png", "https://a.example/5.png"]))]), one("image_urls", "image_urls_too_many")),
-        ("url number", with_prompt(&[("image_urls", Value::Array(vec![Value::Number(1.0)]))]), one("image_urls[0]", "image_url_not_string")),
-        ("url nested array", with_prompt(&[("image_urls", Value::Array(vec![Value::Opaque("an array")]))]), one("image_urls[0]", "image_url_not_string")),
-        ("url no scheme", with_prompt(&[("image_urls", urls(&["example.com/a.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url relative", with_prompt(&[("image_urls", urls(&["/a.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url empty", with_prompt(&[("image_urls", urls(&[""]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url no host", with_prompt(&[("image_urls", urls(&["https://"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url no slashes", with_prompt(&[("image_urls", urls(&["https:example.com"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url space", with_prompt(&[("image_urls", urls(&["https://a.example/my cat.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url padded", with_prompt(&[("image_urls", urls(&[" https://a.example/x.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url bad port", with_prompt(&[("image_urls", urls(&["https://a.example:99999/x.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("url bad host char", with_prompt(&[("image_urls", urls(&["https://a<b/x.png"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("ftp", with_prompt(&[("image_urls", urls(&["ftp://a.example/x.png"]))]), one("image_urls[0]", "image_url_unsupported_scheme")),
-        ("javascript", with_prompt(&[("image_urls", urls(&["javascript:alert(1)"]))]), one("image_urls[0]", "image_url_unsupported_scheme")),
-        ("blob", with_prompt(&[("image_urls", urls(&["blob:https://a.example/1234"]))]), one("image_urls[0]", "image_url_unsupported_scheme")),
-        ("data text", with_prompt(&[("image_urls", urls(&["data:text/plain;base64,aGVsbG8="]))]), one("image_urls[0]", "image_url_not_image")),
-        ("data no type", with_prompt(&[("image_urls", urls(&["data:,hello"]))]), one("image_urls[0]", "image_url_not_image")),
-        ("data no comma", with_prompt(&[("image_urls", urls(&["data:image/png;base64"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("data bad base64", with_prompt(&[("image_urls", urls(&["data:image/png;base64,ab$d"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("data empty", with_prompt(&[("image_urls", urls(&["data:image/png;base64,"]))]), one("image_urls[0]", "image_url_invalid")),
-        ("data too large", with_prompt(&[("image_urls", urls(&[&big]))]), one("image_urls[0]", "image_url_too_large")),
-        ("unknown field", with_prompt(&[("seed", Value::Number(1.0))]), one("seed", "unknown_field")),
-        ("camelCase field", with_prompt(&[("aspectRatio", s("16:9"))]), one("aspectRatio", "unknown_field")),
-        ("nested model", with_prompt(&[("model", s("openai/gpt-image-2"))]), one("model", "unknown_field")),
+        (
+            "emoji 2001",
+            obj(&[("prompt", s(&"😀".repeat(2001)))]),
+            one("prompt", "prompt_too_long"),
+        ),
+        (
+            "ratio 16x9",
+            with_prompt(&[("aspect_ratio", s("16x9"))]),
+            one("aspect_ratio", "aspect_ratio_unsupported"),
+        ),
+        (
+            "ratio number",
+            with_prompt(&[("aspect_ratio", Value::Number(1.5))]),
+            one("aspect_ratio", "aspect_ratio_not_string"),
+        ),
+        (
+            "ratio null",
+            with_prompt(&[("aspect_ratio", Value::Null)]),
+            one("aspect_ratio", "aspect_ratio_not_string"),
+        ),
+        (
+            "resolution 4k",
+            with_prompt(&[("resolution", s("4k")), ("aspect_ratio", s("16:9"))]),
+            one("resolution", "resolution_unsupported"),
+        ),
+        (
+            "resolution 8K",
+            with_prompt(&[("resolution", s("8K"))]),
+            one("resolution", "resolution_unsupported"),
+        ),
+        (
+            "resolution bool",
+            with_prompt(&[("resolution", Value::Bool(true))]),
+            one("resolution", "resolution_not_string"),
+        ),
+        (
+            "4K with 1:1",
+            with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("1:1"))]),
+            one("resolution", "resolution_not_allowed_for_aspect_ratio"),
+        ),
+        (
+            "4K with default ratio",
+            with_prompt(&[("resolution", s("4K"))]),
+            one("resolution", "resolution_not_allowed_for_aspect_ratio"),
+        ),
+        (
+            "4K with 4:3",
+            with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("4:3"))]),
+            one("resolution", "resolution_not_allowed_for_aspect_ratio"),
+        ),
+        (
+            "urls string",
+            with_prompt(&[("image_urls", s("https://a.example/x.png"))]),
+            one("image_urls", "image_urls_not_array"),
+        ),
+        (
+            "urls object",
+            with_prompt(&[("image_urls", obj(&[]))]),
+            one("image_urls", "image_urls_not_array"),
+        ),
+        (
+            "5 urls",
+            with_prompt(&[(
+                "image_urls",
+                urls(&[
+                    "https://a.example/1.png",
+                    "https://a.example/2.png",
+                    "https://a.example/3.png",
+                    "https://a.example/4.png",
+                    "https://a.example/5.png",
+                ]),
+            )]),
+            one("image_urls", "image_urls_too_many"),
+        ),
+        (
+            "url number",
+            with_prompt(&[("image_urls", Value::Array(vec![Value::Number(1.0)]))]),
+            one("image_urls[0]", "image_url_not_string"),
+        ),
+        (
+            "url nested array",
+            with_prompt(&[("image_urls", Value::Array(vec![Value::Opaque("an array")]))]),
+            one("image_urls[0]", "image_url_not_string"),
+        ),
+        (
+            "url no scheme",
+            with_prompt(&[("image_urls", urls(&["example.com/a.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url relative",
+            with_prompt(&[("image_urls", urls(&["/a.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url empty",
+            with_prompt(&[("image_urls", urls(&[""]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url no host",
+            with_prompt(&[("image_urls", urls(&["https://"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url no slashes",
+            with_prompt(&[("image_urls", urls(&["https:example.com"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url space",
+            with_prompt(&[("image_urls", urls(&["https://a.example/my cat.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url padded",
+            with_prompt(&[("image_urls", urls(&[" https://a.example/x.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url bad port",
+            with_prompt(&[("image_urls", urls(&["https://a.example:99999/x.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "url bad host char",
+            with_prompt(&[("image_urls", urls(&["https://a<b/x.png"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "ftp",
+            with_prompt(&[("image_urls", urls(&["ftp://a.example/x.png"]))]),
+            one("image_urls[0]", "image_url_unsupported_scheme"),
+        ),
+        (
+            "javascript",
+            with_prompt(&[("image_urls", urls(&["javascript:alert(1)"]))]),
+            one("image_urls[0]", "image_url_unsupported_scheme"),
+        ),
+        (
+            "blob",
+            with_prompt(&[("image_urls", urls(&["blob:https://a.example/1234"]))]),
+            one("image_urls[0]", "image_url_unsupported_scheme"),
+        ),
+        (
+            "data text",
+            with_prompt(&[("image_urls", urls(&["data:text/plain;base64,aGVsbG8="]))]),
+            one("image_urls[0]", "image_url_not_image"),
+        ),
+        (
+            "data no type",
+            with_prompt(&[("image_urls", urls(&["data:,hello"]))]),
+            one("image_urls[0]", "image_url_not_image"),
+        ),
+        (
+            "data no comma",
+            with_prompt(&[("image_urls", urls(&["data:image/png;base64"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "data bad base64",
+            with_prompt(&[("image_urls", urls(&["data:image/png;base64,ab$d"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "data empty",
+            with_prompt(&[("image_urls", urls(&["data:image/png;base64,"]))]),
+            one("image_urls[0]", "image_url_invalid"),
+        ),
+        (
+            "data too large",
+            with_prompt(&[("image_urls", urls(&[&big]))]),
+            one("image_urls[0]", "image_url_too_large"),
+        ),
+        (
+            "unknown field",
+            with_prompt(&[("seed", Value::Number(1.0))]),
+            one("seed", "unknown_field"),
+        ),
+        (
+            "camelCase field",
+            with_prompt(&[("aspectRatio", s("16:9"))]),
+            one("aspectRatio", "unknown_field"),
+        ),
+        (
+            "nested model",
+            with_prompt(&[("model", s("openai/gpt-image-2"))]),
+            one("model", "unknown_field"),
+        ),
     ];
     for (name, input, want) in cases {
         assert_eq!(errors(&input), want, "case {name:?}");
@@ -128,20 +311,62 @@ fn legal_inputs_pass_with_defaults_filled_in() {
         ("2000 emoji", obj(&[("prompt", s(&"😀".repeat(2000)))])),
         ("4000 CJK", obj(&[("prompt", s(&"灯".repeat(4000)))])),
         ("every ratio at 2K", with_prompt(&[("resolution", s("2K"))])),
-        ("4K 16:9", with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("16:9"))])),
-        ("4K 9:16", with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("9:16"))])),
-        ("4K 21:9", with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("21:9"))])),
+        (
+            "4K 16:9",
+            with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("16:9"))]),
+        ),
+        (
+            "4K 9:16",
+            with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("9:16"))]),
+        ),
+        (
+            "4K 21:9",
+            with_prompt(&[("resolution", s("4K")), ("aspect_ratio", s("21:9"))]),
+        ),
         ("empty urls", with_prompt(&[("image_urls", urls(&[]))])),
-        ("4 urls", with_prompt(&[("image_urls", urls(&["https://a.example/1.png", "https://a.example/2.png", "https://user:pw@a.example:8443/3.png?x=1#f", "https://[::1]:8080/4.png"]))])),
-        ("data exactly 4 MiB", with_prompt(&[("image_urls", urls(&[&exact]))])),
-        ("data percent", with_prompt(&[("image_urls", urls(&["data:image/svg+xml,%3Csvg%3E%3C/svg%3E"]))])),
-        ("data upper scheme", with_prompt(&[("image_urls", urls(&["DATA:IMAGE/PNG;BASE64,iVBORw0KGgo="]))])),
-        ("https upper", with_prompt(&[("image_urls", urls(&["HTTPS://A.EXAMPLE/X.PNG"]))])),
-        ("idn host", with_prompt(&[("image_urls", urls(&["https://bücher.example/x.png"]))])),
+        (
+            "4 urls",
+            with_prompt(&[(
+                "image_urls",
+                urls(&[
+                    "https://a.example/1.png",
+                    "https://a.example/2.png",
+                    "https://user:pw@a.example:8443/3.png?x=1#f",
+                    "https://[::1]:8080/4.png",
+                ]),
+            )]),
+        ),
+        (
+            "data exactly 4 MiB",
+            with_prompt(&[("image_urls", urls(&[&exact]))]),
+        ),
+        (
+            "data percent",
+            with_prompt(&[(
+                "image_urls",
+                urls(&["data:image/svg+xml,%3Csvg%3E%3C/svg%3E"]),
+            )]),
+        ),
+        (
+            "data upper scheme",
+            with_prompt(&[("image_urls", urls(&["DATA:IMAGE/PNG;BASE64,iVBORw0KGgo="]))]),
+        ),
+        (
+            "https upper",
+            with_prompt(&[("image_urls", urls(&["HTTPS://A.EXAMPLE/X.PNG"]))]),
+        ),
+        (
+            "idn host",
+            with_prompt(&[("image_urls", urls(&["https://bücher.example/x.png"]))]),
+        ),
     ];
     for (name, input) in cases {
         let result = validate(&GPT_IMAGE_2, &input);
-        assert!(result.errors.is_empty(), "case {name:?}: {:?}", result.errors);
+        assert!(
+            result.errors.is_empty(),
+            "case {name:?}: {:?}",
+            result.errors
+        );
         let value = result.value.expect(name);
         assert!(
             GPT_IMAGE_2.aspect_ratios.contains(&value.aspect_ratio),
@@ -160,10 +385,29 @@ fn legal_inputs_pass_with_defaults_filled_in() {
 
 #[test]
 fn warnings_leave_the_input_valid() {
-    let cases: Vec<(&str, Value, Vec<(String, &str)>)> = vec![
-        ("blank prompt", obj(&[("prompt", s("   \n"))]), one("prompt", "prompt_blank")),
-        ("duplicate", with_prompt(&[("image_urls", urls(&["https://a.example/x.png", "https://a.example/y.png", "https://a.example/x.png"]))]), one("image_urls[2]", "image_url_duplicate")),
-        ("plain http", with_prompt(&[("image_urls", urls(&["http://a.example/x.png"]))]), one("image_urls[0]", "image_url_insecure")),
+    let cases: Vec<(&str, Value, Found)> = vec![
+        (
+            "blank prompt",
+            obj(&[("prompt", s("   \n"))]),
+            one("prompt", "prompt_blank"),
+        ),
+        (
+            "duplicate",
+            with_prompt(&[(
+                "image_urls",
+                urls(&[
+                    "https://a.example/x.png",
+                    "https://a.example/y.png",
+                    "https://a.example/x.png",
+                ]),
+            )]),
+            one("image_urls[2]", "image_url_duplicate"),
+        ),
+        (
+            "plain http",
+            with_prompt(&[("image_urls", urls(&["http://a.example/x.png"]))]),
+            one("image_urls[0]", "image_url_insecure"),
+        ),
     ];
     for (name, input, want) in cases {
         assert_eq!(warnings(&input), want, "case {name:?}");
@@ -214,19 +458,47 @@ fn several_problems_are_reported_at_once() {
 #[test]
 fn suggestions_for_near_misses() {
     let cases = [
-        (with_prompt(&[("aspect_ratio", s("16x9"))]), "aspect_ratio", "16:9"),
-        (with_prompt(&[("aspect_ratio", s(" 16:9"))]), "aspect_ratio", "16:9"),
-        (with_prompt(&[("aspect_ratio", s("1920x1080"))]), "aspect_ratio", "16:9"),
-        (with_prompt(&[("resolution", s("4k")), ("aspect_ratio", s("21:9"))]), "resolution", "4K"),
-        (with_prompt(&[("aspectRatio", s("1:1"))]), "aspectRatio", "aspect_ratio"),
-        (with_prompt(&[("image_url", urls(&[]))]), "image_url", "image_urls"),
+        (
+            with_prompt(&[("aspect_ratio", s("16x9"))]),
+            "aspect_ratio",
+            "16:9",
+        ),
+        (
+            with_prompt(&[("aspect_ratio", s(" 16:9"))]),
+            "aspect_ratio",
+            "16:9",
+        ),
+        (
+            with_prompt(&[("aspect_ratio", s("1920x1080"))]),
+            "aspect_ratio",
+            "16:9",
+        ),
+        (
+            with_prompt(&[("resolution", s("4k")), ("aspect_ratio", s("21:9"))]),
+            "resolution",
+            "4K",
+        ),
+        (
+            with_prompt(&[("aspectRatio", s("1:1"))]),
+            "aspectRatio",
+            "aspect_ratio",
+        ),
+        (
+            with_prompt(&[("image_url", urls(&[]))]),
+            "image_url",
+            "image_urls",
+        ),
         (with_prompt(&[("size", s("1K"))]), "size", "resolution"),
     ];
     for (input, path, want) in cases {
         let result = validate(&GPT_IMAGE_2, &input);
         let issue = result.errors.iter().find(|i| i.path == path).expect(path);
         assert_eq!(issue.suggestion.as_deref(), Some(want), "{path}");
-        assert!(issue.message.contains(&format!("Did you mean \"{want}\"?")), "{}", issue.message);
+        assert!(
+            issue.message.contains(&format!("Did you mean \"{want}\"?")),
+            "{}",
+            issue.message
+        );
     }
 }
 
@@ -234,18 +506,33 @@ fn suggestions_for_near_misses() {
 fn messages_say_what_was_given_and_what_is_allowed() {
     let message = |input: Value| validate(&GPT_IMAGE_2, &input).errors[0].message.clone();
     let m = message(obj(&[("prompt", s(&"😀".repeat(2001)))]));
-    assert!(m.contains("4002") && m.contains("4000") && m.contains("UTF-16"), "{m}");
+    assert!(
+        m.contains("4002") && m.contains("4000") && m.contains("UTF-16"),
+        "{m}"
+    );
     let m = message(with_prompt(&[("resolution", s("4K"))]));
-    assert!(m.contains("\"16:9\", \"9:16\" or \"21:9\"") && m.contains("default"), "{m}");
+    assert!(
+        m.contains("\"16:9\", \"9:16\" or \"21:9\"") && m.contains("default"),
+        "{m}"
+    );
     let m = message(with_prompt(&[("aspect_ratio", Value::Number(1.5))]));
     assert!(m.contains("a number (1.5)") && m.contains("\"1:1\""), "{m}");
     let big = png_data_url(5 * 1024 * 1024);
     let m = message(with_prompt(&[("image_urls", urls(&[&big]))]));
     assert!(m.contains("5 MB") && m.contains("4194304 bytes"), "{m}");
-    let m = message(with_prompt(&[("image_urls", urls(&["ftp://x.example/a.png"]))]));
-    assert!(m.contains("\"ftp:\"") && m.contains("https, http, data"), "{m}");
+    let m = message(with_prompt(&[(
+        "image_urls",
+        urls(&["ftp://x.example/a.png"]),
+    )]));
+    assert!(
+        m.contains("\"ftp:\"") && m.contains("https, http, data"),
+        "{m}"
+    );
     let m = message(obj(&[("prompt", s(&"x".repeat(10_000)))]));
-    assert!(m.len() < 400, "a message never echoes a whole huge value: {m}");
+    assert!(
+        m.len() < 400,
+        "a message never echoes a whole huge value: {m}"
+    );
 }
 
 #[test]
@@ -258,7 +545,9 @@ fn prompt_length_counts_utf16_code_units() {
 
 #[test]
 fn the_issue_list_stays_bounded() {
-    let junk: Vec<(String, Value)> = (0..500).map(|i| (format!("junk{i}"), Value::Null)).collect();
+    let junk: Vec<(String, Value)> = (0..500)
+        .map(|i| (format!("junk{i}"), Value::Null))
+        .collect();
     let input = Value::Object(junk);
     let result = validate(&GPT_IMAGE_2, &input);
     assert_eq!(result.errors.len(), runbase_image::validate::MAX_ISSUES + 1);
@@ -281,13 +570,28 @@ fn unknown_model_is_one_clear_error() {
 #[test]
 fn typescript_unions_match_the_model() {
     let union = |values: &mut dyn Iterator<Item = &str>| {
-        values.map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(" | ")
+        values
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
     let expected = [
-        format!("export type ModelId = {};", union(&mut runbase_image::MODELS.iter().map(|m| m.id))),
-        format!("export type AspectRatio = {};", union(&mut GPT_IMAGE_2.aspect_ratios.iter().copied())),
-        format!("export type Resolution = {};", union(&mut GPT_IMAGE_2.resolution_names())),
-        format!("export type IssueCode = {};", union(&mut IssueCode::ALL.iter().map(|c| c.as_str()))),
+        format!(
+            "export type ModelId = {};",
+            union(&mut runbase_image::MODELS.iter().map(|m| m.id))
+        ),
+        format!(
+            "export type AspectRatio = {};",
+            union(&mut GPT_IMAGE_2.aspect_ratios.iter().copied())
+        ),
+        format!(
+            "export type Resolution = {};",
+            union(&mut GPT_IMAGE_2.resolution_names())
+        ),
+        format!(
+            "export type IssueCode = {};",
+            union(&mut IssueCode::ALL.iter().map(|c| c.as_str()))
+        ),
     ];
     for line in expected {
         assert!(

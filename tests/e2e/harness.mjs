@@ -1,0 +1,41 @@
+// Shared by the end-to-end tests: a real server on 127.0.0.1 and Debian's headless Chromium
+// (Playwright gives each launch a fresh temporary profile).
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ARTIFACTS = join(ROOT, "test-results");
+
+/** Starts a process that prints its URL, resolves once the URL answers. */
+export async function startServer(command, args, { env = {}, ready }) {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const found = ready(output);
+      if (found) { clearTimeout(timer); resolve(found); }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${output}`)); });
+  });
+  return { url, child, output: () => output, stop: () => child.kill("SIGTERM") };
+}
+
+export async function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+export function screenshotPath(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
