@@ -1,0 +1,288 @@
+//! runbase-server: serves the demo and the wasm package, and the Runbase API under a prefix,
+//! either as a key-holding proxy to the real API (RUNBASE_API_KEY set) or, by default, backed
+//! by the built-in simulator. See the README for every flag.
+
+mod api_error;
+mod gateway;
+mod image;
+mod rate_limit;
+mod simulator;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use gateway::{Gateway, Secret, MAX_BODY_BYTES};
+use rate_limit::SlidingWindow;
+use simulator::Simulator;
+
+const DEFAULT_UPSTREAM: &str = "https://api.runbase.net/v1";
+
+struct Config {
+    listen: SocketAddr,
+    www: PathBuf,
+    pkg: PathBuf,
+    api_prefix: String,
+    api_key: Option<Secret>,
+    upstream: String,
+    allowed_models: Vec<String>,
+    allowed_origins: Vec<String>,
+    client_limit: usize,
+    upstream_timeout: Duration,
+    sim_run_time: Duration,
+    test_faults: bool,
+}
+
+const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
+    [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--client-limit N]
+    [--upstream-timeout-ms MS] [--sim-run-ms MS] [--test-faults]
+Every flag has an environment variable (RUNBASE_LISTEN, RUNBASE_WWW, ...); flags win.
+The API key is read from RUNBASE_API_KEY only, never from a flag (flags show in `ps`).";
+
+fn config() -> Result<Config, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| -> Option<String> {
+        let env_name = format!("RUNBASE_{}", name.replace('-', "_").to_uppercase());
+        args.iter()
+            .position(|a| a == &format!("--{name}"))
+            .and_then(|i| args.get(i + 1).cloned())
+            .or_else(|| std::env::var(env_name).ok())
+            .filter(|v| !v.is_empty())
+    };
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Err(USAGE.to_string());
+    }
+    let known = [
+        "--listen",
+        "--www",
+        "--pkg",
+        "--api-prefix",
+        "--upstream",
+        "--allowed-models",
+        "--allowed-origins",
+        "--client-limit",
+        "--upstream-timeout-ms",
+        "--sim-run-ms",
+    ];
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        match arg.as_str() {
+            "--test-faults" => i += 1,
+            a if known.contains(&a) => i += 2,
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let number = |name: &str, default: u64| -> Result<u64, String> {
+        flag(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("--{name} must be a number, not {v:?}"))
+        })
+    };
+    let list = |name: &str, default: &str| -> Vec<String> {
+        flag(name)
+            .unwrap_or_else(|| default.to_string())
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let listen = flag("listen").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let prefix = flag("api-prefix").unwrap_or_else(|| "/api/v1".into());
+    if !prefix.starts_with('/')
+        || prefix.ends_with('/')
+        || prefix.starts_with("/sim")
+        || prefix.starts_with("/pkg")
+    {
+        return Err(format!(
+            "--api-prefix must look like /api/v1, not {prefix:?}"
+        ));
+    }
+    Ok(Config {
+        listen: listen.parse().map_err(|_| {
+            format!("--listen must be an address like 127.0.0.1:8080, not {listen:?}")
+        })?,
+        www: flag("www").unwrap_or_else(|| "www".into()).into(),
+        pkg: flag("pkg").unwrap_or_else(|| "pkg".into()).into(),
+        api_prefix: prefix,
+        api_key: std::env::var("RUNBASE_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .map(Secret::new),
+        upstream: flag("upstream")
+            .unwrap_or_else(|| DEFAULT_UPSTREAM.into())
+            .trim_end_matches('/')
+            .to_string(),
+        allowed_models: list("allowed-models", runbase_image::GPT_IMAGE_2.id),
+        allowed_origins: list("allowed-origins", ""),
+        client_limit: number("client-limit", 40)? as usize,
+        upstream_timeout: Duration::from_millis(number("upstream-timeout-ms", 60_000)?),
+        sim_run_time: Duration::from_millis(number("sim-run-ms", 4_000)?),
+        test_faults: args.iter().any(|a| a == "--test-faults")
+            || std::env::var("RUNBASE_TEST_FAULTS").is_ok_and(|v| v == "1"),
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let config = match config() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("runbase-server: cannot listen on {}: {e}", config.listen);
+            std::process::exit(1);
+        }
+    };
+    let local = listener.local_addr().unwrap_or(config.listen);
+    let app = app(&config, local);
+    println!("runbase-server listening on http://{local}/");
+    if config.api_key.is_some() {
+        println!(
+            "  mode: PROXY to {} (key from RUNBASE_API_KEY, never logged)",
+            config.upstream
+        );
+    } else {
+        println!("  mode: SIMULATOR (no RUNBASE_API_KEY set): runs and images are simulated");
+        println!(
+            "  simulated API for your own key: http://{local}/sim/v1 (keys start with \"sim_\")"
+        );
+    }
+    println!(
+        "  API for the browser: http://{local}{}/runs",
+        config.api_prefix
+    );
+    if config.test_faults {
+        println!("  test fault controls ON at /__sim/faults and /__sim/stats");
+    }
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                s.recv().await;
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    };
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    match served {
+        Ok(()) => println!("runbase-server stopped cleanly"),
+        Err(e) => {
+            eprintln!("runbase-server: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn app(config: &Config, local: SocketAddr) -> Router {
+    let client = reqwest::Client::builder()
+        .timeout(config.upstream_timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    let per_client = Mutex::new(SlidingWindow::new(
+        config.client_limit,
+        Duration::from_secs(10),
+    ));
+    let mut router = Router::new();
+    let (gateway, backend) = match &config.api_key {
+        Some(key) => (
+            Gateway {
+                upstream: config.upstream.clone(),
+                key: key.clone(),
+                backend: "runbase",
+                allowed_models: config.allowed_models.clone(),
+                allowed_origins: config.allowed_origins.clone(),
+                client,
+                per_client,
+                forward_host: false,
+            },
+            "runbase",
+        ),
+        None => {
+            let sim = Simulator::new(config.sim_run_time, config.test_faults);
+            router = router
+                .nest("/sim/v1", sim.api_router())
+                .nest("/sim/images", sim.image_router());
+            if config.test_faults {
+                router = router.nest("/__sim", sim.control_router());
+            }
+            (
+                Gateway {
+                    upstream: format!("http://{local}/sim/v1"),
+                    key: Secret::new(simulator::PROXY_KEY.into()),
+                    backend: "simulator",
+                    allowed_models: config.allowed_models.clone(),
+                    allowed_origins: config.allowed_origins.clone(),
+                    client,
+                    per_client,
+                    forward_host: true,
+                },
+                "simulator",
+            )
+        }
+    };
+    let backend_info = serde_json::json!({
+        "backend": backend,
+        "apiBase": config.api_prefix,
+        "models": config.allowed_models,
+    });
+    let static_files = ServeDir::new(&config.www).append_index_html_on_directories(true);
+    router
+        .nest(&config.api_prefix, Arc::new(gateway).router())
+        .route(
+            "/__runbase/backend",
+            get(move || async move { axum::Json(backend_info).into_response() }),
+        )
+        .nest_service("/pkg", ServeDir::new(&config.pkg))
+        .fallback_service(static_files)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// One line per request: method, path, status, time. Never headers or bodies.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path: String = request.uri().path().chars().take(120).collect();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    if !path.starts_with("/sim/images") {
+        eprintln!(
+            "{method} {path} -> {} ({} ms)",
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        );
+    }
+    response
+}

@@ -1,0 +1,697 @@
+//! A faithful stand-in for the Runbase API (RUNBASE.md): bearer keys, the documented error
+//! codes, the shared 20-per-10-seconds budget, runs that move queued → running → succeeded
+//! with real PNG outputs, and (only when switched on for tests) scripted faults.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::api_error::{parse_run_request, validate_input, ApiError};
+use crate::image::render_png;
+use crate::rate_limit::{retry_after_secs, SlidingWindow};
+
+/// Keys the simulator accepts start with this; a few name account states (see README).
+pub const KEY_PREFIX: &str = "sim_";
+/// The key the server's own proxy uses when the simulator is its upstream.
+pub const PROXY_KEY: &str = "sim_proxy_key";
+const RUNS_KEPT: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Create,
+    Poll,
+    Any,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum FaultKind {
+    ServerError,
+    HtmlBadGateway,
+    Drop,
+    Malformed,
+    WrongContentType,
+    Slow(u64),
+    UsageExceeded,
+    InsufficientBalance,
+    RateLimited(Option<u64>),
+    Run(Outcome),
+}
+
+#[derive(Clone, Debug)]
+struct Fault {
+    on: Target,
+    kind: FaultKind,
+    remaining: u32,
+}
+
+/// How a run ends; anything but `Succeed` only comes from a test's fault script.
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    Succeed,
+    Fail(String),
+    NeverFinishes,
+    UnknownStatus,
+    NoOutput,
+}
+
+struct Run {
+    id: String,
+    owner: String,
+    model: String,
+    input: Value,
+    created: Instant,
+    created_at: SystemTime,
+    outcome: Outcome,
+    image: Option<Arc<Vec<u8>>>,
+}
+
+struct Request {
+    key: String,
+    at: Instant,
+    status: u16,
+}
+
+struct SimState {
+    runs: HashMap<String, Run>,
+    order: VecDeque<String>,
+    budget: SlidingWindow,
+    faults: Vec<Fault>,
+    log: Vec<Request>,
+    next_id: u64,
+}
+
+pub struct Simulator {
+    run_time: Duration,
+    faults_enabled: bool,
+    state: Mutex<SimState>,
+}
+
+#[derive(Clone)]
+struct Sim(Arc<Simulator>);
+
+impl Simulator {
+    pub fn new(run_time: Duration, faults_enabled: bool) -> Arc<Self> {
+        Arc::new(Simulator {
+            run_time,
+            faults_enabled,
+            state: Mutex::new(SimState {
+                runs: HashMap::new(),
+                order: VecDeque::new(),
+                budget: SlidingWindow::new(20, Duration::from_secs(10)),
+                faults: Vec::new(),
+                log: Vec::new(),
+                next_id: 0,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        // A panic while holding the lock cannot leave the maps half-written in a way that
+        // matters to a simulator; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The simulated API (`/runs`, `/runs/{id}`) and its public image URLs.
+    pub fn api_router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/runs", post(create_run).options(preflight))
+            .route("/runs/{id}", get(get_run).options(preflight))
+            .fallback(not_found)
+            .with_state(Sim(self.clone()))
+    }
+
+    pub fn image_router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/{id}/{file}", get(image))
+            .with_state(Sim(self.clone()))
+    }
+
+    /// Test-only controls: fault scripts and request statistics.
+    pub fn control_router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/faults", post(add_faults).delete(clear_faults))
+            .route("/stats", get(stats))
+            .with_state(Sim(self.clone()))
+    }
+
+    fn take_fault(&self, target: Target) -> Option<FaultKind> {
+        if !self.faults_enabled {
+            return None;
+        }
+        let mut state = self.lock();
+        let index = state.faults.iter().position(|f| {
+            f.remaining > 0
+                && (f.on == Target::Any || f.on == target)
+                && (target == Target::Create || !matches!(f.kind, FaultKind::Run(_)))
+        })?;
+        let fault = state.faults.get_mut(index)?;
+        fault.remaining -= 1;
+        let kind = fault.kind.clone();
+        state.faults.retain(|f| f.remaining > 0);
+        Some(kind)
+    }
+
+    fn record(&self, key: &str, status: StatusCode) {
+        if self.faults_enabled {
+            self.lock().log.push(Request {
+                key: key.to_string(),
+                at: Instant::now(),
+                status: status.as_u16(),
+            });
+        }
+    }
+
+    fn status_of(&self, run: &Run, now: Instant) -> &'static str {
+        let elapsed = now.saturating_duration_since(run.created);
+        let queued_for = self.run_time / 5;
+        match &run.outcome {
+            Outcome::NeverFinishes if elapsed >= queued_for => "running",
+            Outcome::UnknownStatus if elapsed < self.run_time => "warming_up",
+            _ if elapsed < queued_for => "queued",
+            _ if elapsed < self.run_time => "running",
+            Outcome::Fail(_) => "failed",
+            _ => "succeeded",
+        }
+    }
+
+    fn run_json(&self, run: &Run, base_url: &str) -> Value {
+        let now = Instant::now();
+        let status = self.status_of(run, now);
+        let finished = matches!(status, "succeeded" | "failed");
+        let output = match (&run.outcome, status) {
+            (Outcome::NoOutput, "succeeded") => json!({}),
+            (_, "succeeded") => {
+                json!({ "urls": [format!("{base_url}/sim/images/{}/0.png", run.id)] })
+            }
+            _ => Value::Null,
+        };
+        let error = match (&run.outcome, status) {
+            (Outcome::Fail(message), "failed") => json!({ "message": message }),
+            _ => Value::Null,
+        };
+        let completed_at = if finished {
+            json!(iso8601(run.created_at + self.run_time))
+        } else {
+            Value::Null
+        };
+        json!({
+            "id": run.id,
+            "model": run.model,
+            "status": status,
+            "input": run.input,
+            "output": output,
+            "error": error,
+            "created_at": iso8601(run.created_at),
+            "completed_at": completed_at,
+        })
+    }
+}
+
+/// Checks the bearer key and the budget, as the real API does for every runs request.
+fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let Some(key) = bearer else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_api_key",
+            "Missing API key: send the header Authorization: Bearer <key>",
+        ));
+    };
+    if !key.starts_with(KEY_PREFIX) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "The API key is invalid, disabled or expired",
+        ));
+    }
+    match key {
+        "sim_spent_key" => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "api_key_spend_limit_exceeded",
+                "This API key has reached its lifetime spend limit",
+            ))
+        }
+        "sim_ip_key" => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "ip_not_allowed",
+                "Your IP address is not in this API key's allow-list",
+            ))
+        }
+        "sim_quota_key" => return Err(usage_exceeded()),
+        _ => {}
+    }
+    if let Err(wait) = sim.lock().budget.check(key, Instant::now()) {
+        return Err(rate_limited(Some(retry_after_secs(wait))));
+    }
+    Ok(key.to_string())
+}
+
+fn usage_exceeded() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "USAGE_EXCEEDED",
+        "This API key's usage quota is exhausted; retrying will not help",
+    )
+}
+
+fn insufficient_balance() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_balance",
+        "Your balance is too low for this run: top up your account",
+    )
+}
+
+fn rate_limited(retry_after: Option<u64>) -> ApiError {
+    let error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "Too many requests: at most 20 per 10 seconds per API key. Wait and retry",
+    );
+    match retry_after {
+        Some(secs) => error.retry_after(secs),
+        None => error,
+    }
+}
+
+/// Plays a request-level fault; `None` when the request should then go on normally.
+async fn play_fault(kind: &FaultKind) -> Option<Response> {
+    let response = match kind {
+        FaultKind::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({ "error": { "message": "Internal server error" } })),
+        )
+            .into_response(),
+        FaultKind::HtmlBadGateway => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+        )
+            .into_response(),
+        FaultKind::Drop => dropped_connection(),
+        FaultKind::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"id\": \"run_trunc",
+        )
+            .into_response(),
+        FaultKind::WrongContentType => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "OK",
+        )
+            .into_response(),
+        FaultKind::UsageExceeded => usage_exceeded().into_response(),
+        FaultKind::InsufficientBalance => insufficient_balance().into_response(),
+        FaultKind::RateLimited(secs) => rate_limited(*secs).into_response(),
+        FaultKind::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            return None;
+        }
+        FaultKind::Run(_) => return None,
+    };
+    Some(response)
+}
+
+/// A response whose body fails at once: hyper then closes the connection before anything
+/// is sent, which the client sees as a dropped connection.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+fn with_cors(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After, X-Runbase-Backend"),
+    );
+    headers.insert("x-runbase-backend", HeaderValue::from_static("simulator"));
+    response
+}
+
+async fn preflight() -> Response {
+    let mut response = with_cors(StatusCode::NO_CONTENT.into_response());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+async fn not_found() -> Response {
+    with_cors(ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint").into_response())
+}
+
+/// Where image URLs point: the host the caller used (or the proxy forwarded).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+async fn create_run(State(Sim(sim)): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault = sim.take_fault(Target::Create);
+    if let Some(response) = match &fault {
+        Some(kind) => play_fault(kind).await,
+        None => None,
+    } {
+        return with_cors(response);
+    }
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let response = match create(&sim, &headers, &body, fault) {
+        Ok(run) => (StatusCode::CREATED, axum::Json(run)).into_response(),
+        Err(error) => error.into_response(),
+    };
+    sim.record(&key, response.status());
+    with_cors(response)
+}
+
+fn create(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    body: &[u8],
+    fault: Option<FaultKind>,
+) -> Result<Value, ApiError> {
+    let key = authorize(sim, headers)?;
+    let (model_id, input) = parse_run_request(body)?;
+    let Some(model) = runbase_image::find_model(&model_id) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "model_not_found",
+            format!("Unknown model \"{model_id}\""),
+        ));
+    };
+    validate_input(model, &input)?;
+    if key == "sim_broke_key" {
+        return Err(insufficient_balance());
+    }
+    let outcome = match fault {
+        Some(FaultKind::Run(outcome)) => outcome,
+        _ => Outcome::Succeed,
+    };
+    let mut state = sim.lock();
+    state.next_id += 1;
+    let id = format!(
+        "run_{:08x}{:06}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        state.next_id
+    );
+    let run = Run {
+        id: id.clone(),
+        owner: key,
+        model: model_id,
+        input,
+        created: Instant::now(),
+        created_at: SystemTime::now(),
+        outcome,
+        image: None,
+    };
+    let json = sim.run_json(&run, &base_url(headers));
+    state.runs.insert(id.clone(), run);
+    state.order.push_back(id);
+    while state.order.len() > RUNS_KEPT {
+        if let Some(old) = state.order.pop_front() {
+            state.runs.remove(&old);
+        }
+    }
+    Ok(json)
+}
+
+async fn get_run(
+    State(Sim(sim)): State<Sim>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(kind) = sim.take_fault(Target::Poll) {
+        if let Some(response) = play_fault(&kind).await {
+            return with_cors(response);
+        }
+    }
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let result = authorize(&sim, &headers).and_then(|key| {
+        let state = sim.lock();
+        match state.runs.get(&id) {
+            Some(run) if run.owner == key => Ok(sim.run_json(run, &base_url(&headers))),
+            _ => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "run_not_found",
+                format!(
+                    "No run with id \"{}\" for this API key",
+                    id.chars().take(80).collect::<String>()
+                ),
+            )),
+        }
+    });
+    let response = match result {
+        Ok(run) => axum::Json(run).into_response(),
+        Err(error) => error.into_response(),
+    };
+    sim.record(&key, response.status());
+    with_cors(response)
+}
+
+async fn image(State(Sim(sim)): State<Sim>, Path((id, file)): Path<(String, String)>) -> Response {
+    let found = {
+        let state = sim.lock();
+        state.runs.get(&id).and_then(|run| {
+            let done = sim.status_of(run, Instant::now()) == "succeeded"
+                && run.outcome != Outcome::NoOutput;
+            (done && file == "0.png").then(|| {
+                let field = |name| {
+                    run.input
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                };
+                (
+                    run.image.clone(),
+                    field("prompt"),
+                    field("aspect_ratio"),
+                    field("resolution"),
+                )
+            })
+        })
+    };
+    let Some((cached, prompt, ratio, resolution)) = found else {
+        return (StatusCode::NOT_FOUND, "no such image").into_response();
+    };
+    let png = match cached {
+        Some(png) => png,
+        None => {
+            let prompt = prompt.unwrap_or_default();
+            let ratio = ratio.unwrap_or_else(|| "1:1".into());
+            let resolution = resolution.unwrap_or_else(|| "1K".into());
+            let png = tokio::task::spawn_blocking(move || render_png(&prompt, &ratio, &resolution))
+                .await
+                .map(Arc::new)
+                .unwrap_or_default();
+            if let Some(run) = sim.lock().runs.get_mut(&id) {
+                run.image = Some(png.clone());
+            }
+            png
+        }
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        Body::from(png.as_ref().clone()),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+fn parse_fault(spec: &Value) -> Result<Fault, String> {
+    let on = match spec.get("on").and_then(Value::as_str).unwrap_or("any") {
+        "create" => Target::Create,
+        "poll" => Target::Poll,
+        "any" => Target::Any,
+        other => return Err(format!("unknown target {other:?}")),
+    };
+    let number = |name| spec.get(name).and_then(Value::as_u64);
+    let message = spec
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("The model could not generate this image")
+        .to_string();
+    let kind = match spec.get("kind").and_then(Value::as_str).unwrap_or_default() {
+        "server_error" => FaultKind::ServerError,
+        "html_502" => FaultKind::HtmlBadGateway,
+        "drop" => FaultKind::Drop,
+        "malformed_json" => FaultKind::Malformed,
+        "wrong_content_type" => FaultKind::WrongContentType,
+        "slow" => FaultKind::Slow(number("delay_ms").unwrap_or(5000)),
+        "usage_exceeded" => FaultKind::UsageExceeded,
+        "insufficient_balance" => FaultKind::InsufficientBalance,
+        "rate_limited" => FaultKind::RateLimited(number("retry_after")),
+        "run_failed" => FaultKind::Run(Outcome::Fail(message)),
+        "run_never_finishes" => FaultKind::Run(Outcome::NeverFinishes),
+        "run_unknown_status" => FaultKind::Run(Outcome::UnknownStatus),
+        "run_no_output" => FaultKind::Run(Outcome::NoOutput),
+        other => return Err(format!("unknown fault kind {other:?}")),
+    };
+    let on = if matches!(kind, FaultKind::Run(_)) {
+        Target::Create
+    } else {
+        on
+    };
+    let remaining = u32::try_from(number("count").unwrap_or(1)).unwrap_or(u32::MAX);
+    Ok(Fault {
+        on,
+        kind,
+        remaining,
+    })
+}
+
+/// `POST /__sim/faults` with `{"faults": [{"on": "create"|"poll"|"any", "kind": ..., "count": N}]}`.
+async fn add_faults(State(Sim(sim)): State<Sim>, body: Bytes) -> Response {
+    let parsed: Result<Vec<Fault>, String> = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            v.get("faults")
+                .and_then(Value::as_array)
+                .ok_or_else(|| "expected {\"faults\": [...]}".to_string())?
+                .iter()
+                .map(parse_fault)
+                .collect()
+        });
+    match parsed {
+        Ok(faults) => {
+            let added = faults.len();
+            sim.lock().faults.extend(faults);
+            axum::Json(json!({ "added": added })).into_response()
+        }
+        Err(message) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_fault", message).into_response()
+        }
+    }
+}
+
+async fn clear_faults(State(Sim(sim)): State<Sim>) -> Response {
+    let mut state = sim.lock();
+    state.faults.clear();
+    state.log.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Requests seen per key: total, 429s, and the most in any 10-second window.
+async fn stats(State(Sim(sim)): State<Sim>) -> Response {
+    let state = sim.lock();
+    let mut by_key: HashMap<&str, Vec<&Request>> = HashMap::new();
+    for request in &state.log {
+        let key = request.key.strip_prefix("Bearer ").unwrap_or(&request.key);
+        by_key.entry(key).or_default().push(request);
+    }
+    let window = Duration::from_secs(10);
+    let keys: serde_json::Map<String, Value> = by_key
+        .into_iter()
+        .map(|(key, requests)| {
+            let mut most = 0;
+            let mut start = 0;
+            for (end, request) in requests.iter().enumerate() {
+                while requests
+                    .get(start)
+                    .is_some_and(|first| request.at.duration_since(first.at) >= window)
+                {
+                    start += 1;
+                }
+                most = most.max(end + 1 - start);
+            }
+            let limited = requests.iter().filter(|r| r.status == 429).count();
+            (
+                key.to_string(),
+                json!({ "requests": requests.len(), "rate_limited": limited, "max_in_10s": most }),
+            )
+        })
+        .collect();
+    axum::Json(json!({ "keys": keys })).into_response()
+}
+
+/// `2026-11-25T06:00:00Z`
+fn iso8601(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            iso8601(UNIX_EPOCH + Duration::from_secs(1_795_600_000)),
+            "2026-11-25T09:46:40Z"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Starts the real runbase-server binary on 127.0.0.1 and keeps everything it prints.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const GPT: &str = "openai/gpt-image-2";
+
+pub struct Server {
+    pub base: String,
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts the server with these flags and environment, on a free port.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_runbase-server"));
+        command
+            .current_dir(root)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("RUNBASE_API_KEY")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("server starts");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(url) = line.strip_prefix("runbase-server listening on ") {
+                        let _ = tx.send(url.trim_end_matches('/').to_string());
+                    }
+                    let mut all = output.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            });
+        }
+        let base = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no listening line; output:\n{}", output.lock().unwrap()));
+        Server {
+            base,
+            child,
+            output,
+        }
+    }
+
+    pub fn simulator(run_ms: u64) -> Server {
+        let run_ms = run_ms.to_string();
+        Server::start(&["--sim-run-ms", &run_ms, "--test-faults"], &[])
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, then the exit status and everything printed.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let status = self.child.wait().expect("exit status");
+        std::thread::sleep(Duration::from_millis(100));
+        (status, self.output())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn faults(&self, faults: Value) {
+        let answer = client()
+            .post(self.url("/__sim/faults"))
+            .json(&serde_json::json!({ "faults": faults }))
+            .send()
+            .await
+            .expect("fault control");
+        assert!(answer.status().is_success(), "fault control refused");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+pub fn run_body(input: Value) -> Value {
+    serde_json::json!({ "model": GPT, "input": input })
+}
+
+/// Status, headers and the body parsed as JSON (Null when it is not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+    let answer = request.send().await.expect("answer");
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    let text = answer.text().await.expect("body");
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
