@@ -58,8 +58,14 @@ struct Gw(Arc<Gateway>);
 impl Gateway {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/runs", post(create_run).options(preflight))
-            .route("/runs/{id}", get(get_run).options(preflight))
+            .route(
+                "/runs",
+                post(create_run).options(preflight).fallback(not_found),
+            )
+            .route(
+                "/runs/{id}",
+                get(get_run).options(preflight).fallback(not_found),
+            )
             .fallback(not_found)
             .with_state(Gw(self.clone()))
     }

@@ -122,8 +122,14 @@ impl Simulator {
     /// The simulated API (`/runs`, `/runs/{id}`) and its public image URLs.
     pub fn api_router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/runs", post(create_run).options(preflight))
-            .route("/runs/{id}", get(get_run).options(preflight))
+            .route(
+                "/runs",
+                post(create_run).options(preflight).fallback(not_found),
+            )
+            .route(
+                "/runs/{id}",
+                get(get_run).options(preflight).fallback(not_found),
+            )
             .fallback(not_found)
             .with_state(Sim(self.clone()))
     }

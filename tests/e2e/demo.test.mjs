@@ -1,13 +1,11 @@
 // The demo page in real headless Chromium: typing shows the wasm module's verdicts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchChromium, screenshotPath } from "./harness.mjs";
+import { startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
-  server = await startServer("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"], {
-    ready: (out) => out.match(/port (\d+)/) && `http://127.0.0.1:${out.match(/port (\d+)/)[1]}/www/`,
-  });
+  server = await startSimulator();
   browser = await launchChromium();
 });
 after(async () => { await browser?.close(); server?.stop(); });
@@ -17,7 +15,7 @@ async function openDemo(width = 1200) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(server.url);
+  await page.goto(`${server.url}/`);
   await page.locator("#verdict.bad, #verdict.ok").waitFor();
   return { page, errors };
 }

@@ -35,6 +35,19 @@ export async function launchChromium() {
   });
 }
 
+/** The project's own server (simulator mode), built by scripts/test before the e2e tests. */
+export async function startSimulator({ runMs = 1500, extra = [] } = {}) {
+  const server = await startServer(join(ROOT, "target", "debug", "runbase-server"),
+    ["--listen", "127.0.0.1:0", "--sim-run-ms", String(runMs), "--test-faults", ...extra], {
+      ready: (out) => out.match(/listening on (http:\/\/[^\s/]+)/)?.[1],
+    });
+  server.faults = async (faults) => {
+    const answer = await fetch(`${server.url}/__sim/faults`, { method: "POST", body: JSON.stringify({ faults }) });
+    if (!answer.ok) throw new Error(`fault control: ${answer.status}`);
+  };
+  return server;
+}
+
 export function screenshotPath(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);

@@ -1,0 +1,416 @@
+//! The proxy over real HTTP: in front of a fake upstream that records what it receives, and
+//! in front of the built-in simulator. The key must reach the upstream and nothing else.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{client, code, run_body, send, Server};
+use serde_json::{json, Value};
+
+const KEY: &str = "rk_live_7f3a9c1e5b2d4f6a8c0e";
+
+#[derive(Default)]
+struct Recorded {
+    requests: Vec<(String, Option<String>, String)>,
+}
+
+#[derive(Clone)]
+struct Fake {
+    recorded: Arc<Mutex<Recorded>>,
+    delay: Duration,
+}
+
+/// A stand-in for the real API that records method+path, Authorization and body.
+async fn fake_upstream(delay: Duration) -> (String, Arc<Mutex<Recorded>>) {
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let fake = Fake {
+        recorded: recorded.clone(),
+        delay,
+    };
+    async fn create(
+        State(fake): State<Fake>,
+        headers: HeaderMap,
+        body: String,
+    ) -> (axum::http::StatusCode, Json<Value>) {
+        fake.record("POST /runs", &headers, body);
+        tokio::time::sleep(fake.delay).await;
+        (
+            axum::http::StatusCode::CREATED,
+            Json(json!({ "id": "run_fake1", "status": "queued", "output": null })),
+        )
+    }
+    async fn fetch(
+        State(fake): State<Fake>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+    ) -> Json<Value> {
+        fake.record(&format!("GET /runs/{id}"), &headers, String::new());
+        Json(
+            json!({ "id": id, "status": "succeeded", "output": { "urls": ["https://cdn.example/a.png"] } }),
+        )
+    }
+    let app = Router::new()
+        .route("/v1/runs", post(create))
+        .route("/v1/runs/{id}", get(fetch))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/v1"), recorded)
+}
+
+impl Fake {
+    fn record(&self, what: &str, headers: &HeaderMap, body: String) {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.recorded
+            .lock()
+            .unwrap()
+            .requests
+            .push((what.to_string(), auth, body));
+    }
+}
+
+fn proxy_to(upstream: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["--upstream", upstream];
+    args.extend_from_slice(extra);
+    Server::start(&args, &[("RUNBASE_API_KEY", KEY)])
+}
+
+fn valid() -> Value {
+    run_body(json!({ "prompt": "A matte ceramic vase", "aspect_ratio": "16:9" }))
+}
+
+#[tokio::test]
+async fn the_key_reaches_the_upstream_and_nothing_else() {
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &[]);
+    let answer = client()
+        .post(server.url("/api/v1/runs"))
+        .bearer_auth("browser-typed-key")
+        .json(&json!({ "model": common::GPT, "input": { "prompt": "A vase" }, "webhook": "https://evil.example" }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 201);
+    let headers = format!("{:?}", answer.headers());
+    let body = answer.text().await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["id"],
+        "run_fake1"
+    );
+    let answer = client()
+        .get(server.url("/api/v1/runs/run_fake1"))
+        .send()
+        .await
+        .expect("poll");
+    let headers2 = format!("{:?}", answer.headers());
+    let body2 = answer.text().await.unwrap();
+    assert!(body2.contains("cdn.example"));
+
+    let requests = recorded.lock().unwrap().requests.clone();
+    assert_eq!(requests.len(), 2);
+    for (what, auth, _) in &requests {
+        assert_eq!(
+            auth.as_deref(),
+            Some(format!("Bearer {KEY}").as_str()),
+            "{what}"
+        );
+    }
+    let forwarded: Value = serde_json::from_str(&requests[0].2).unwrap();
+    assert_eq!(
+        forwarded,
+        json!({ "model": common::GPT, "input": { "prompt": "A vase" } }),
+        "only what was checked goes upstream"
+    );
+    let (status, output) = server.stop();
+    assert!(status.success(), "clean shutdown: {output}");
+    for (place, text) in [
+        ("headers", &headers),
+        ("body", &body),
+        ("headers", &headers2),
+        ("body", &body2),
+        ("log", &output),
+    ] {
+        assert!(
+            !text.contains(KEY),
+            "the key leaked into the {place}: {text}"
+        );
+        assert!(
+            !text.contains("browser-typed-key"),
+            "the browser's key appears in the {place}"
+        );
+    }
+    assert!(
+        output.contains("mode: PROXY") && output.contains("stopped cleanly"),
+        "{output}"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_the_upstream() {
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &[]);
+    let runs = server.url("/api/v1/runs");
+    let huge = format!("data:image/png;base64,{}", "A".repeat(6_000_000));
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            client().post(&runs).json(
+                &run_body(json!({ "prompt": "x" }))
+                    .as_object()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        o.insert("model".into(), json!("openai/dall-e-3"));
+                        o
+                    })
+                    .unwrap(),
+            ),
+            400,
+            "model_not_allowed",
+        ),
+        (
+            client()
+                .post(&runs)
+                .json(&run_body(json!({ "prompt": "", "resolution": "4K" }))),
+            400,
+            "invalid_input",
+        ),
+        (client().post(&runs).body("{oops"), 400, "invalid_json"),
+        (
+            client().post(&runs).json(&json!({ "input": {} })),
+            400,
+            "missing_model",
+        ),
+        (
+            client().post(&runs).json(&json!({ "model": common::GPT })),
+            400,
+            "missing_input",
+        ),
+        (
+            client().post(&runs).json(&run_body(
+                json!({ "prompt": "x", "image_urls": [&huge, &huge, &huge, &huge] }),
+            )),
+            413,
+            "payload_too_large",
+        ),
+        (
+            client()
+                .post(&runs)
+                .header("origin", "https://evil.example")
+                .json(&valid()),
+            403,
+            "origin_not_allowed",
+        ),
+        (
+            client().put(&runs).json(&valid()),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            client().delete(server.url("/api/v1/runs/run_1")),
+            405,
+            "method_not_allowed",
+        ),
+        (client().get(server.url("/api/v1/models")), 404, "not_found"),
+        (
+            client().get(server.url("/api/v1/runs/run_1/cancel")),
+            404,
+            "not_found",
+        ),
+        (
+            client().get(server.url("/api/v1/runs/run%2F..%2F..%2Fsecrets")),
+            404,
+            "run_not_found",
+        ),
+    ];
+    for (i, (request, status, want)) in cases.into_iter().enumerate() {
+        let (got, headers, body) = send(request).await;
+        assert_eq!((got, code(&body)), (status, want), "case {i}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "case {i}"
+        );
+        assert!(!format!("{headers:?}{body}").contains(KEY));
+    }
+    let (_, _, body) = send(
+        client()
+            .post(&runs)
+            .json(&run_body(json!({ "prompt": "x", "resolution": "4K" }))),
+    )
+    .await;
+    assert_eq!(
+        body["error"]["issues"][0]["code"],
+        "resolution_not_allowed_for_aspect_ratio"
+    );
+    assert!(
+        recorded.lock().unwrap().requests.is_empty(),
+        "nothing reached the upstream"
+    );
+    assert!(!server.output().contains(KEY));
+}
+
+#[tokio::test]
+async fn origins_are_checked() {
+    let (upstream, _) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &["--allowed-origins", "https://app.example"]);
+    let own = server.base.clone();
+    for (origin, allowed) in [
+        (own.as_str(), true),
+        ("https://app.example", true),
+        ("https://evil.example", false),
+        ("null", false),
+    ] {
+        let answer = client()
+            .post(server.url("/api/v1/runs"))
+            .header("origin", origin)
+            .json(&valid())
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status().is_success(), allowed, "{origin}");
+        let echoed = answer
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(echoed.as_deref(), allowed.then_some(origin), "{origin}");
+    }
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.url("/api/v1/runs"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn upstream_trouble_becomes_json_errors() {
+    let (slow, _) = fake_upstream(Duration::from_secs(3)).await;
+    let server = proxy_to(&slow, &["--upstream-timeout-ms", "500"]);
+    let (status, _, body) = send(client().post(server.url("/api/v1/runs")).json(&valid())).await;
+    assert_eq!((status, code(&body)), (504, "upstream_timeout"));
+
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{address}/v1")
+    };
+    let server = proxy_to(&closed, &[]);
+    let (status, _, body) = send(client().get(server.url("/api/v1/runs/run_1"))).await;
+    assert_eq!((status, code(&body)), (502, "upstream_unreachable"));
+}
+
+#[tokio::test]
+async fn one_client_is_limited() {
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &["--client-limit", "3"]);
+    for _ in 0..3 {
+        let (status, _, _) = send(client().get(server.url("/api/v1/runs/run_1"))).await;
+        assert_eq!(status, 200);
+    }
+    let (status, headers, body) = send(client().get(server.url("/api/v1/runs/run_1"))).await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"));
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(recorded.lock().unwrap().requests.len(), 3);
+}
+
+#[tokio::test]
+async fn static_files_and_no_escape() {
+    let server = Server::simulator(500);
+    let page = client().get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("<!doctype html>"));
+    for path in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/pkg/../Cargo.toml",
+        "/pkg/%2e%2e/Cargo.toml",
+        "/pkg/..%2fCargo.toml",
+        "/..%5cCargo.toml",
+        "/%2e%2e/%2e%2e/etc/passwd",
+    ] {
+        let raw = raw_get(&server.base, path).await;
+        assert!(
+            !raw.contains("[workspace]") && !raw.contains("root:"),
+            "{path} escaped: {raw}"
+        );
+        assert!(
+            raw.starts_with("HTTP/1.1 4"),
+            "{path}: {}",
+            raw.lines().next().unwrap_or("")
+        );
+    }
+}
+
+/// A GET with the path sent exactly as written (clients normalise `..` away).
+async fn raw_get(base: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
+}
+
+#[tokio::test]
+async fn in_front_of_the_simulator() {
+    let server = Server::simulator(600);
+    let info: Value = client()
+        .get(server.url("/__runbase/backend"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["backend"], "simulator");
+    assert_eq!(info["apiBase"], "/api/v1");
+    // A browser's own header is dropped: the simulator would refuse this key.
+    let (status, headers, run) = send(
+        client()
+            .post(server.url("/api/v1/runs"))
+            .bearer_auth("not_a_sim_key")
+            .json(&valid()),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(headers["x-runbase-backend"], "simulator");
+    let id = run["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, _, run) = send(client().get(server.url(&format!("/api/v1/runs/{id}")))).await;
+    assert_eq!(run["status"], "succeeded");
+    let url = run["output"]["urls"][0].as_str().unwrap();
+    assert!(
+        url.starts_with(&server.base),
+        "image URL on the server the browser used: {url}"
+    );
+    let png = client().get(url).send().await.unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let (status, output) = server.stop();
+    assert!(status.success());
+    assert!(output.contains("mode: SIMULATOR"));
+    assert!(
+        !output.contains(runbase_server_proxy_key()),
+        "the internal key is not logged"
+    );
+}
+
+fn runbase_server_proxy_key() -> &'static str {
+    "sim_proxy_key"
+}
