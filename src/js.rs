@@ -21,13 +21,13 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
     fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
     #[wasm_bindgen(catch, js_namespace = Reflect, js_name = get)]
-    fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    pub(crate) fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 const UNREADABLE: &str = "a value that could not be read (a getter or Proxy threw)";
 
-/// Converts at most [`MAX_DEPTH`] levels below `value`; deeper containers become opaque.
-fn to_value(value: &JsValue, depth: usize) -> Value {
+/// Converts `value` and at most `levels` levels below it; deeper containers become opaque.
+pub(crate) fn to_value(value: &JsValue, levels: usize) -> Value {
     if value.is_null() {
         return Value::Null;
     }
@@ -54,40 +54,47 @@ fn to_value(value: &JsValue, depth: usize) -> Value {
     }
     match is_array(value) {
         Err(_) => Value::Opaque(UNREADABLE),
-        Ok(true) if depth >= MAX_DEPTH => Value::Opaque("an array"),
-        Ok(true) => array_items(value, depth).unwrap_or(Value::Opaque(UNREADABLE)),
-        Ok(false) if depth >= MAX_DEPTH => Value::Opaque("an object"),
-        Ok(false) => object_fields(value, depth).unwrap_or(Value::Opaque(UNREADABLE)),
+        Ok(true) if levels == 0 => Value::Opaque("an array"),
+        Ok(true) => array_items(value, levels - 1).unwrap_or(Value::Opaque(UNREADABLE)),
+        Ok(false) if levels == 0 => Value::Opaque("an object"),
+        Ok(false) => object_fields(value, levels - 1, None).unwrap_or(Value::Opaque(UNREADABLE)),
     }
 }
 
-fn array_items(value: &JsValue, depth: usize) -> Result<Value, JsValue> {
+fn array_items(value: &JsValue, levels: usize) -> Result<Value, JsValue> {
     let length = reflect_get(value, &"length".into())?
         .as_f64()
         .unwrap_or(0.0) as u32;
     let items = (0..length)
-        .map(|i| reflect_get(value, &i.into()).map(|item| to_value(&item, depth + 1)))
+        .map(|i| reflect_get(value, &i.into()).map(|item| to_value(&item, levels)))
         .collect::<Result<_, _>>()?;
     Ok(Value::Array(items))
 }
 
-fn object_fields(value: &JsValue, depth: usize) -> Result<Value, JsValue> {
+/// An object's own enumerable fields (only `wanted` ones, when given), each converted with
+/// `levels` more levels below it.
+pub(crate) fn object_fields(
+    value: &JsValue,
+    levels: usize,
+    wanted: Option<&[&str]>,
+) -> Result<Value, JsValue> {
     let mut fields = Vec::new();
     for key in object_keys(value)?.iter() {
+        let name = key.as_string().unwrap_or_default();
+        if wanted.is_some_and(|w| !w.contains(&name.as_str())) {
+            continue;
+        }
         let item = reflect_get(value, &key)?;
         // JSON.stringify leaves undefined out, so the API never sees such a field.
         if !item.is_undefined() {
-            fields.push((
-                key.as_string().unwrap_or_default(),
-                to_value(&item, depth + 1),
-            ));
+            fields.push((name, to_value(&item, levels)));
         }
     }
     Ok(Value::Object(fields))
 }
 
 /// A plain object built from (key, value) pairs.
-fn object(entries: &[(&str, JsValue)]) -> JsValue {
+pub(crate) fn object(entries: &[(&str, JsValue)]) -> JsValue {
     let object = Object::new();
     for (key, value) in entries {
         // Setting a data property on a fresh plain object cannot fail.
@@ -96,7 +103,7 @@ fn object(entries: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
-fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> JsValue {
+pub(crate) fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> JsValue {
     values
         .into_iter()
         .map(JsValue::from_str)
@@ -104,7 +111,7 @@ fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> JsValue {
         .into()
 }
 
-fn issue_to_js(issue: &Issue) -> JsValue {
+pub(crate) fn issue_to_js(issue: &Issue) -> JsValue {
     let mut entries = vec![
         ("path", issue.path.as_str().into()),
         ("code", issue.code.as_str().into()),
@@ -120,7 +127,7 @@ fn issue_to_js(issue: &Issue) -> JsValue {
     object(&entries)
 }
 
-fn normalized_to_js(input: &NormalizedInput) -> JsValue {
+pub(crate) fn normalized_to_js(input: &NormalizedInput) -> JsValue {
     let mut entries = vec![
         ("prompt", input.prompt.into()),
         ("aspect_ratio", input.aspect_ratio.into()),
@@ -148,9 +155,9 @@ pub fn validate_input(
     let model_id = match model.as_string() {
         Some(id) => id,
         None if model.is_undefined() => GPT_IMAGE_2.id.to_string(),
-        None => to_value(&model, MAX_DEPTH).describe(),
+        None => to_value(&model, 0).describe(),
     };
-    let input = to_value(&input, 0);
+    let input = to_value(&input, MAX_DEPTH);
     let validation = validate_for_model(&model_id, &input);
     let issues = |list: &[Issue]| list.iter().map(issue_to_js).collect::<Array>().into();
     object(&[

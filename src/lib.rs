@@ -1,14 +1,19 @@
 //! Runbase image API client core: the gpt-image-2 model as data and the validation of its
 //! input. Plain Rust with no web dependencies; `js.rs` is the thin wasm-bindgen layer.
 
+pub mod api;
+pub mod error;
 pub mod model;
+pub mod policy;
 pub mod reference_url;
-mod suggest;
+pub mod suggest;
 pub mod validate;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+#[cfg(target_arch = "wasm32")]
+mod js_client;
 
 pub use model::{find_model, ModelSpec, GPT_IMAGE_2, MODELS};
 pub use validate::{

@@ -27,19 +27,17 @@ pub fn enum_value(given: &str, allowed: &[&'static str]) -> Option<&'static str>
     unique_within_one_edit(&canonical, allowed, canonical_enum)
 }
 
-/// The field a given unknown field name most likely meant.
+/// The field (or option) a given unknown name most likely meant.
 pub fn field_name(given: &str, fields: &[&'static str]) -> Option<&'static str> {
     let canonical = canonical_name(given);
     if let Some(hit) = fields.iter().find(|f| canonical_name(f) == canonical) {
         return Some(hit);
     }
-    if let Some((_, to)) = FIELD_ALIASES
+    let alias = FIELD_ALIASES
         .iter()
         .find(|(from, _)| canonical_name(from) == canonical)
-    {
-        return fields.iter().copied().find(|f| f == to);
-    }
-    unique_within_one_edit(&canonical, fields, canonical_name)
+        .and_then(|(_, to)| fields.iter().copied().find(|f| f == to));
+    alias.or_else(|| unique_within_one_edit(&canonical, fields, canonical_name))
 }
 
 /// Upper-case, no spaces, and any of `x × / - _ ; .` between two numbers read as `:`.

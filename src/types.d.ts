@@ -75,3 +75,77 @@ export interface ModelFacts {
   maxImageBytes: number;
   imageUrlSchemes: ("https" | "http" | "data")[];
 }
+
+/** Settings of a RunbaseClient: give `apiKey` (direct) or `baseUrl` (a proxy holding the key). */
+export interface RunbaseClientOptions {
+  /** Sent as `Authorization: Bearer <apiKey>`. Anything in the page can read it: prefer a proxy. */
+  apiKey?: string;
+  /** Default "https://api.runbase.net/v1" with apiKey; required without it (your proxy's base, e.g. "/api/v1"). */
+  baseUrl?: string;
+  /** Extra request headers (not Authorization together with apiKey). */
+  headers?: Record<string, string>;
+  /** Default "openai/gpt-image-2". */
+  model?: ModelId;
+  /** Overall time-out of a call, waiting included. Default 600000 (10 min); 0 for none. */
+  timeoutMs?: number;
+  /** Time-out of one HTTP request. Default 30000. */
+  requestTimeoutMs?: number;
+  /** Steady poll interval. Default 2000 (the first polls come sooner, long runs slow down). */
+  pollIntervalMs?: number;
+  /** The slowest poll interval for long runs. Default 5000. */
+  maxPollIntervalMs?: number;
+  /** Retries of one request after a safe-to-retry failure. Default 5. */
+  maxRetries?: number;
+  /** The request budget all runs of this client share. Default 20 per 10000 ms (the API's limit). */
+  rateLimit?: { requests?: number; windowMs?: number };
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Stops the request in flight and any pending wait; rejects with kind "aborted". */
+  signal?: AbortSignal;
+  /** Overrides the client's timeoutMs for this call. */
+  timeoutMs?: number;
+  /** Called with the run object on every status change (waitForRun, generate). */
+  onUpdate?: (run: Run) => void;
+  /** Called once the run exists (generate): keep `run.id` to resume after a reload. */
+  onCreate?: (run: Run) => void;
+}
+
+/** Statuses the API documents; any other string means "not finished yet". */
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "canceled" | (string & {});
+
+/** A run object as the API returns it (other members are kept as they came). */
+export interface Run {
+  id: string;
+  status: RunStatus;
+  output?: { urls?: string[] } | null;
+  error?: { message?: string; code?: string } | string | null;
+  input?: GptImage2Input;
+  [member: string]: unknown;
+}
+
+export interface GenerateResult {
+  /** The generated images' URLs: not permanent, download what you keep. */
+  urls: string[];
+  run: Run;
+}
+
+/** What went wrong, stable for code to switch on. */
+export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode";
+
+/** The fields every error of this library carries (see the RunbaseError class). */
+export interface RunbaseErrorFields {
+  kind: RunbaseErrorKind;
+  /** HTTP status, when an answer arrived. */
+  status?: number;
+  /** The API's error code ("RATE_LIMITED", "invalid_api_key", …), or "invalid_input" / "invalid_options". */
+  code?: string;
+  /** Whether the same call may succeed if made again. */
+  retryable: boolean;
+  retryAfterMs?: number;
+  /** Set whenever a run exists: resume with client.waitForRun(runId). */
+  runId?: string;
+  /** For kind "validation" with code "invalid_input": every problem of the input. */
+  issues?: ValidationIssue[];
+}

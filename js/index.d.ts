@@ -1,0 +1,55 @@
+import type {
+  ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
+  ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
+  CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
+} from "./runbase_image.js";
+
+export type {
+  ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
+  ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
+  CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
+};
+
+/** What `init` can load the WebAssembly module from. */
+export type InitSource =
+  | string | URL | Request | Response | BufferSource | WebAssembly.Module
+  | Promise<string | URL | Request | Response | BufferSource | WebAssembly.Module>;
+
+/** Loads the WebAssembly module once (browser: fetched next to this file; Node: read from disk). */
+export default function init(source?: InitSource): Promise<void>;
+/** Synchronous initialisation from bytes or a compiled module. */
+export function initSync(module: BufferSource | WebAssembly.Module): void;
+
+/** Checks a run's input offline: every problem at once; never throws for bad input. */
+export function validateInput(input: unknown, options?: ValidateOptions): ValidationResult;
+/** The model's rules for building a form; undefined for an unknown model. */
+export function getModelFacts(model?: ModelId): ModelFacts | undefined;
+/** A prompt's length as the validator counts it (UTF-16 code units, like String.length). */
+export function promptLength(text: string): number;
+
+/** Every error this library throws or rejects with. */
+export class RunbaseError extends Error implements RunbaseErrorFields {
+  constructor(message: string, fields?: Partial<RunbaseErrorFields>);
+  readonly name: "RunbaseError";
+  kind: RunbaseErrorKind;
+  status?: number;
+  code?: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  runId?: string;
+  issues?: ValidationIssue[];
+}
+
+/** A client for the Runbase API. All runs of one client share one request budget. */
+export class RunbaseClient {
+  /** Throws RunbaseError (kind "validation", code "invalid_options") for bad options. */
+  constructor(options: RunbaseClientOptions);
+  /** Validates (no request when invalid: rejects with kind "validation"), then creates a run. */
+  createRun(input: GptImage2Input, options?: CallOptions): Promise<Run>;
+  /** Reads a run once. */
+  getRun(runId: string, options?: CallOptions): Promise<Run>;
+  /** Polls until the run finishes; resolves with the succeeded run, rejects otherwise. */
+  waitForRun(runId: string, options?: CallOptions): Promise<Run>;
+  /** Validates, creates and waits: resolves with the image URLs and the run. */
+  generate(input: GptImage2Input, options?: CallOptions): Promise<GenerateResult>;
+}

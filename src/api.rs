@@ -1,0 +1,358 @@
+//! What the Runbase API answers, read without trusting it: run objects, error bodies and the
+//! `Retry-After` header. Pure functions over [`Value`], so they are tested (and fuzzed)
+//! natively; the wasm layer hands them what `JSON.parse` produced.
+
+use crate::error::{ClientError, ErrorKind};
+use crate::value::Value;
+
+/// How far below a response body the client reads: `output.urls[i]` is three levels down.
+pub const RESPONSE_DEPTH: usize = 3;
+/// The only members of a run object the client reads; the rest (the echoed `input` with its
+/// data URLs) is never copied into wasm memory.
+pub const RUN_FIELDS: [&str; 4] = ["id", "status", "output", "error"];
+/// Characters of a non-JSON body quoted in an error message.
+const EXCERPT_CHARS: usize = 160;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Canceled,
+    /// A status this client does not know: treated as not finished yet.
+    Other(String),
+}
+
+impl RunStatus {
+    pub fn parse(text: &str) -> RunStatus {
+        match text {
+            "queued" | "starting" | "pending" => RunStatus::Queued,
+            "running" | "processing" => RunStatus::Running,
+            "succeeded" | "completed" => RunStatus::Succeeded,
+            "failed" | "error" => RunStatus::Failed,
+            "canceled" | "cancelled" => RunStatus::Canceled,
+            other => RunStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Canceled
+        )
+    }
+}
+
+/// The parts of a run object the client acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    pub id: String,
+    pub status: RunStatus,
+    /// The status string exactly as the API sent it.
+    pub status_text: String,
+    pub urls: Vec<String>,
+    pub error_message: Option<String>,
+}
+
+/// Why a body could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+pub fn parse_run(body: &Value) -> Result<RunView, DecodeError> {
+    let Value::Object(_) = body else {
+        return Err(DecodeError(format!(
+            "expected a run object, got {}",
+            body.describe()
+        )));
+    };
+    let id = match body.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(DecodeError("the run object has no \"id\" string".into())),
+    };
+    let status_text = match body.get("status") {
+        Some(Value::String(status)) => status.clone(),
+        _ => return Err(DecodeError(format!("run {id} has no \"status\" string"))),
+    };
+    let urls = match body.get("output") {
+        Some(output @ Value::Object(_)) => match output.get("urls") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|u| match u {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let error_message = match body.get("error") {
+        Some(Value::String(message)) => Some(message.clone()),
+        Some(error @ Value::Object(_)) => match error.get("message") {
+            Some(Value::String(message)) => Some(message.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(RunView {
+        id,
+        status: RunStatus::parse(&status_text),
+        status_text,
+        urls,
+        error_message,
+    })
+}
+
+/// What a finished run means for the caller: its image URLs, or the error to report (with
+/// the run id). `None` while it is not finished, including under a status nobody knows.
+pub fn finished_outcome(run: &RunView) -> Option<Result<Vec<String>, ClientError>> {
+    let fail =
+        |kind, message: String| Some(Err(ClientError::new(kind, message).with_run(Some(&run.id))));
+    match run.status {
+        RunStatus::Succeeded if run.urls.is_empty() => fail(
+            ErrorKind::Decode,
+            format!("Run {} succeeded but its output has no image URLs (output.urls is missing or empty)", run.id),
+        ),
+        RunStatus::Succeeded => Some(Ok(run.urls.clone())),
+        RunStatus::Failed => fail(
+            ErrorKind::RunFailed,
+            format!(
+                "Run {} failed: {}",
+                run.id,
+                run.error_message.as_deref().unwrap_or("the API gave no reason")
+            ),
+        ),
+        RunStatus::Canceled => fail(ErrorKind::RunFailed, format!("Run {} was canceled", run.id)),
+        _ => None,
+    }
+}
+
+/// An error answer, as far as it can be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Reads `{"error": {"message", "code"}}`; anything else becomes a message quoting the body.
+/// `body` is the parsed JSON when the text was JSON; `text` the raw text either way.
+pub fn parse_error(
+    status: u16,
+    body: Option<&Value>,
+    text: &str,
+    content_type: &str,
+) -> ApiFailure {
+    let error = body.and_then(|b| b.get("error"));
+    let field = |name: &str| match error.and_then(|e| e.get(name)) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let message = match (field("message"), error) {
+        (Some(message), _) => message,
+        (None, Some(Value::String(message))) => message.clone(),
+        _ if body.is_some() => format!("The API answered HTTP {status} without an error message"),
+        _ => format!(
+            "The API answered HTTP {status} with a body that is not JSON ({}): {}",
+            if content_type.is_empty() {
+                "no content type"
+            } else {
+                content_type
+            },
+            excerpt(text)
+        ),
+    };
+    ApiFailure {
+        status,
+        code: field("code"),
+        message,
+    }
+}
+
+/// A short, single-line, tag-free quote of a body for an error message.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut last_space = true;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() || c.is_control() => {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            c => {
+                out.push(c);
+                last_space = false;
+            }
+        }
+        if out.chars().count() >= EXCERPT_CHARS {
+            out.push('…');
+            break;
+        }
+    }
+    let trimmed = out.trim();
+    if trimmed.is_empty() {
+        "(empty body)".to_string()
+    } else {
+        format!("\"{trimmed}\"")
+    }
+}
+
+/// `Retry-After` as milliseconds from now: delta-seconds, or an HTTP-date compared with
+/// `now_unix_ms`. `None` when absent or unreadable.
+pub fn parse_retry_after(header: &str, now_unix_ms: f64) -> Option<u64> {
+    let header = header.trim();
+    if let Ok(seconds) = header.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| (seconds * 1000.0).min(86_400_000.0) as u64);
+    }
+    let at = http_date_unix_ms(header)?;
+    Some((at - now_unix_ms).clamp(0.0, 86_400_000.0) as u64)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, the form HTTP servers send).
+fn http_date_unix_ms(text: &str) -> Option<f64> {
+    let mut parts = text.split_whitespace().skip(1);
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT"
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&m)
+        || !(0..61).contains(&s)
+    {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(fields: &[(&str, Value)]) -> Value {
+        Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+    fn s(text: &str) -> Value {
+        Value::String(text.into())
+    }
+
+    #[test]
+    fn runs() {
+        let run = obj(&[
+            ("id", s("run_1")),
+            ("status", s("succeeded")),
+            (
+                "output",
+                obj(&[(
+                    "urls",
+                    Value::Array(vec![s("https://a/1.png"), Value::Null]),
+                )]),
+            ),
+        ]);
+        let view = parse_run(&run).expect("run");
+        assert_eq!(view.status, RunStatus::Succeeded);
+        assert_eq!(view.urls, ["https://a/1.png"]);
+        let failed = obj(&[
+            ("id", s("r")),
+            ("status", s("failed")),
+            ("error", obj(&[("message", s("nope"))])),
+        ]);
+        assert_eq!(
+            parse_run(&failed).expect("run").error_message.as_deref(),
+            Some("nope")
+        );
+        let odd = obj(&[("id", s("r")), ("status", s("warming_up"))]);
+        assert!(!parse_run(&odd).expect("run").status.is_finished());
+        assert!(parse_run(&obj(&[("status", s("queued"))])).is_err());
+        assert!(parse_run(&obj(&[("id", s("r"))])).is_err());
+        assert!(parse_run(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn errors() {
+        let body = obj(&[(
+            "error",
+            obj(&[("message", s("Too many")), ("code", s("RATE_LIMITED"))]),
+        )]);
+        let failure = parse_error(429, Some(&body), "", "application/json");
+        assert_eq!(failure.code.as_deref(), Some("RATE_LIMITED"));
+        assert_eq!(failure.message, "Too many");
+        let html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+        let failure = parse_error(502, None, html, "text/html");
+        assert!(
+            failure
+                .message
+                .contains("\"502 Bad Gateway 502 Bad Gateway\""),
+            "{}",
+            failure.message
+        );
+        assert!(failure.message.contains("text/html"));
+        assert_eq!(failure.code, None);
+        let long = "x".repeat(10_000);
+        assert!(parse_error(500, None, &long, "").message.len() < 400);
+        assert!(parse_error(500, None, "", "")
+            .message
+            .contains("(empty body)"));
+    }
+
+    #[test]
+    fn retry_after() {
+        assert_eq!(parse_retry_after("3", 0.0), Some(3000));
+        assert_eq!(parse_retry_after(" 1.5 ", 0.0), Some(1500));
+        assert_eq!(parse_retry_after("-1", 0.0), None);
+        assert_eq!(parse_retry_after("soon", 0.0), None);
+        let now = http_date_unix_ms("Sun, 06 Nov 1994 08:49:37 GMT").expect("date");
+        assert_eq!(now, 784_111_777_000.0);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:42 GMT", now),
+            Some(5000)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(0)
+        );
+    }
+}
