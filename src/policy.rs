@@ -42,9 +42,9 @@ pub const BUDGET_MARGIN_MS: f64 = 500.0;
 /// first (most runs are short), the steady interval after that, slower for long runs.
 pub fn poll_delay_ms(settings: &Settings, elapsed_ms: f64) -> f64 {
     let base = settings.poll_interval_ms;
-    let delay = if elapsed_ms < 2_000.0 {
+    let delay = if elapsed_ms < 1_000.0 {
         base / 2.0
-    } else if elapsed_ms < 5_000.0 {
+    } else if elapsed_ms < 2_500.0 {
         base * 0.75
     } else if elapsed_ms < 60_000.0 {
         base
@@ -181,7 +181,8 @@ mod tests {
     fn poll_pace() {
         let s = Settings::default();
         assert_eq!(poll_delay_ms(&s, 0.0), 1000.0);
-        assert_eq!(poll_delay_ms(&s, 3000.0), 1500.0);
+        assert_eq!(poll_delay_ms(&s, 1000.0), 1500.0);
+        assert_eq!(poll_delay_ms(&s, 3000.0), 2000.0);
         assert_eq!(poll_delay_ms(&s, 30_000.0), 2000.0);
         assert_eq!(poll_delay_ms(&s, 100_000.0), 3000.0);
         assert_eq!(poll_delay_ms(&s, 1_000_000.0), 5000.0);

@@ -393,25 +393,35 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-async fn create_run(State(Sim(sim)): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
-    let fault = sim.take_fault(Target::Create);
-    if let Some(response) = match &fault {
+/// Plays a scripted fault if one is due, else the normal answer; counts it for /__sim/stats.
+async fn answer(
+    sim: &Simulator,
+    target: Target,
+    headers: &HeaderMap,
+    normal: impl FnOnce(Option<FaultKind>) -> Response,
+) -> Response {
+    let fault = sim.take_fault(target);
+    let played = match &fault {
         Some(kind) => play_fault(kind).await,
         None => None,
-    } {
-        return with_cors(response);
-    }
+    };
+    let response = played.unwrap_or_else(|| normal(fault));
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let response = match create(&sim, &headers, &body, fault) {
-        Ok(run) => (StatusCode::CREATED, axum::Json(run)).into_response(),
-        Err(error) => error.into_response(),
-    };
-    sim.record(&key, response.status());
+        .unwrap_or_default();
+    sim.record(key, response.status());
     with_cors(response)
+}
+
+async fn create_run(State(Sim(sim)): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
+    answer(&sim, Target::Create, &headers, |fault| {
+        match create(&sim, &headers, &body, fault) {
+            Ok(run) => (StatusCode::CREATED, axum::Json(run)).into_response(),
+            Err(error) => error.into_response(),
+        }
+    })
+    .await
 }
 
 fn create(
@@ -472,36 +482,27 @@ async fn get_run(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(kind) = sim.take_fault(Target::Poll) {
-        if let Some(response) = play_fault(&kind).await {
-            return with_cors(response);
+    answer(&sim, Target::Poll, &headers, |_| {
+        let result = authorize(&sim, &headers).and_then(|key| {
+            let state = sim.lock();
+            match state.runs.get(&id) {
+                Some(run) if run.owner == key => Ok(sim.run_json(run, &base_url(&headers))),
+                _ => Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "run_not_found",
+                    format!(
+                        "No run with id \"{}\" for this API key",
+                        id.chars().take(80).collect::<String>()
+                    ),
+                )),
+            }
+        });
+        match result {
+            Ok(run) => axum::Json(run).into_response(),
+            Err(error) => error.into_response(),
         }
-    }
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let result = authorize(&sim, &headers).and_then(|key| {
-        let state = sim.lock();
-        match state.runs.get(&id) {
-            Some(run) if run.owner == key => Ok(sim.run_json(run, &base_url(&headers))),
-            _ => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "run_not_found",
-                format!(
-                    "No run with id \"{}\" for this API key",
-                    id.chars().take(80).collect::<String>()
-                ),
-            )),
-        }
-    });
-    let response = match result {
-        Ok(run) => axum::Json(run).into_response(),
-        Err(error) => error.into_response(),
-    };
-    sim.record(&key, response.status());
-    with_cors(response)
+    })
+    .await
 }
 
 async fn image(State(Sim(sim)): State<Sim>, Path((id, file)): Path<(String, String)>) -> Response {
