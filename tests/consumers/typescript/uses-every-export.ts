@@ -1,0 +1,81 @@
+// Every export used correctly, and deliberately wrong uses that must not compile: each
+// `@ts-expect-error` fails the check if its line compiles.
+import init, {
+  initSync, validateInput, getModelFacts, promptLength, RunbaseClient, RunbaseError,
+  type AspectRatio, type Resolution, type GptImage2Input, type ValidationResult, type ValidationIssue,
+  type IssueCode, type ModelFacts, type RunbaseClientOptions, type CallOptions, type Run,
+  type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId,
+} from "runbase-image";
+
+export async function correct(signal: AbortSignal): Promise<string[]> {
+  await init();
+  await init(new URL("https://cdn.example/runbase_image_bg.wasm"));
+  initSync(new Uint8Array(8));
+  const ratio: AspectRatio = "21:9";
+  const resolution: Resolution = "4K";
+  const input: GptImage2Input = { prompt: "A lamp", aspect_ratio: ratio, resolution, image_urls: ["https://a/b.png"] };
+  const result: ValidationResult = validateInput(input, { model: "openai/gpt-image-2" });
+  if (result.ok) {
+    const value: NormalizedInput = result.value;
+    const r: AspectRatio = value.aspect_ratio;
+    void r;
+  } else {
+    const first: ValidationIssue | undefined = result.issues[0];
+    const code: IssueCode | undefined = first?.code;
+    void code;
+  }
+  validateInput(undefined);
+  const facts: ModelFacts | undefined = getModelFacts();
+  const allowed: Resolution[] | undefined = facts?.resolutionsByAspectRatio["16:9"];
+  const id: ModelId | undefined = facts?.id;
+  void allowed; void id;
+  const length: number = promptLength("一张");
+  void length;
+  const options: RunbaseClientOptions = { baseUrl: "/api/v1", timeoutMs: 60_000, rateLimit: { requests: 20, windowMs: 10_000 } };
+  const client = new RunbaseClient(options);
+  const call: CallOptions = { signal, onUpdate: (run: Run) => console.log(run.status), onCreate: (run) => run.id };
+  const run: Run = await client.createRun(input, call);
+  await client.getRun(run.id);
+  await client.waitForRun(run.id, { timeoutMs: 1000 });
+  const generated: GenerateResult = await client.generate({ prompt: "x" });
+  try {
+    await client.generate({ prompt: "x" });
+  } catch (e) {
+    if (e instanceof RunbaseError) {
+      const kind: RunbaseErrorKind = e.kind;
+      const resume: string | undefined = e.runId;
+      const issues: ValidationIssue[] | undefined = e.issues;
+      const retry: boolean = e.retryable;
+      void kind; void resume; void issues; void retry; void e.status; void e.code; void e.retryAfterMs;
+    }
+  }
+  return generated.urls;
+}
+
+export async function wrong(client: RunbaseClient) {
+  // @ts-expect-error an aspect ratio that does not exist
+  const ratio: AspectRatio = "16:10";
+  // @ts-expect-error resolutions are "1K" | "2K" | "4K"
+  const resolution: Resolution = "8K";
+  // @ts-expect-error prompt is required
+  const missing: GptImage2Input = { aspect_ratio: "1:1" };
+  // @ts-expect-error image_urls is an array of strings
+  const urls: GptImage2Input = { prompt: "x", image_urls: "https://a/b.png" };
+  // @ts-expect-error unknown model id
+  validateInput({ prompt: "x" }, { model: "openai/dall-e-3" });
+  // @ts-expect-error options are one object, not a key string
+  new RunbaseClient("sk-key");
+  // @ts-expect-error misspelt option
+  new RunbaseClient({ apikey: "x" });
+  // @ts-expect-error run ids are strings
+  await client.getRun(42);
+  // @ts-expect-error the issue code union is closed
+  const code: IssueCode = "prompt_too_short";
+  // @ts-expect-error error kinds are a closed union
+  const kind: RunbaseErrorKind = "http";
+  // @ts-expect-error signal must be an AbortSignal
+  await client.generate({ prompt: "x" }, { signal: "stop" });
+  // @ts-expect-error generate resolves with { urls, run }, not an array
+  const list: string[] = await client.generate({ prompt: "x" });
+  void ratio; void resolution; void missing; void urls; void code; void kind; void list;
+}

@@ -1,0 +1,116 @@
+// The packed package (npm pack) installed the way a user installs it, in four consumers:
+// a plain HTML page, a Vite app (vite build), a Node 20 script, and a TypeScript check.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
+
+const work = mkdtempSync(join(tmpdir(), "runbase-consumers-"));
+let tarball, browser;
+
+function run(command, args, cwd) {
+  try {
+    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    throw new Error(`${command} ${args.join(" ")} failed:\n${e.stdout}${e.stderr}`);
+  }
+}
+
+/** A fresh copy of tests/consumers/NAME with the tarball installed as a dependency. */
+function consumer(name) {
+  const dir = join(work, name);
+  cpSync(join(ROOT, "tests", "consumers", name), dir, {
+    recursive: true,
+    filter: (src) => !src.includes("node_modules") && !src.endsWith("dist"),
+  });
+  if (!existsSync(join(dir, "package.json"))) writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
+  if (existsSync(join(dir, "package-lock.json"))) run("npm", ["ci", "--no-audit", "--no-fund"], dir);
+  run("npm", ["install", "--no-save", "--no-audit", "--no-fund", tarball], dir);
+  return dir;
+}
+
+before(async () => {
+  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, join(ROOT, "pkg")], ROOT));
+  tarball = join(work, packed[0].filename);
+  const files = packed[0].files.map((f) => f.path);
+  for (const needed of ["package.json", "index.js", "index.d.ts", "runbase_image.js", "runbase_image_bg.wasm"]) {
+    assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
+  }
+  assert.ok(files.some((f) => f.startsWith("snippets/")), "the tarball lacks the JS snippets");
+  browser = await launchChromium();
+});
+after(async () => { await browser?.close(); });
+
+async function resultOfPage(www, name) {
+  const server = await startSimulator({ runMs: 800, extra: ["--www", www] });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 30_000 });
+    const result = JSON.parse(await page.evaluate(() => document.body.dataset.result));
+    const size = await page.evaluate(async (url) => {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      return [img.naturalWidth, img.naturalHeight];
+    }, result.urls?.[0]);
+    await page.screenshot({ path: screenshotPath(`consumer-${name}.png`) });
+    return { ...result, size, errors };
+  } finally {
+    server.stop();
+  }
+}
+
+test("a plain HTML page with <script type=module> and no bundler", async () => {
+  const dir = consumer("plain");
+  const result = await resultOfPage(dir, "plain");
+  assert.equal(result.failure, undefined);
+  assert.deepEqual(result.codes, ["resolution_not_allowed_for_aspect_ratio"]);
+  assert.deepEqual(result.size, [768, 1024], "3:4 at 1K");
+  assert.deepEqual(result.error, { isRunbaseError: true, kind: "validation" });
+  assert.deepEqual(result.errors, []);
+});
+
+test("a Vite app built with vite build", async () => {
+  const dir = consumer("vite");
+  run("npx", ["vite", "build", "--logLevel", "warn"], dir);
+  const built = readFileSync(join(dir, "dist", "index.html"), "utf8");
+  assert.match(built, /assets\//);
+  const result = await resultOfPage(join(dir, "dist"), "vite");
+  assert.equal(result.failure, undefined);
+  assert.deepEqual(result.codes, ["resolution_not_allowed_for_aspect_ratio"]);
+  assert.equal(result.ratios, 10);
+  assert.deepEqual(result.size, [576, 1024], "9:16 at 1K");
+  assert.deepEqual(result.error, { isRunbaseError: true, kind: "validation" });
+});
+
+test("a Node 20 script with Node's own fetch", async () => {
+  const dir = consumer("node");
+  const server = await startSimulator({ runMs: 2500 });
+  try {
+    const out = JSON.parse(run("node", ["main.mjs", `${server.url}/sim/v1`], dir));
+    assert.deepEqual(out.codes, [["aspect_ratio_unsupported", "16:9"]]);
+    assert.equal(out.urls.length, 1);
+    assert.deepEqual(out.statuses, ["queued", "running", "succeeded"]);
+    assert.deepEqual(out.error, { isRunbaseError: true, kind: "api", code: "insufficient_balance", status: 402 });
+    const png = await fetch(out.urls[0]);
+    assert.equal(png.headers.get("content-type"), "image/png");
+  } finally {
+    server.stop();
+  }
+});
+
+test("TypeScript: every export type-checks, and the deliberately wrong uses do not", () => {
+  const dir = consumer("typescript");
+  const source = readFileSync(join(dir, "uses-every-export.ts"), "utf8");
+  assert.ok((source.match(/@ts-expect-error/g) ?? []).length >= 12);
+  // @ts-expect-error fails the build when its line compiles, so a pass proves both halves.
+  run("npx", ["tsc", "-p", "."], dir);
+  writeFileSync(join(dir, "uses-every-export.ts"), source.replace(/\/\/ @ts-expect-error.*\n/, ""));
+  assert.throws(() => run("npx", ["tsc", "-p", "."], dir), /16:10/, "without the directive the wrong line fails");
+});
