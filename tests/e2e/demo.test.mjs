@@ -1,57 +1,150 @@
-// The demo page in real headless Chromium: typing shows the wasm module's verdicts.
+// The demo page end to end in real headless Chromium against runbase-server's simulator.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
-  server = await startSimulator();
+  server = await startSimulator({ runMs: 1500 });
   browser = await launchChromium();
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
-async function openDemo(width = 1200) {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
+async function openDemo({ width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(`${server.url}/`);
-  await page.locator("#verdict.bad, #verdict.ok").waitFor();
-  return { page, errors };
+  await page.locator("#backend.simulated").waitFor();
+  await page.locator('input[name="aspect_ratio"]').first().waitFor({ state: "attached" });
+  return { page, errors, context };
 }
 
-test("an empty prompt is reported, typing one makes the input ready", async () => {
-  const { page, errors } = await openDemo();
-  assert.equal(await page.locator("#verdict").textContent(), "1 problem");
-  assert.match(await page.locator("#issues").textContent(), /prompt_empty/);
+const issuesOf = (page, field) => page.locator(`#${field}-issues`).textContent();
+
+test("invalid input shows the right messages, and fixing it enables Generate", async () => {
+  const { page, errors, context } = await openDemo();
+  assert.equal(await page.locator("#generate").isDisabled(), true);
+  assert.match(await issuesOf(page, "prompt"), /prompt is empty/);
+
+  await page.fill("#prompt", "x".repeat(4001));
+  assert.equal(await page.locator("#count").textContent(), "4001 / 4000");
+  assert.match(await issuesOf(page, "prompt"), /4001 characters long; the limit is 4000/);
   await page.fill("#prompt", "Matte ceramic vase on a walnut table");
-  assert.equal(await page.locator("#verdict").textContent(), "ready to send");
-  const sent = JSON.parse(await page.locator("#normalized").textContent());
-  assert.deepEqual(sent, { prompt: "Matte ceramic vase on a walnut table", aspect_ratio: "1:1", resolution: "1K" });
-  assert.deepEqual(errors, []);
-});
+  assert.equal(await issuesOf(page, "prompt"), "");
 
-test("4K is disabled for 1:1 and offered for 16:9; raw JSON shows every problem", async () => {
-  const { page } = await openDemo();
-  assert.equal(await page.locator('#resolution option[value="4K"]').isDisabled(), true);
-  await page.selectOption("#aspect_ratio", "16:9");
-  assert.equal(await page.locator('#resolution option[value="4K"]').isDisabled(), false);
-  await page.locator("details summary").click();
-  await page.fill("#raw", JSON.stringify({ prompt: "x".repeat(4001), resolution: "4k", aspectRatio: "1:1",
-    image_urls: ["ftp://a/b.png", "<img src=x onerror=alert(1)>"] }));
-  const issues = await page.locator("#issues li").allTextContents();
-  const text = issues.join("\n");
-  for (const code of ["prompt_too_long", "resolution_unsupported", "unknown_field", "image_url_unsupported_scheme", "image_url_invalid"]) {
-    assert.match(text, new RegExp(code));
+  await page.locator('label.ratio:has(input[value="16:9"])').click();
+  await page.locator('#resolutions label:has(input[value="4K"])').click();
+  await page.locator('label.ratio:has(input[value="1:1"])').click();
+  assert.match(await issuesOf(page, "resolution"), /Resolution 4K is only available with aspect ratios "16:9", "9:16" or "21:9"/);
+  assert.equal(await page.locator("#generate").isDisabled(), true);
+  await page.locator('#resolutions label:has(input[value="2K"])').click();
+  assert.equal(await page.locator('input[name="resolution"][value="4K"]').isDisabled(), true, "4K is not offered with 1:1");
+  assert.match(await page.locator("#resolution-note").textContent(), /4K needs aspect ratio 16:9, 9:16, 21:9/);
+
+  for (let i = 1; i <= 5; i++) {
+    await page.fill("#ref-url", `https://images.example/ref-${i}.png`);
+    await page.press("#ref-url", "Enter");
   }
-  assert.match(text, /Did you mean "4K"\?/);
-  assert.equal(await page.locator("#issues img").count(), 0, "markup in input stays text");
-  await page.screenshot({ path: screenshotPath("demo-validation-desktop.png"), fullPage: true });
+  assert.match(await issuesOf(page, "image_urls"), /5 reference images were given; at most 4 are allowed/);
+  assert.equal(await page.locator("#generate").isDisabled(), true);
+  await page.getByRole("button", { name: "Remove reference 5" }).click();
+  assert.equal(await issuesOf(page, "image_urls"), "");
+  assert.equal(await page.locator("#generate").isDisabled(), false, "fixing everything enables Generate");
+  await page.screenshot({ path: screenshotPath("demo-form-desktop.png"), fullPage: true });
+  assert.deepEqual(errors.filter((e) => !/ref-\d\.png|ERR_NAME_NOT_RESOLVED|Failed to load resource/.test(e)), []);
+  await context.close();
 });
 
-test("a CJK prompt is counted as the validator counts it", async () => {
-  const { page } = await openDemo(390);
-  await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片😀");
-  assert.equal(await page.locator("#count").textContent(), "16 / 4000");
-  await page.screenshot({ path: screenshotPath("demo-validation-phone.png"), fullPage: true });
+test("a run completes and its image loads at the right shape", async () => {
+  const { page, errors, context } = await openDemo();
+  await page.locator('[data-preset="2"]').click();
+  assert.match(await page.inputValue("#prompt"), /YouTube homepage/);
+  await page.click("#generate");
+  await page.locator("#progress").waitFor({ state: "visible" });
+  const img = page.locator("#gallery img");
+  await img.waitFor();
+  await page.waitForFunction(() => document.querySelector("#gallery img")?.complete);
+  const size = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+  assert.deepEqual(size, [1024, 576], "16:9 at 1K");
+  assert.match(await page.locator("#runs").textContent(), /succeeded/);
+  assert.equal(await page.locator("#progress").isVisible(), false);
+  await page.screenshot({ path: screenshotPath("demo-result-desktop.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("Cancel stops a run in progress", async () => {
+  const { page, context } = await openDemo();
+  await page.fill("#prompt", "A lamp, canceled");
+  await page.click("#generate");
+  await page.locator("#progress-run").filter({ hasText: /run_/ }).waitFor();
+  await page.click("#cancel");
+  await page.locator("#error").waitFor({ state: "visible" });
+  assert.equal(await page.locator("#error-title").textContent(), "Canceled");
+  assert.match(await page.locator("#error-detail").textContent(), /run_/);
+  assert.equal(await page.locator("#progress").isVisible(), false);
+  assert.equal(await page.locator("#gallery img").count(), 0);
+  assert.equal(await page.locator("#generate").isDisabled(), false, "ready for another try");
+  await context.close();
+});
+
+test("a simulated insufficient_balance explains the fix", async () => {
+  const { page, context } = await openDemo();
+  await server.faults([{ on: "create", kind: "insufficient_balance" }]);
+  await page.fill("#prompt", "A lamp");
+  await page.click("#generate");
+  await page.locator("#error").waitFor({ state: "visible" });
+  assert.equal(await page.locator("#error-title").textContent(), "Your balance is too low for this run");
+  assert.equal(await page.locator("#error-fix").textContent(), "Top up your Runbase balance, then try again.");
+  assert.doesNotMatch(await page.locator("#error").textContent(), /[{}]/, "no raw JSON");
+  await context.close();
+});
+
+test("an error text with markup stays inert", async () => {
+  const { page, context } = await openDemo();
+  const hostile = `<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script>`;
+  await server.faults([{ kind: "run_failed", message: hostile }]);
+  await page.fill("#prompt", "A lamp");
+  await page.click("#generate");
+  await page.locator("#error").waitFor({ state: "visible" });
+  assert.ok((await page.locator("#error-detail").textContent()).includes(hostile));
+  assert.equal(await page.locator("#error img, #error b, #error script").count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  await context.close();
+});
+
+test("a run still in progress after a reload is picked up again", async () => {
+  const { page, context } = await openDemo();
+  await page.fill("#prompt", "A lamp that survives a reload");
+  await page.click("#generate");
+  const id = (await page.locator("#progress-run").filter({ hasText: /run_/ }).textContent()).trim();
+  await page.reload();
+  await page.locator("#gallery img").waitFor({ timeout: 15_000 });
+  const runs = await page.locator("#runs").textContent();
+  assert.ok(runs.includes(id) && runs.includes("succeeded"), runs);
+  await context.close();
+});
+
+test("own key: kept in memory unless asked, never in the URL; phone layout", async () => {
+  const { page, context } = await openDemo({ width: 390, height: 844 });
+  await page.locator('label:has(input[value="key"])').click();
+  assert.equal(await page.locator("#generate").isDisabled(), true);
+  await page.fill("#api-key", "sim_demo_key");
+  await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片");
+  assert.equal(await page.locator("#count").textContent(), "14 / 4000");
+  await page.click("#generate");
+  await page.locator("#gallery img").waitFor();
+  assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes("sim_demo_key")), false);
+  assert.ok(!page.url().includes("sim_demo_key"));
+  await page.screenshot({ path: screenshotPath("demo-phone.png"), fullPage: true });
+  await page.check("#remember-key");
+  await page.click("#generate");
+  await page.locator("#progress").waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => localStorage.getItem("runbase-demo-key")), "sim_demo_key");
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `no horizontal scrolling on a phone: ${widths}`);
+  await context.close();
 });
