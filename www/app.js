@@ -138,23 +138,11 @@ function renderIssues(result) {
     (grouped[field] ?? grouped.other).push(issue);
   }
   for (const name of lists) {
-    $(`${name}-issues`).replaceChildren(...grouped[name].map((issue) => {
-      const fix = issue.suggestion && issue.code !== "unknown_field"
-        ? el("button", { type: "button", class: "link", textContent: `Use ${issue.suggestion}` })
-        : null;
-      fix?.addEventListener("click", () => applySuggestion(issue));
-      return el("li", { class: issue.severity },
-        el("span", { class: "where", textContent: issue.path || "input" }), " ",
-        el("span", { textContent: issue.message }), ...(fix ? [" ", fix] : []));
-    }));
+    $(`${name}-issues`).replaceChildren(...grouped[name].map((issue) => el("li", { class: issue.severity },
+      el("span", { class: "where", textContent: issue.path || "input" }), " ",
+      el("span", { textContent: issue.message }))));
   }
   $("prompt").setAttribute("aria-invalid", String(grouped.prompt.some((i) => i.severity === "error")));
-}
-
-function applySuggestion(issue) {
-  const target = document.querySelector(`input[name="${issue.path}"][value="${CSS.escape(issue.suggestion)}"]`);
-  if (target) { target.disabled = false; target.checked = true; target.focus(); }
-  check();
 }
 
 function check() {
