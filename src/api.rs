@@ -151,7 +151,7 @@ pub fn parse_error(
     };
     let message = match (field("message"), error) {
         (Some(message), _) => message,
-        (None, Some(Value::String(message))) => message.clone(),
+        (None, Some(Value::String(message))) if !message.is_empty() => message.clone(),
         _ if body.is_some() => format!("The API answered HTTP {status} without an error message"),
         _ => format!(
             "The API answered HTTP {status} with a body that is not JSON ({}): {}",

@@ -1,6 +1,20 @@
 //! Runbase image API client core: the gpt-image-2 model as data and the validation of its
 //! input. Plain Rust with no web dependencies; `js.rs` is the thin wasm-bindgen layer.
 
+// A panic in wasm kills the module for the whole page: library code may not panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod api;
 pub mod error;
 pub mod model;

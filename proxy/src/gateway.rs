@@ -18,7 +18,6 @@ use crate::rate_limit::{retry_after_secs, SlidingWindow};
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
 pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An API key that cannot be printed by accident.
 #[derive(Clone)]
@@ -50,6 +49,8 @@ pub struct Gateway {
     pub per_client: Mutex<SlidingWindow>,
     /// The simulator builds image URLs from the host the browser used.
     pub forward_host: bool,
+    /// How long a request body may take to arrive (slow-loris bodies are cut off).
+    pub body_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -240,7 +241,7 @@ async fn create_run(
     let headers = request.headers().clone();
     let result = async {
         gw.admit(&headers, client)?;
-        let body = read_body(request.into_body()).await?;
+        let body = read_body(request.into_body(), gw.body_timeout).await?;
         let (model_id, input) = parse_run_request(&body)?;
         if !gw.allowed_models.contains(&model_id) {
             return Err(ApiError::new(
@@ -270,11 +271,19 @@ async fn create_run(
 async fn get_run(
     State(Gw(gw)): State<Gw>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    method: Method,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let response = match gw.admit(&headers, client) {
         Err(error) => error.into_response(),
+        // axum answers HEAD with the GET handler; the proxy forwards GET and POST only.
+        Ok(()) if method == Method::HEAD => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "The proxy only accepts GET and POST",
+        )
+        .into_response(),
         Ok(())
             if id.is_empty()
                 || id.len() > 128
@@ -298,8 +307,8 @@ async fn get_run(
 }
 
 /// Reads at most [`MAX_BODY_BYTES`], and only while the client keeps sending.
-async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(BODY_READ_TIMEOUT, to_bytes(body, MAX_BODY_BYTES)).await {
+async fn read_body(body: Body, limit: Duration) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(limit, to_bytes(body, MAX_BODY_BYTES)).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",

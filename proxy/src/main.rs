@@ -38,13 +38,14 @@ struct Config {
     allowed_origins: Vec<String>,
     client_limit: usize,
     upstream_timeout: Duration,
+    body_timeout: Duration,
     sim_run_time: Duration,
     test_faults: bool,
 }
 
 const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
     [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--client-limit N]
-    [--upstream-timeout-ms MS] [--sim-run-ms MS] [--test-faults]
+    [--upstream-timeout-ms MS] [--body-timeout-ms MS] [--sim-run-ms MS] [--test-faults]
 Every flag has an environment variable (RUNBASE_LISTEN, RUNBASE_WWW, ...); flags win.
 The API key is read from RUNBASE_API_KEY only, never from a flag (flags show in `ps`).";
 
@@ -71,6 +72,7 @@ fn config() -> Result<Config, String> {
         "--allowed-origins",
         "--client-limit",
         "--upstream-timeout-ms",
+        "--body-timeout-ms",
         "--sim-run-ms",
     ];
     let mut i = 0;
@@ -125,6 +127,7 @@ fn config() -> Result<Config, String> {
         allowed_origins: list("allowed-origins", ""),
         client_limit: number("client-limit", 40)? as usize,
         upstream_timeout: Duration::from_millis(number("upstream-timeout-ms", 60_000)?),
+        body_timeout: Duration::from_millis(number("body-timeout-ms", 20_000)?),
         sim_run_time: Duration::from_millis(number("sim-run-ms", 4_000)?),
         test_faults: args.iter().any(|a| a == "--test-faults")
             || std::env::var("RUNBASE_TEST_FAULTS").is_ok_and(|v| v == "1"),
@@ -209,20 +212,10 @@ fn app(config: &Config, local: SocketAddr) -> Router {
         Duration::from_secs(10),
     ));
     let mut router = Router::new();
-    let (gateway, backend) = match &config.api_key {
-        Some(key) => (
-            Gateway {
-                upstream: config.upstream.clone(),
-                key: key.clone(),
-                backend: "runbase",
-                allowed_models: config.allowed_models.clone(),
-                allowed_origins: config.allowed_origins.clone(),
-                client,
-                per_client,
-                forward_host: false,
-            },
-            "runbase",
-        ),
+    // The upstream is the real API with the configured key, or the built-in simulator
+    // (reached over HTTP like the real one, so both take the very same proxy path).
+    let (upstream, key, backend) = match &config.api_key {
+        Some(key) => (config.upstream.clone(), key.clone(), "runbase"),
         None => {
             let sim = Simulator::new(config.sim_run_time, config.test_faults);
             router = router
@@ -231,20 +224,20 @@ fn app(config: &Config, local: SocketAddr) -> Router {
             if config.test_faults {
                 router = router.nest("/__sim", sim.control_router());
             }
-            (
-                Gateway {
-                    upstream: format!("http://{local}/sim/v1"),
-                    key: Secret::new(simulator::PROXY_KEY.into()),
-                    backend: "simulator",
-                    allowed_models: config.allowed_models.clone(),
-                    allowed_origins: config.allowed_origins.clone(),
-                    client,
-                    per_client,
-                    forward_host: true,
-                },
-                "simulator",
-            )
+            let key = Secret::new(simulator::PROXY_KEY.into());
+            (format!("http://{local}/sim/v1"), key, "simulator")
         }
+    };
+    let gateway = Gateway {
+        upstream,
+        key,
+        backend,
+        allowed_models: config.allowed_models.clone(),
+        allowed_origins: config.allowed_origins.clone(),
+        client,
+        per_client,
+        forward_host: backend == "simulator",
+        body_timeout: config.body_timeout,
     };
     let backend_info = serde_json::json!({
         "backend": backend,

@@ -414,3 +414,87 @@ async fn in_front_of_the_simulator() {
 fn runbase_server_proxy_key() -> &'static str {
     "sim_proxy_key"
 }
+
+#[tokio::test]
+async fn slow_loris_bodies_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &["--body-timeout-ms", "600"]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/runs HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"model\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = String::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer)).await;
+    assert!(read.is_ok(), "the proxy did not cut the connection off");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"));
+    assert!(recorded.lock().unwrap().requests.is_empty());
+}
+
+#[tokio::test]
+async fn a_flood_from_one_client_does_not_starve_another() {
+    let (upstream, _) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &["--client-limit", "5"]);
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (flooder, other) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let mut statuses = vec![];
+    for _ in 0..30 {
+        let answer = flooder
+            .get(server.url("/api/v1/runs/run_1"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 25);
+    let answer = other
+        .get(server.url("/api/v1/runs/run_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status().as_u16(),
+        200,
+        "another client is still served"
+    );
+}
+
+#[tokio::test]
+async fn only_the_two_run_routes_and_methods_exist() {
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &[]);
+    for (method, path, status) in [
+        ("PATCH", "/api/v1/runs", 405),
+        ("HEAD", "/api/v1/runs/run_1", 405),
+        ("PUT", "/api/v1/runs/run_1", 405),
+        ("GET", "/api/v1/runs", 404),
+        ("POST", "/api/v1/runs/run_1", 404),
+        ("GET", "/api/v1/account", 404),
+        ("POST", "/api/v1/models/openai/gpt-image-2", 404),
+        ("GET", "/api/v1/", 404),
+        ("GET", "/api/v2/runs", 404),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = client()
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{method} {path}");
+        let text = answer.text().await.unwrap();
+        assert!(!text.contains(KEY));
+    }
+    assert!(recorded.lock().unwrap().requests.is_empty());
+}
