@@ -148,3 +148,34 @@ test("own key: kept in memory unless asked, never in the URL; phone layout", asy
   assert.ok(widths[0] <= widths[1], `no horizontal scrolling on a phone: ${widths}`);
   await context.close();
 });
+
+test("a hostile server's run ids, URLs and messages stay inert", async () => {
+  const { page, context } = await openDemo();
+  const id = `<img src=x onerror="window.__pwned=1">run"'`;
+  await page.route("**/api/v1/runs", (route) => route.fulfill({
+    status: 201, contentType: "application/json", body: JSON.stringify({ id, status: "<b>queued</b>" }),
+  }));
+  await page.route("**/api/v1/runs/*", (route) => route.fulfill({
+    status: 200, contentType: "application/json",
+    body: JSON.stringify({ id, status: "succeeded", output: { urls: ["javascript:window.__pwned=2", "data:text/html,<script>window.__pwned=3</script>"] } }),
+  }));
+  await page.fill("#prompt", "A lamp");
+  await page.click("#generate");
+  await page.locator("#gallery .error").first().waitFor();
+  assert.equal(await page.locator("#gallery img").count(), 0, "no image from a javascript: or data:text URL");
+  assert.equal(await page.locator('a[href^="javascript:"], a[href^="data:text"]').count(), 0);
+  assert.ok((await page.locator("#runs").textContent()).includes(id), "the id is shown as text");
+  assert.equal(await page.locator("#runs img, #runs b").count(), 0);
+
+  await page.unroute("**/api/v1/runs");
+  await page.route("**/api/v1/runs", (route) => route.fulfill({
+    status: 402, contentType: "application/json",
+    body: JSON.stringify({ error: { code: "insufficient_balance", message: `<img src=x onerror="window.__pwned=4">` } }),
+  }));
+  await page.click("#generate");
+  await page.locator("#error").waitFor({ state: "visible" });
+  assert.match(await page.locator("#error-detail").textContent(), /<img src=x/);
+  assert.equal(await page.locator("#error img").count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  await context.close();
+});
