@@ -214,12 +214,24 @@ pub fn excerpt(text: &str) -> String {
 /// `now_unix_ms`. `None` when absent or unreadable.
 pub fn parse_retry_after(header: &str, now_unix_ms: f64) -> Option<u64> {
     let header = header.trim();
-    if let Ok(seconds) = header.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| (seconds * 1000.0).min(86_400_000.0) as u64);
+    if let Some(ms) = seconds_as_ms(header) {
+        return Some(ms.min(86_400_000));
     }
     let at = http_date_unix_ms(header)?;
     Some((at - now_unix_ms).clamp(0.0, 86_400_000.0) as u64)
+}
+
+/// `3` or `1.5` seconds as milliseconds; read by hand, as float parsing costs the wasm build
+/// kilobytes.
+fn seconds_as_ms(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let millis: u64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
+    Some(whole * 1000 + millis)
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, the form HTTP servers send).

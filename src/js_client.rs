@@ -356,7 +356,7 @@ impl Operation {
         let error = if reason.as_string().as_deref() == Some("timeout") {
             ClientError::new(
                 ErrorKind::Timeout,
-                format!("Gave up after {timeout_ms} ms{resume}"),
+                format!("Gave up after {} ms{resume}", timeout_ms as u64),
             )
         } else {
             ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}"))
@@ -482,7 +482,7 @@ impl Inner {
                         ErrorKind::Timeout,
                         format!(
                             "The API did not answer within {} ms.{may_have_run}",
-                            self.request_timeout_ms
+                            self.request_timeout_ms as u64
                         ),
                     );
                     error.retryable = method == Method::Get;

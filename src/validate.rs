@@ -2,8 +2,6 @@
 //! a stable code, a message a person understands and a severity; on success the input ready
 //! to send, with defaults filled in.
 
-use std::collections::HashMap;
-
 use crate::model::{
     find_model, ModelSpec, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT,
     FIELD_RESOLUTION, MODELS, PROMPT_LENGTH_UNIT,
@@ -464,7 +462,9 @@ fn check_image_urls<'a>(
         );
     }
     let mut urls = Vec::with_capacity(items.len());
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    // Duplicates are looked for among the first entries only: past the limit the list is
+    // refused anyway, and this keeps the work linear in hostile input.
+    let mut first_seen: Vec<(&str, usize)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = format!("{FIELD_IMAGE_URLS}[{index}]");
         let Value::String(url) = item else {
@@ -480,14 +480,14 @@ fn check_image_urls<'a>(
             continue;
         };
         ok &= check_image_url(model, url, &path, report);
-        if let Some(first) = first_seen.get(url.as_str()) {
+        if let Some((_, first)) = first_seen.iter().find(|(seen, _)| *seen == url.as_str()) {
             report.warn(
                 path,
                 IssueCode::ImageUrlDuplicate,
                 format!("This reference image is the same as image_urls[{first}]"),
             );
-        } else {
-            first_seen.insert(url, index);
+        } else if first_seen.len() < 16 {
+            first_seen.push((url, index));
         }
         urls.push(url.as_str());
     }
@@ -571,10 +571,8 @@ fn list(values: &[&str]) -> String {
 
 /// Sizes in binary megabytes, as the limit is stated ("4 MB" = 4 × 1024 × 1024 bytes).
 fn megabytes(bytes: usize) -> String {
-    let mb = bytes as f64 / (1024.0 * 1024.0);
-    if mb.fract() == 0.0 {
-        format!("{mb:.0} MB")
-    } else {
-        format!("{mb:.2} MB")
-    }
+    format!(
+        "{} MB",
+        crate::value::number_text((bytes as f64 / 10_485.76).round() / 100.0)
+    )
 }

@@ -27,7 +27,7 @@ impl Value {
         match self {
             Value::Null => "null".to_string(),
             Value::Bool(b) => format!("a boolean ({b})"),
-            Value::Number(n) => format!("a number ({n})"),
+            Value::Number(n) => format!("a number ({})", number_text(*n)),
             Value::String(s) => format!("the string {}", quote(s)),
             Value::Array(items) => format!("an array of {} item(s)", items.len()),
             Value::Object(_) => "an object".to_string(),
@@ -50,5 +50,46 @@ pub fn quote(s: &str) -> String {
     if shown.len() < s.len() {
         shown.push('…');
     }
-    format!("\"{}\"", shown.escape_debug())
+    let mut out = String::with_capacity(shown.len() + 2);
+    out.push('"');
+    for c in shown.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push('�'),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A number as a person reads it, without float formatting (which costs the wasm build
+/// kilobytes): integers exactly, others to three decimals.
+pub fn number_text(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let sign = if n < 0.0 { "-" } else { "" };
+    let abs = n.abs();
+    if abs >= 1e15 {
+        return format!("{sign}about 10^{}", abs.log10() as i32);
+    }
+    let thousandths = (abs * 1000.0).round() as u64;
+    let (whole, frac) = (thousandths / 1000, thousandths % 1000);
+    if frac == 0 {
+        format!("{sign}{whole}")
+    } else {
+        let digits = format!("{frac:03}");
+        format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+    }
 }

@@ -1,0 +1,1 @@
+export { default as init, validateInput, RunbaseClient } from "../../pkg/index.js";

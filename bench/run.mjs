@@ -1,0 +1,307 @@
+// scripts/bench: runbase-image against the alternatives, measured side by side in one run.
+// `--smoke` runs every part with tiny counts (the test command uses it) and writes nothing
+// into docs/.
+import { writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { gzipSync, brotliCompressSync, constants } from "node:zlib";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import * as esbuild from "esbuild";
+import { startSimulator, launchChromium } from "../tests/e2e/harness.mjs";
+import init, { validateInput, RunbaseClient } from "../pkg/index.js";
+import { validate as zod } from "./validators/zod.mjs";
+import { validate as valibot } from "./validators/valibot.mjs";
+import { validate as handwritten } from "./validators/handwritten.mjs";
+import { benchInputs } from "./inputs.mjs";
+import { timeAll } from "./measure.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..");
+const DIST = join(HERE, "dist");
+const smoke = process.argv.includes("--smoke");
+const log = (...args) => console.error("bench:", ...args);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const kb = (n) => (n / 1024).toFixed(1);
+
+function compressed(bytes) {
+  return {
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+async function bundle(entry, outfile, extra = {}) {
+  await esbuild.build({
+    entryPoints: [join(HERE, entry)], outfile: join(DIST, outfile), bundle: true, minify: true,
+    format: "esm", platform: "browser", target: "es2022", logLevel: "error", ...extra,
+  });
+  return readFileSync(join(DIST, outfile));
+}
+
+// ---------- size ----------
+async function size() {
+  const rows = {};
+  const oursJs = await bundle("alternatives/ours.mjs", "ours.js", { loader: { ".wasm": "file" } });
+  const wasm = readFileSync(join(ROOT, "pkg", "runbase_image_bg.wasm"));
+  const js = compressed(oursJs);
+  const w = compressed(wasm);
+  rows["runbase-image (JS + wasm; validates and runs)"] = { raw: js.raw + w.raw, gzip: js.gzip + w.gzip, brotli: js.brotli + w.brotli, js, wasm: w };
+  for (const [name, entry] of [
+    ["replicate (client, run)", "alternatives/replicate.mjs"],
+    ["@fal-ai/client (subscribe via proxy)", "alternatives/fal.mjs"],
+    ["openai (images.generate)", "alternatives/openai.mjs"],
+    ["zod v4 (the same rules)", "validators/zod.mjs"],
+    ["zod/mini (the same rules)", "validators/zod-mini.mjs"],
+    ["valibot (the same rules)", "validators/valibot.mjs"],
+  ]) {
+    rows[name] = compressed(await bundle(entry, entry.replace(/\W+/g, "_") + ".js"));
+  }
+  return rows;
+}
+
+// ---------- validation speed ----------
+async function speedNode() {
+  await init();
+  const options = smoke ? { batches: 3, minBatchMs: 2 } : { batches: 15, minBatchMs: 40 };
+  return timeAll({ "runbase-image": validateInput, zod, valibot, handwritten }, benchInputs(), options);
+}
+
+async function speedBrowser(browser, server) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/bench.html`);
+  const options = smoke ? { batches: 3, minBatchMs: 2 } : { batches: 15, minBatchMs: 40 };
+  const result = await page.evaluate((o) => window.runBench(o), options);
+  await page.close();
+  return result;
+}
+
+// ---------- start-up ----------
+async function startup(browser, server) {
+  const runs = smoke ? 2 : 15;
+  const result = {};
+  for (const [name, path] of [["runbase-image", "/startup-ours.html"], ["zod v4", "/startup-zod.html"]]) {
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.url}${path}`);
+      await page.waitForFunction(() => window.firstResultAt !== undefined);
+      times.push(await page.evaluate(() => window.firstResultAt));
+      await context.close();
+    }
+    result[name] = median(times);
+  }
+  return result;
+}
+
+// ---------- polling ----------
+async function fixedPoller(baseUrl, key, intervalMs) {
+  const headers = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+  let requests = 1;
+  const created = await (await fetch(`${baseUrl}/runs`, { method: "POST", headers,
+    body: JSON.stringify({ model: "openai/gpt-image-2", input: { prompt: "poller" } }) })).json();
+  const createdAt = performance.now();
+  let limited = 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    requests++;
+    const answer = await fetch(`${baseUrl}/runs/${created.id}`, { headers });
+    if (answer.status === 429) { limited++; continue; }
+    const run = await answer.json();
+    if (run.status === "succeeded") return { requests, knownAt: performance.now(), createdAt, limited };
+  }
+}
+
+async function ours(client, prompt) {
+  let createdAt;
+  await client.generate({ prompt }, { onCreate: () => { createdAt = performance.now(); } });
+  return { knownAt: performance.now(), createdAt };
+}
+
+async function stats(server) {
+  return (await (await fetch(`${server.url}/__sim/stats`)).json()).keys;
+}
+
+async function pollingFor(runMs, runsEach) {
+  const server = await startSimulator({ runMs, extra: ["--client-limit", "1000"] });
+  const baseUrl = `${server.url}/sim/v1`;
+  try {
+    const jobs = [];
+    for (let i = 0; i < runsEach; i++) {
+      const key = `sim_ours_${i}`;
+      jobs.push(ours(new RunbaseClient({ apiKey: key, baseUrl }), `ours ${i}`).then((r) => ({ who: "runbase-image", key, ...r })));
+      jobs.push(fixedPoller(baseUrl, `sim_p500_${i}`, 500).then((r) => ({ who: "fixed 500 ms", key: `sim_p500_${i}`, ...r })));
+      jobs.push(fixedPoller(baseUrl, `sim_p2000_${i}`, 2000).then((r) => ({ who: "fixed 2 s", key: `sim_p2000_${i}`, ...r })));
+    }
+    const done = await Promise.all(jobs);
+    const seen = await stats(server);
+    const out = {};
+    for (const who of ["runbase-image", "fixed 500 ms", "fixed 2 s"]) {
+      const mine = done.filter((d) => d.who === who);
+      out[who] = {
+        requestsPerRun: median(mine.map((d) => seen[d.key].requests)),
+        medianDelayMs: Math.round(median(mine.map((d) => d.knownAt - d.createdAt - runMs))),
+      };
+    }
+    return out;
+  } finally {
+    server.stop();
+  }
+}
+
+async function concurrency(runMs, runs) {
+  const server = await startSimulator({ runMs, extra: ["--client-limit", "1000"] });
+  const baseUrl = `${server.url}/sim/v1`;
+  try {
+    const client = new RunbaseClient({ apiKey: "sim_ten_ours", baseUrl });
+    const naive = Array.from({ length: runs }, () => fixedPoller(baseUrl, "sim_ten_naive", 500));
+    await Promise.all([...Array.from({ length: runs }, (_, i) => client.generate({ prompt: `run ${i}` })), ...naive]);
+    const seen = await stats(server);
+    return {
+      "runbase-image (one client)": { rateLimited: seen.sim_ten_ours.rate_limited, maxIn10s: seen.sim_ten_ours.max_in_10s, requests: seen.sim_ten_ours.requests },
+      "fixed 500 ms (one key)": { rateLimited: seen.sim_ten_naive.rate_limited, maxIn10s: seen.sim_ten_naive.max_in_10s, requests: seen.sim_ten_naive.requests },
+    };
+  } finally {
+    server.stop();
+  }
+}
+
+// ---------- report ----------
+function versions() {
+  const v = (name) => JSON.parse(readFileSync(join(HERE, "node_modules", name, "package.json"), "utf8")).version;
+  let chromium = "";
+  try { chromium = execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim(); } catch { /* absent */ }
+  return {
+    "runbase-image": JSON.parse(readFileSync(join(ROOT, "pkg", "package.json"), "utf8")).version,
+    replicate: v("replicate"), "@fal-ai/client": v("@fal-ai/client"), openai: v("openai"), zod: v("zod"),
+    valibot: v("valibot"), esbuild: v("esbuild"), node: process.version, chromium,
+  };
+}
+
+function report(r) {
+  const ourSize = r.size["runbase-image (JS + wasm; validates and runs)"];
+  const sizeRows = Object.entries(r.size).map(([name, s]) =>
+    `| ${name} | ${kb(s.raw)} | ${kb(s.gzip)} | ${kb(s.brotli)} | ${(ourSize.gzip / s.gzip).toFixed(2)} |`);
+  const speedTable = (data) => Object.entries(data).map(([input, byName]) => {
+    const o = byName["runbase-image"];
+    return `| ${input} | ${Math.round(o)} | ${["zod", "valibot", "handwritten"].map((n) => `${Math.round(byName[n])} (${(o / byName[n]).toFixed(2)})`).join(" | ")} |`;
+  });
+  const pollRows = Object.entries(r.polling).flatMap(([runMs, byWho]) => Object.entries(byWho).map(([who, p]) =>
+    `| ${Number(runMs) / 1000} s | ${who} | ${p.requestsPerRun} | ${p.medianDelayMs} | ${(byWho["runbase-image"].requestsPerRun / p.requestsPerRun).toFixed(2)} |`));
+  const concRows = Object.entries(r.concurrency).map(([who, c]) => `| ${who} | ${c.requests} | ${c.rateLimited} | ${c.maxIn10s} |`);
+  const valid = r.speedNode["valid full input"];
+  const validB = r.speedBrowser["valid full input"];
+  const poll10 = r.polling[Object.keys(r.polling)[0]];
+  const targets = [
+    `- Package ≤ 20 KB gzip in total: **${ourSize.gzip <= 20480 ? "met" : "missed"}** (${kb(ourSize.gzip)} KB; wasm ${kb(ourSize.wasm.gzip)} KB + JS ${kb(ourSize.js.gzip)} KB).`,
+    `- Validation at least as fast as zod on valid input: Node **${valid["runbase-image"] <= valid.zod ? "met" : "missed"}** (${(valid["runbase-image"] / valid.zod).toFixed(2)}× zod's time), Chromium **${validB["runbase-image"] <= validB.zod ? "met" : "missed"}** (${(validB["runbase-image"] / validB.zod).toFixed(2)}×).`,
+    ...Object.entries(r.polling).map(([runMs, byWho]) => `- Polling, ${Number(runMs) / 1000} s runs: finished run seen after ${byWho["runbase-image"].medianDelayMs} ms (target ≤ 1000: **${byWho["runbase-image"].medianDelayMs <= 1000 ? "met" : "missed"}**) with ${byWho["runbase-image"].requestsPerRun} requests vs ${byWho["fixed 500 ms"].requestsPerRun} for the 500 ms poller (target ≤ a third: **${byWho["runbase-image"].requestsPerRun * 3 <= byWho["fixed 500 ms"].requestsPerRun ? "met" : "missed"}**).`),
+    `- Zero 429s with 10 concurrent runs: **${r.concurrency["runbase-image (one client)"].rateLimited === 0 ? "met" : "missed"}**.`,
+  ];
+  void poll10;
+  return `# Benchmarks
+
+Measured by \`scripts/bench\` (\`node bench/run.mjs\`) on ${r.date}, all in one run on this machine:
+${r.machine}. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.
+Ratios are ours ÷ theirs from the same run (below 1 is better for us). Raw data: \`docs/benchmarks.json\`.
+
+## Targets
+${targets.join("\n")}
+
+## Size (KB; esbuild --bundle --minify for browsers; gzip -9, brotli q11)
+| what | raw | gzip | brotli | ours ÷ theirs (gzip) |
+|---|---|---|---|---|
+${sizeRows.join("\n")}
+
+## Validation speed, Node ${r.versions.node} (ns per call, median of batches; ratio in brackets)
+| input | runbase-image | zod v4 | valibot | hand-written JS |
+|---|---|---|---|---|
+${speedTable(r.speedNode).join("\n")}
+
+## Validation speed, headless Chromium
+| input | runbase-image | zod v4 | valibot | hand-written JS |
+|---|---|---|---|---|
+${speedTable(r.speedBrowser).join("\n")}
+
+## Polling against the simulator (median of ${r.runsEach} runs each; requests include the create)
+| run length | client | requests per run | finished → known (ms) | ours ÷ theirs (requests) |
+|---|---|---|---|---|
+${pollRows.join("\n")}
+
+10 runs at once (${r.concurrencyRunMs / 1000} s each), one client / one key, against the 20-per-10 s limit:
+
+| client | requests | 429s | most requests in any 10 s |
+|---|---|---|---|
+${concRows.join("\n")}
+
+## Start-up in headless Chromium (navigation → first validation result, median of ${r.startupRuns} cold loads)
+| runbase-image | zod v4 bundle | ratio |
+|---|---|---|
+| ${r.startup["runbase-image"].toFixed(1)} ms | ${r.startup["zod v4"].toFixed(1)} ms | ${(r.startup["runbase-image"] / r.startup["zod v4"]).toFixed(2)} |
+
+${r.notes}
+`;
+}
+
+async function main() {
+  mkdirSync(DIST, { recursive: true });
+  log(smoke ? "smoke run (tiny counts)" : "full run");
+  log("size");
+  const sizeResult = await size();
+  await bundle("browser-entry.mjs", "bench.js", { external: ["/pkg/index.js"] });
+  await bundle("startup-zod-entry.mjs", "startup-zod.js");
+  writeFileSync(join(DIST, "bench.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="/bench.js"></script>`);
+  writeFileSync(join(DIST, "startup-zod.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="/startup-zod.js"></script>`);
+  writeFileSync(join(DIST, "startup-ours.html"), `<!doctype html><meta charset="utf-8"><script type="module">
+import init, { validateInput } from "/pkg/index.js";
+await init();
+validateInput({ prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" });
+window.firstResultAt = performance.now();
+</script>`);
+  log("validation speed in Node");
+  const speedNodeResult = await speedNode();
+  const server = await startSimulator({ extra: ["--www", DIST] });
+  const browser = await launchChromium();
+  let speedBrowserResult, startupResult;
+  try {
+    log("validation speed in Chromium");
+    speedBrowserResult = await speedBrowser(browser, server);
+    log("start-up");
+    startupResult = await startup(browser, server);
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+  const durations = smoke ? [1000] : [10_000, 30_000, 60_000];
+  const runsEach = smoke ? 1 : 3;
+  log(`polling: runs of ${durations.join(", ")} ms, ${runsEach} each, all at once`);
+  const pollingResults = await Promise.all(durations.map((d) => pollingFor(d, runsEach)));
+  const concurrencyRunMs = smoke ? 1000 : 10_000;
+  log("10 runs at once");
+  const concurrencyResult = await concurrency(concurrencyRunMs, smoke ? 3 : 10);
+  const result = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    versions: versions(),
+    command: smoke ? "node bench/run.mjs --smoke" : "scripts/bench",
+    size: sizeResult, speedNode: speedNodeResult, speedBrowser: speedBrowserResult, startup: startupResult,
+    startupRuns: smoke ? 2 : 15, runsEach,
+    polling: Object.fromEntries(durations.map((d, i) => [d, pollingResults[i]])),
+    concurrency: concurrencyResult, concurrencyRunMs,
+    notes: readFileSync(join(HERE, "NOTES.md"), "utf8"),
+  };
+  const markdown = report(result);
+  if (smoke) {
+    mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    writeFileSync(join(ROOT, "test-results", "bench-smoke.md"), markdown);
+    writeFileSync(join(ROOT, "test-results", "bench-smoke.json"), JSON.stringify(result, null, 2));
+  } else {
+    writeFileSync(join(ROOT, "docs", "BENCHMARKS.md"), markdown);
+    writeFileSync(join(ROOT, "docs", "benchmarks.json"), JSON.stringify(result, null, 2) + "\n");
+  }
+  console.log(markdown);
+}
+
+await main();

@@ -1,0 +1,3 @@
+import { validate } from "./validators/zod.mjs";
+validate({ prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" });
+window.firstResultAt = performance.now();
