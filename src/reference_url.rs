@@ -190,7 +190,10 @@ fn base64_decoded_len(payload: &str) -> Result<usize, String> {
         .bytes()
         .position(|b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
     {
-        let bad = body.get(i..).and_then(|rest| rest.chars().next()).unwrap_or('?');
+        let bad = body
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or('?');
         return Err(format!(
             "its base64 data has the character '{bad}' at offset {i}, which base64 does not use"
         ));

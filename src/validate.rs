@@ -344,7 +344,13 @@ fn check_prompt<'a>(
 
 /// A prompt's length as the API counts it (see [`PROMPT_LENGTH_UNIT`]).
 pub fn prompt_length(text: &str) -> usize {
-    text.chars().map(char::len_utf16).sum()
+    // From the UTF-8 bytes: every character starts with one non-continuation byte, and the
+    // four-byte ones (lead byte ≥ 0xF0) are two UTF-16 units. A byte loop stays fast in wasm.
+    let mut units = 0;
+    for &b in text.as_bytes() {
+        units += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+    }
+    units
 }
 
 fn check_enum(
