@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api_error::{parse_run_request, validate_input, ApiError};
+use crate::api_error::{allow_preflight, parse_run_request, validate_input, ApiError};
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
@@ -197,19 +197,7 @@ async fn preflight(State(Gw(gw)): State<Gw>, headers: HeaderMap) -> Response {
         return StatusCode::FORBIDDEN.into_response();
     }
     let mut response = gw.cors(&headers, StatusCode::NO_CONTENT.into_response());
-    let out = response.headers_mut();
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Authorization"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
+    allow_preflight(&mut response);
     response
 }
 

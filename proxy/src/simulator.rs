@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::api_error::{parse_run_request, validate_input, ApiError};
+use crate::api_error::{allow_preflight, parse_run_request, validate_input, ApiError};
 use crate::image::render_png;
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
 
@@ -359,19 +359,7 @@ fn with_cors(mut response: Response) -> Response {
 
 async fn preflight() -> Response {
     let mut response = with_cors(StatusCode::NO_CONTENT.into_response());
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
+    allow_preflight(&mut response);
     response
 }
 
