@@ -176,6 +176,9 @@ function renderReferences() {
     const src = safeImageUrl(ref.url);
     const thumb = src ? el("img", { src, alt: `Reference ${index + 1}`, loading: "lazy", referrerPolicy: "no-referrer" })
       : el("span", { class: "thumb-refused", textContent: "not an image URL" });
+    // The API fetches references itself; a preview this browser cannot load is only a hint.
+    thumb.addEventListener("error", () => thumb.replaceWith(
+      el("span", { class: "thumb-refused", textContent: "no preview" })), { once: true });
     const remove = el("button", { type: "button", class: "remove", textContent: "×", "aria-label": `Remove reference ${index + 1}` });
     remove.addEventListener("click", () => {
       state.references.splice(index, 1);
