@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{client, code, run_body, send, Server};
+use common::{client, code, get_json, run_body, send, Server};
 use serde_json::{json, Value};
 
 const KEY: &str = "rk_live_7f3a9c1e5b2d4f6a8c0e";
@@ -371,14 +371,7 @@ async fn raw_get(base: &str, path: &str) -> String {
 #[tokio::test]
 async fn in_front_of_the_simulator() {
     let server = Server::simulator(600);
-    let info: Value = client()
-        .get(server.url("/__runbase/backend"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(server.url("/__runbase/backend")).await;
     assert_eq!(info["backend"], "simulator");
     assert_eq!(info["apiBase"], "/api/v1");
     // A browser's own header is dropped: the simulator would refuse this key.

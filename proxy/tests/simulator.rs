@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, code, run_body, send, Server};
+use common::{client, code, get_json, run_body, send, Server};
 use serde_json::{json, Value};
 
 fn post(server: &Server, key: Option<&str>, body: &str) -> reqwest::RequestBuilder {
@@ -296,14 +296,7 @@ async fn run_outcome_faults() {
     assert_eq!(finals[2]["status"], "succeeded");
     assert_eq!(finals[3]["status"], "succeeded");
     assert_eq!(finals[3]["output"], json!({}));
-    let stats: Value = client()
-        .get(server.url("/__sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json(server.url("/__sim/stats")).await;
     assert_eq!(stats["keys"]["sim_o"]["requests"], 9);
 }
 

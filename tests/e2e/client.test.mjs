@@ -3,19 +3,13 @@
 // documented error, the fault scripts, abort, time-outs, many runs at once, a Web Worker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, launchChromium } from "./harness.mjs";
+import { startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 let server, browser, page;
 before(async () => {
   server = await startSimulator({ runMs: 1200 });
   browser = await launchChromium();
-  page = await browser.newPage();
-  // A same-origin page without the demo's CSP, to import the package from.
-  await page.goto(`${server.url}/__runbase/backend`);
-  await page.evaluate(async () => {
-    window.lib = await import("/pkg/index.js");
-    await window.lib.default();
-  });
+  page = await openPackagePage(browser, server);
 });
 after(async () => { await browser?.close(); server?.stop(); });
 

@@ -48,6 +48,18 @@ export async function startSimulator({ runMs = 1500, extra = [] } = {}) {
   return server;
 }
 
+/** A page on the server's origin without the demo's CSP, with the built package imported
+ *  and initialised as `window.lib`. */
+export async function openPackagePage(browser, server) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/__runbase/backend`);
+  await page.evaluate(async () => {
+    window.lib = await import("/pkg/index.js");
+    await window.lib.default();
+  });
+  return page;
+}
+
 export function screenshotPath(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);

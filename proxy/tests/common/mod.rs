@@ -135,6 +135,18 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, reqwest::header::He
     )
 }
 
+/// A GET whose answer must be JSON (the server's own info and control endpoints).
+pub async fn get_json(url: String) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
