@@ -35,3 +35,15 @@ wasm_cargo() {
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
+die() {
+  printf '\033[1;31merror: %s\033[0m\n' "$*" >&2
+  exit 1
+}
+
+# Every script that builds or tests makes sure of the tools first (once per top-level script).
+ensure_setup() {
+  if [ -z "${RUNBASE_SETUP_DONE:-}" ]; then
+    "$ROOT/scripts/setup"
+    export RUNBASE_SETUP_DONE=1
+  fi
+}
