@@ -1,15 +1,15 @@
-//! Errors in the Runbase API's own shape: `{"error": {"message": "...", "code": "..."}}`.
+//! Errors in the Runbase API's own shape, written through the core's one definition of it
+//! (`runbase_image::core::api::ErrorBody`): `{"error": {"message": "...", "code": "..."}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use runbase_image::core::api::{ErrorBody, ErrorDetail};
+use runbase_image::{Issue, ModelSpec, NormalizedInput};
+use serde_json::Value;
 
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// Extra members of the `error` object (validation issues).
-    pub extra: Option<(&'static str, Value)>,
+    pub body: ErrorBody,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -17,15 +17,29 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            code,
-            message: message.into(),
-            extra: None,
+            body: ErrorBody::new(code, message),
             retry_after_secs: None,
         }
     }
 
-    pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.extra = Some((key, value));
+    /// An error without a code (RUNBASE.md promises none for a 500).
+    pub fn uncoded(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: ErrorDetail {
+                    message: message.into(),
+                    code: None,
+                    issues: Vec::new(),
+                },
+            },
+            retry_after_secs: None,
+        }
+    }
+
+    /// The validator's issues, for an `invalid_input` answer.
+    pub fn with_issues(mut self, issues: Vec<Issue>) -> Self {
+        self.body.error.issues = issues;
         self
     }
 
@@ -37,11 +51,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "message": self.message, "code": self.code });
-        if let (Some((key, value)), Some(map)) = (self.extra, error.as_object_mut()) {
-            map.insert(key.to_string(), value);
-        }
-        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        let mut response = (self.status, axum::Json(self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()
@@ -66,20 +76,6 @@ pub fn allow_preflight(response: &mut Response) {
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("600"),
     );
-}
-
-/// The validator's issues as JSON, for an `invalid_input` answer.
-pub fn issues_json<'a>(issues: impl Iterator<Item = &'a runbase_image::Issue>) -> Value {
-    issues
-        .map(|i| {
-            json!({
-                "path": i.path,
-                "code": i.code.as_str(),
-                "message": i.message,
-                "severity": i.severity.as_str(),
-            })
-        })
-        .collect()
 }
 
 /// Reads a run request's body: `{"model": string, "input": object}`; refuses the rest with the
@@ -112,33 +108,37 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
     Ok((model.to_string(), input))
 }
 
-/// Validates `input` with the library, as the browser does; the error lists every issue.
-pub fn validate_input(model: &runbase_image::ModelSpec, input: &Value) -> Result<(), ApiError> {
+/// Validates `input` with the library, as the browser does, and hands the input as it should
+/// be sent (defaults filled in) to `use_it`; the error lists every issue.
+pub fn with_valid_input<T>(
+    model: &ModelSpec,
+    input: &Value,
+    use_it: impl FnOnce(&NormalizedInput<'_>) -> T,
+) -> Result<T, ApiError> {
     let value = to_core_value(input, 0);
     let validation = runbase_image::validate(model, &value);
-    if validation.is_ok() {
-        return Ok(());
+    if let Some(normalized) = &validation.value {
+        return Ok(use_it(normalized));
     }
     let first = validation
         .errors
         .first()
         .map_or(String::new(), |i| format!(": {}", i.message));
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_input",
-        format!(
-            "The input does not match {}'s schema ({} problem(s)){first}",
-            model.id,
-            validation.errors.len()
-        ),
+    let message = format!(
+        "The input does not match {}'s schema ({} problem(s)){first}",
+        model.id,
+        validation.errors.len()
+    );
+    Err(
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+            .with_issues(validation.errors),
     )
-    .with("issues", issues_json(validation.errors.iter())))
 }
 
 /// serde_json's value as the core reads it, bounded like the wasm layer's conversion.
 pub fn to_core_value(value: &Value, depth: usize) -> runbase_image::Value {
     use runbase_image::Value as V;
-    let deeper = depth < runbase_image::value::MAX_DEPTH;
+    let deeper = depth < runbase_image::core::value::MAX_DEPTH;
     match value {
         Value::Null => V::Null,
         Value::Bool(b) => V::Bool(*b),

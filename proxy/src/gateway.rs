@@ -1,6 +1,8 @@
 //! The key-holding proxy: the browser calls `{prefix}/runs` with no key; this validates the
 //! request with the library, adds the key and forwards it upstream (the real API, or the
 //! built-in simulator). The key is never logged, echoed or sent anywhere but upstream.
+//! What goes up is the core's `CreateRequest`; what comes back is read as the core's `Run`
+//! and written again with serde, so the browser only ever sees a run object or an error.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api_error::{allow_preflight, parse_run_request, validate_input, ApiError};
+use runbase_image::core::api::{excerpt, CreateRequest, Run};
+
+use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
@@ -156,12 +160,23 @@ impl Gateway {
             Err(e) => return upstream_failure(&e).into_response(),
         };
         let status = answer.status();
-        let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+        let mut content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
-        let body = match answer.bytes().await {
+        let mut body = match answer.bytes().await {
             Ok(body) => body,
             Err(e) => return upstream_failure(&e).into_response(),
         };
+        // A success is a run object: read it as one and write it again, members the API adds
+        // later kept. Error answers go back as they came (a 500's body may not even be JSON).
+        if status.is_success() {
+            match serde_json::from_slice::<Run>(&body).and_then(|run| serde_json::to_vec(&run)) {
+                Ok(run) => {
+                    body = Bytes::from(run);
+                    content_type = Some(HeaderValue::from_static("application/json"));
+                }
+                Err(e) => return not_a_run(status, &body, &e).into_response(),
+            }
+        }
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
         let out = response.headers_mut();
@@ -173,6 +188,20 @@ impl Gateway {
         }
         response
     }
+}
+
+/// An upstream success whose body is not a run object.
+fn not_a_run(status: StatusCode, body: &[u8], error: &serde_json::Error) -> ApiError {
+    let text = String::from_utf8_lossy(body);
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "upstream_invalid_response",
+        format!(
+            "The Runbase API answered HTTP {} with a body that is not a run object ({error}): {}",
+            status.as_u16(),
+            excerpt(&text)
+        ),
+    )
 }
 
 fn upstream_failure(error: &reqwest::Error) -> ApiError {
@@ -238,12 +267,30 @@ async fn create_run(
                 format!("This proxy only runs {}", gw.allowed_models.join(", ")),
             ));
         }
-        if let Some(model) = runbase_image::find_model(&model_id) {
-            validate_input(model, &input)?;
-        }
-        // Only what was checked goes upstream: the model and the input, nothing else.
-        let forwarded = serde_json::json!({ "model": model_id, "input": input });
-        Ok(Bytes::from(forwarded.to_string()))
+        let Some(model) = runbase_image::find_model(&model_id) else {
+            // main refuses an allowed model the library cannot check; never forward unchecked.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "model_not_allowed",
+                format!("This proxy cannot check input for {model_id}"),
+            ));
+        };
+        // Only what was checked goes upstream: the model and the input as validated (defaults
+        // filled in), nothing else.
+        let forwarded = with_valid_input(model, &input, |input| {
+            serde_json::to_vec(&CreateRequest {
+                model: model.id,
+                input,
+            })
+        })?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                format!("The proxy could not write the request: {e}"),
+            )
+        })?;
+        Ok(Bytes::from(forwarded))
     }
     .await;
     let response = match result {

@@ -108,6 +108,18 @@ fn config() -> Result<Config, String> {
             "--api-prefix must look like /api/v1, not {prefix:?}"
         ));
     }
+    let allowed_models = list("allowed-models", runbase_image::GPT_IMAGE_2.id);
+    // The proxy forwards only input the library has checked, so only models it knows.
+    if let Some(unknown) = allowed_models
+        .iter()
+        .find(|id| runbase_image::find_model(id).is_none())
+    {
+        let known: Vec<&str> = runbase_image::MODELS.iter().map(|m| m.id).collect();
+        return Err(format!(
+            "--allowed-models: {unknown:?} is not a model this library can validate (known: {})",
+            known.join(", ")
+        ));
+    }
     Ok(Config {
         listen: listen.parse().map_err(|_| {
             format!("--listen must be an address like 127.0.0.1:8080, not {listen:?}")
@@ -123,7 +135,7 @@ fn config() -> Result<Config, String> {
             .unwrap_or_else(|| DEFAULT_UPSTREAM.into())
             .trim_end_matches('/')
             .to_string(),
-        allowed_models: list("allowed-models", runbase_image::GPT_IMAGE_2.id),
+        allowed_models,
         allowed_origins: list("allowed-origins", ""),
         client_limit: number("client-limit", 40)? as usize,
         upstream_timeout: Duration::from_millis(number("upstream-timeout-ms", 60_000)?),
@@ -161,7 +173,8 @@ async fn main() {
     } else {
         println!("  mode: SIMULATOR (no RUNBASE_API_KEY set): runs and images are simulated");
         println!(
-            "  simulated API for your own key: http://{local}/sim/v1 (keys start with \"sim_\")"
+            "  simulated API for your own key: http://{local}/sim/v1 (keys start with \"{}\")",
+            simulator::KEY_PREFIX
         );
     }
     println!(

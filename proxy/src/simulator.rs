@@ -1,6 +1,8 @@
 //! A faithful stand-in for the Runbase API (RUNBASE.md): bearer keys, the documented error
-//! codes, the shared 20-per-10-seconds budget, runs that move queued → running → succeeded
-//! with real PNG outputs, and (only when switched on for tests) scripted faults.
+//! codes, the shared 20-per-10-seconds budget, runs that move pending → processing →
+//! succeeded with real PNG outputs, and (only when switched on for tests) scripted faults.
+//! Runs and errors are the core's serde types (`runbase_image::core::api`), so the simulator
+//! cannot write an object the client does not read.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,16 +14,24 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use runbase_image::core::api::{Run, RunError, RunOutput, RunStatus};
 use serde_json::{json, Value};
 
-use crate::api_error::{allow_preflight, parse_run_request, validate_input, ApiError};
+use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
 use crate::image::render_png;
-use crate::rate_limit::{retry_after_secs, SlidingWindow};
+use crate::rate_limit::SlidingWindow;
 
-/// Keys the simulator accepts start with this; a few name account states (see README).
-pub const KEY_PREFIX: &str = "sim_";
+/// Keys the simulator accepts start with this, as Runbase's do; a few name account states
+/// (see README).
+pub const KEY_PREFIX: &str = "sk-";
 /// The key the server's own proxy uses when the simulator is its upstream.
-pub const PROXY_KEY: &str = "sim_proxy_key";
+pub const PROXY_KEY: &str = "sk-sim-proxy";
+/// Keys that name an account state: every request with them is refused so.
+pub const KEY_SPENT: &str = "sk-sim-spent";
+pub const KEY_IP: &str = "sk-sim-ip";
+pub const KEY_QUOTA: &str = "sk-sim-quota";
+/// A valid request with this key is refused for want of balance (402).
+pub const KEY_BROKE: &str = "sk-sim-broke";
 const RUNS_KEPT: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,11 +72,17 @@ enum Outcome {
     NoOutput,
 }
 
-struct Run {
+/// A run as the simulator keeps it; [`SimRun::to_api`] writes it as the API's run object.
+struct SimRun {
     id: String,
     owner: String,
-    model: String,
-    input: Value,
+    model: &'static str,
+    /// The input as validated, defaults filled in (what the picture shows).
+    prompt: String,
+    aspect_ratio: &'static str,
+    resolution: &'static str,
+    /// Micro-dollars, by the input's resolution.
+    cost_usd: u64,
     created: Instant,
     created_at: SystemTime,
     outcome: Outcome,
@@ -80,7 +96,7 @@ struct Request {
 }
 
 struct SimState {
-    runs: HashMap<String, Run>,
+    runs: HashMap<String, SimRun>,
     order: VecDeque<String>,
     budget: SlidingWindow,
     faults: Vec<Fault>,
@@ -175,53 +191,85 @@ impl Simulator {
         }
     }
 
-    fn status_of(&self, run: &Run, now: Instant) -> &'static str {
+    /// Where a run is now: `pending` for the first fifth of its time, `processing` until it
+    /// is done, then `succeeded` or `failed`; the test-only outcomes bend this.
+    fn status_of(&self, run: &SimRun, now: Instant) -> RunStatus {
         let elapsed = now.saturating_duration_since(run.created);
-        let queued_for = self.run_time / 5;
+        let pending_for = self.run_time / 5;
         match &run.outcome {
-            Outcome::NeverFinishes if elapsed >= queued_for => "running",
-            Outcome::UnknownStatus if elapsed < self.run_time => "warming_up",
-            _ if elapsed < queued_for => "queued",
-            _ if elapsed < self.run_time => "running",
-            Outcome::Fail(_) => "failed",
-            _ => "succeeded",
+            Outcome::NeverFinishes if elapsed >= pending_for => RunStatus::Processing,
+            Outcome::UnknownStatus if elapsed < self.run_time => {
+                RunStatus::Other("warming_up".into())
+            }
+            _ if elapsed < pending_for => RunStatus::Pending,
+            _ if elapsed < self.run_time => RunStatus::Processing,
+            Outcome::Fail(_) => RunStatus::Failed,
+            _ => RunStatus::Succeeded,
         }
     }
 
-    fn run_json(&self, run: &Run, base_url: &str) -> Value {
-        let now = Instant::now();
-        let status = self.status_of(run, now);
-        let finished = matches!(status, "succeeded" | "failed");
-        let output = match (&run.outcome, status) {
-            (Outcome::NoOutput, "succeeded") => json!({}),
-            (_, "succeeded") => {
-                json!({ "urls": [format!("{base_url}/sim/images/{}/0.png", run.id)] })
-            }
-            _ => Value::Null,
+    /// The run object as RUNBASE.md documents it: no `input` echo, no null members.
+    fn to_api(&self, run: &SimRun, base_url: &str) -> Run {
+        let status = self.status_of(run, Instant::now());
+        let output = match (&run.outcome, &status) {
+            (Outcome::NoOutput, _) => None,
+            (_, RunStatus::Succeeded) => Some(RunOutput {
+                urls: vec![format!("{base_url}/sim/images/{}/0.png", run.id)],
+                ..RunOutput::default()
+            }),
+            _ => None,
         };
-        let error = match (&run.outcome, status) {
-            (Outcome::Fail(message), "failed") => json!({ "message": message }),
-            _ => Value::Null,
+        let error = match (&run.outcome, &status) {
+            (Outcome::Fail(message), RunStatus::Failed) => Some(RunError::Detail {
+                message: Some(refunded(message, run.cost_usd)),
+                code: None,
+            }),
+            _ => None,
         };
-        let completed_at = if finished {
-            json!(iso8601(run.created_at + self.run_time))
-        } else {
-            Value::Null
-        };
-        json!({
-            "id": run.id,
-            "model": run.model,
-            "status": status,
-            "input": run.input,
-            "output": output,
-            "error": error,
-            "created_at": iso8601(run.created_at),
-            "completed_at": completed_at,
-        })
+        Run {
+            id: run.id.clone(),
+            model: Some(run.model.to_string()),
+            completed_at: status
+                .is_finished()
+                .then(|| iso8601(run.created_at + self.run_time)),
+            status,
+            cost_usd: Some(run.cost_usd),
+            created_at: Some(iso8601(run.created_at)),
+            output,
+            error,
+            extra: Default::default(),
+        }
     }
 }
 
-/// Checks the bearer key and the budget, as the real API does for every runs request.
+/// A failed run's message, noting the full refund RUNBASE.md promises.
+fn refunded(message: &str, cost_usd: u64) -> String {
+    let message = message.trim_end();
+    let stop = if message.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    format!(
+        "{message}{stop} The charge of {} was refunded.",
+        dollars(cost_usd)
+    )
+}
+
+/// Micro-dollars as `$0.05`: at least cents, more digits only when they are not zero.
+fn dollars(micro: u64) -> String {
+    let fraction = format!("{:06}", micro % 1_000_000);
+    let digits = fraction.trim_end_matches('0');
+    let digits = if digits.len() < 2 {
+        fraction.get(..2).unwrap_or("00")
+    } else {
+        digits
+    };
+    format!("${}.{digits}", micro / 1_000_000)
+}
+
+/// Checks the bearer key and the budget, as the real API does for every runs request: keys
+/// look like Runbase's (`sk-...`); anything else is an invalid key.
 fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -244,25 +292,26 @@ fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, ApiError> {
         ));
     }
     match key {
-        "sim_spent_key" => {
+        KEY_SPENT => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "api_key_spend_limit_exceeded",
                 "This API key has reached its lifetime spend limit",
             ))
         }
-        "sim_ip_key" => {
+        KEY_IP => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "ip_not_allowed",
                 "Your IP address is not in this API key's allow-list",
             ))
         }
-        "sim_quota_key" => return Err(usage_exceeded()),
+        KEY_QUOTA => return Err(usage_exceeded()),
         _ => {}
     }
-    if let Err(wait) = sim.lock().budget.check(key, Instant::now()) {
-        return Err(rate_limited(Some(retry_after_secs(wait))));
+    // RUNBASE.md promises no Retry-After: the simulator sends none on its own limit.
+    if sim.lock().budget.check(key, Instant::now()).is_err() {
+        return Err(rate_limited(None));
     }
     Ok(key.to_string())
 }
@@ -283,11 +332,12 @@ fn insufficient_balance() -> ApiError {
     )
 }
 
+/// The documented 429 body; `Retry-After` only when a test fault asks for one.
 fn rate_limited(retry_after: Option<u64>) -> ApiError {
     let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
-        "Too many requests: at most 20 per 10 seconds per API key. Wait and retry",
+        "Rate limit exceeded",
     );
     match retry_after {
         Some(secs) => error.retry_after(secs),
@@ -298,11 +348,10 @@ fn rate_limited(retry_after: Option<u64>) -> ApiError {
 /// Plays a request-level fault; `None` when the request should then go on normally.
 async fn play_fault(kind: &FaultKind) -> Option<Response> {
     let response = match kind {
-        FaultKind::ServerError => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({ "error": { "message": "Internal server error" } })),
-        )
-            .into_response(),
+        FaultKind::ServerError => {
+            ApiError::uncoded(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+                .into_response()
+        }
         FaultKind::HtmlBadGateway => (
             StatusCode::BAD_GATEWAY,
             [(header::CONTENT_TYPE, "text/html")],
@@ -417,7 +466,7 @@ fn create(
     headers: &HeaderMap,
     body: &[u8],
     fault: Option<FaultKind>,
-) -> Result<Value, ApiError> {
+) -> Result<Run, ApiError> {
     let key = authorize(sim, headers)?;
     let (model_id, input) = parse_run_request(body)?;
     let Some(model) = runbase_image::find_model(&model_id) else {
@@ -427,8 +476,14 @@ fn create(
             format!("Unknown model \"{model_id}\""),
         ));
     };
-    validate_input(model, &input)?;
-    if key == "sim_broke_key" {
+    let (prompt, aspect_ratio, resolution) = with_valid_input(model, &input, |input| {
+        (
+            input.prompt.to_string(),
+            input.aspect_ratio,
+            input.resolution,
+        )
+    })?;
+    if key == KEY_BROKE {
         return Err(insufficient_balance());
     }
     let outcome = match fault {
@@ -444,17 +499,21 @@ fn create(
             .map_or(0, |d| d.as_secs()),
         state.next_id
     );
-    let run = Run {
+    let run = SimRun {
         id: id.clone(),
         owner: key,
-        model: model_id,
-        input,
+        model: model.id,
+        prompt,
+        aspect_ratio,
+        resolution,
+        // Every resolution the validator accepts has a price.
+        cost_usd: model.cost_usd(resolution).unwrap_or_default(),
         created: Instant::now(),
         created_at: SystemTime::now(),
         outcome,
         image: None,
     };
-    let json = sim.run_json(&run, &base_url(headers));
+    let answer = sim.to_api(&run, &base_url(headers));
     state.runs.insert(id.clone(), run);
     state.order.push_back(id);
     while state.order.len() > RUNS_KEPT {
@@ -462,7 +521,7 @@ fn create(
             state.runs.remove(&old);
         }
     }
-    Ok(json)
+    Ok(answer)
 }
 
 async fn get_run(
@@ -474,7 +533,7 @@ async fn get_run(
         let result = authorize(&sim, &headers).and_then(|key| {
             let state = sim.lock();
             match state.runs.get(&id) {
-                Some(run) if run.owner == key => Ok(sim.run_json(run, &base_url(&headers))),
+                Some(run) if run.owner == key => Ok(sim.to_api(run, &base_url(&headers))),
                 _ => Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "run_not_found",
@@ -497,20 +556,14 @@ async fn image(State(Sim(sim)): State<Sim>, Path((id, file)): Path<(String, Stri
     let found = {
         let state = sim.lock();
         state.runs.get(&id).and_then(|run| {
-            let done = sim.status_of(run, Instant::now()) == "succeeded"
+            let done = sim.status_of(run, Instant::now()) == RunStatus::Succeeded
                 && run.outcome != Outcome::NoOutput;
             (done && file == "0.png").then(|| {
-                let field = |name| {
-                    run.input
-                        .get(name)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
                 (
                     run.image.clone(),
-                    field("prompt"),
-                    field("aspect_ratio"),
-                    field("resolution"),
+                    run.prompt.clone(),
+                    run.aspect_ratio,
+                    run.resolution,
                 )
             })
         })
@@ -521,10 +574,7 @@ async fn image(State(Sim(sim)): State<Sim>, Path((id, file)): Path<(String, Stri
     let png = match cached {
         Some(png) => png,
         None => {
-            let prompt = prompt.unwrap_or_default();
-            let ratio = ratio.unwrap_or_else(|| "1:1".into());
-            let resolution = resolution.unwrap_or_else(|| "1K".into());
-            let png = tokio::task::spawn_blocking(move || render_png(&prompt, &ratio, &resolution))
+            let png = tokio::task::spawn_blocking(move || render_png(&prompt, ratio, resolution))
                 .await
                 .map(Arc::new)
                 .unwrap_or_default();
@@ -655,9 +705,10 @@ async fn stats(State(Sim(sim)): State<Sim>) -> Response {
     axum::Json(json!({ "keys": keys })).into_response()
 }
 
-/// `2026-11-25T06:00:00Z`
+/// `2026-06-01T12:00:04.200Z`: ISO 8601 in UTC with milliseconds, as the API writes times.
 fn iso8601(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, millis) = (since.as_secs(), since.subsec_millis());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -670,7 +721,7 @@ fn iso8601(time: SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -683,10 +734,31 @@ mod tests {
 
     #[test]
     fn iso_dates() {
-        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             iso8601(UNIX_EPOCH + Duration::from_secs(1_795_600_000)),
-            "2026-11-25T09:46:40Z"
+            "2026-11-25T09:46:40.000Z"
+        );
+        assert_eq!(
+            iso8601(UNIX_EPOCH + Duration::from_millis(1_780_315_204_200)),
+            "2026-06-01T12:00:04.200Z"
+        );
+    }
+
+    #[test]
+    fn refund_notes() {
+        assert_eq!(dollars(50_000), "$0.05");
+        assert_eq!(dollars(120_000), "$0.12");
+        assert_eq!(dollars(1_000_000), "$1.00");
+        assert_eq!(dollars(1_234_500), "$1.2345");
+        assert_eq!(dollars(0), "$0.00");
+        assert_eq!(
+            refunded("The model refused", 70_000),
+            "The model refused. The charge of $0.07 was refunded."
+        );
+        assert_eq!(
+            refunded("Blocked by the content policy. ", 50_000),
+            "Blocked by the content policy. The charge of $0.05 was refunded."
         );
     }
 }

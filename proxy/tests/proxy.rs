@@ -10,10 +10,11 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{client, code, get_json, run_body, send, Server};
+use common::{as_error, as_run, client, code, get_json, nulls, run_body, send, Server};
+use runbase_image::core::api::RunStatus;
 use serde_json::{json, Value};
 
-const KEY: &str = "rk_live_7f3a9c1e5b2d4f6a8c0e";
+const KEY: &str = "sk-live-7f3a9c1e5b2d4f6a8c0e";
 
 #[derive(Default)]
 struct Recorded {
@@ -40,20 +41,39 @@ async fn fake_upstream(delay: Duration) -> (String, Arc<Mutex<Recorded>>) {
     ) -> (axum::http::StatusCode, Json<Value>) {
         fake.record("POST /runs", &headers, body);
         tokio::time::sleep(fake.delay).await;
-        (
-            axum::http::StatusCode::CREATED,
-            Json(json!({ "id": "run_fake1", "status": "queued", "output": null })),
-        )
+        (axum::http::StatusCode::CREATED, Json(created_run()))
     }
     async fn fetch(
         State(fake): State<Fake>,
         Path(id): Path<String>,
         headers: HeaderMap,
-    ) -> Json<Value> {
+    ) -> axum::response::Response {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
         fake.record(&format!("GET /runs/{id}"), &headers, String::new());
-        Json(
-            json!({ "id": id, "status": "succeeded", "output": { "urls": ["https://cdn.example/a.png"] } }),
-        )
+        match id.as_str() {
+            "run_html" => (
+                StatusCode::OK,
+                [("content-type", "text/html")],
+                "<html><body><h1>Welcome to nginx!</h1></body></html>",
+            )
+                .into_response(),
+            "run_list" => Json(json!({ "runs": [] })).into_response(),
+            "run_badstatus" => Json(json!({ "id": "run_badstatus", "status": 3 })).into_response(),
+            "run_limited" => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "2")],
+                Json(json!({ "error": { "message": "Rate limit exceeded", "code": "RATE_LIMITED" } })),
+            )
+                .into_response(),
+            "run_down" => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [("content-type", "text/plain")],
+                "upstream fell over",
+            )
+                .into_response(),
+            _ => Json(finished_run(&id)).into_response(),
+        }
     }
     let app = Router::new()
         .route("/v1/runs", post(create))
@@ -65,6 +85,32 @@ async fn fake_upstream(delay: Duration) -> (String, Arc<Mutex<Recorded>>) {
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}/v1"), recorded)
+}
+
+/// A created run as RUNBASE.md documents it, plus a member the API might add one day.
+fn created_run() -> Value {
+    json!({
+        "id": "run_fake1",
+        "model": common::GPT,
+        "status": "pending",
+        "costUsd": 50000,
+        "createdAt": "2026-06-01T12:00:00.000Z",
+        "queuePosition": 3,
+    })
+}
+
+/// A succeeded run, with a `null` member the proxy drops (the documented objects have none).
+fn finished_run(id: &str) -> Value {
+    json!({
+        "id": id,
+        "model": common::GPT,
+        "status": "succeeded",
+        "costUsd": 50000,
+        "output": { "urls": ["https://cdn.example/a.png"], "seed": 42 },
+        "createdAt": "2026-06-01T12:00:00.000Z",
+        "completedAt": "2026-06-01T12:00:04.200Z",
+        "error": null,
+    })
 }
 
 impl Fake {
@@ -103,12 +149,16 @@ async fn the_key_reaches_the_upstream_and_nothing_else() {
         .await
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 201);
+    assert_eq!(answer.headers()["content-type"], "application/json");
     let headers = format!("{:?}", answer.headers());
     let body = answer.text().await.unwrap();
+    let created: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["id"],
-        "run_fake1"
+        created,
+        created_run(),
+        "the run as it came, extra members kept"
     );
+    assert_eq!(as_run(&created).status, RunStatus::Pending);
     let answer = client()
         .get(server.url("/api/v1/runs/run_fake1"))
         .send()
@@ -116,7 +166,15 @@ async fn the_key_reaches_the_upstream_and_nothing_else() {
         .expect("poll");
     let headers2 = format!("{:?}", answer.headers());
     let body2 = answer.text().await.unwrap();
-    assert!(body2.contains("cdn.example"));
+    let finished: Value = serde_json::from_str(&body2).unwrap();
+    let mut want = finished_run("run_fake1");
+    want.as_object_mut().unwrap().remove("error");
+    assert_eq!(
+        finished, want,
+        "written back with serde: null members dropped"
+    );
+    assert!(nulls(&finished, "").is_empty());
+    assert_eq!(as_run(&finished).urls(), ["https://cdn.example/a.png"]);
 
     let requests = recorded.lock().unwrap().requests.clone();
     assert_eq!(requests.len(), 2);
@@ -130,8 +188,11 @@ async fn the_key_reaches_the_upstream_and_nothing_else() {
     let forwarded: Value = serde_json::from_str(&requests[0].2).unwrap();
     assert_eq!(
         forwarded,
-        json!({ "model": common::GPT, "input": { "prompt": "A vase" } }),
-        "only what was checked goes upstream"
+        json!({
+            "model": common::GPT,
+            "input": { "prompt": "A vase", "aspect_ratio": "1:1", "resolution": "1K" },
+        }),
+        "only what was checked goes upstream, defaults filled in"
     );
     let (status, output) = server.stop();
     assert!(status.success(), "clean shutdown: {output}");
@@ -254,6 +315,8 @@ async fn bad_requests_are_refused_before_the_upstream() {
         body["error"]["issues"][0]["code"],
         "resolution_not_allowed_for_aspect_ratio"
     );
+    assert_eq!(body["error"]["issues"][0]["path"], "resolution");
+    assert_eq!(as_error(&body).error.code.as_deref(), Some("invalid_input"));
     assert!(
         recorded.lock().unwrap().requests.is_empty(),
         "nothing reached the upstream"
@@ -312,6 +375,73 @@ async fn upstream_trouble_becomes_json_errors() {
     let server = proxy_to(&closed, &[]);
     let (status, _, body) = send(client().get(server.url("/api/v1/runs/run_1"))).await;
     assert_eq!((status, code(&body)), (502, "upstream_unreachable"));
+}
+
+#[tokio::test]
+async fn an_upstream_success_that_is_not_a_run_is_a_502() {
+    let (upstream, recorded) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &[]);
+    for (id, says) in [
+        ("run_html", "Welcome to nginx!"),
+        ("run_list", "runs"),
+        ("run_badstatus", "status"),
+    ] {
+        let (status, headers, body) =
+            send(client().get(server.url(&format!("/api/v1/runs/{id}")))).await;
+        assert_eq!(status, 502, "{id}: {body}");
+        let error = as_error(&body).error;
+        assert_eq!(error.code.as_deref(), Some("upstream_invalid_response"));
+        assert!(
+            error.message.contains("HTTP 200") && error.message.contains("not a run object"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains(says), "{id}: {}", error.message);
+        assert!(error.message.len() < 500, "{}", error.message);
+        assert_eq!(headers["content-type"], "application/json");
+    }
+    // Error answers go back as they came: the documented body and its Retry-After.
+    let (status, headers, body) = send(client().get(server.url("/api/v1/runs/run_limited"))).await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"));
+    assert_eq!(headers["retry-after"], "2");
+    let answer = client()
+        .get(server.url("/api/v1/runs/run_down"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 500);
+    assert_eq!(answer.headers()["content-type"], "text/plain");
+    assert_eq!(answer.text().await.unwrap(), "upstream fell over");
+    assert_eq!(recorded.lock().unwrap().requests.len(), 5);
+}
+
+#[test]
+fn only_models_the_library_knows_may_be_allowed() {
+    // The proxy forwards only input the library checked: a model it cannot check is refused
+    // at start, not at the first request.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runbase-server"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--allowed-models", "openai/gpt-image-2,acme/unknown-model"])
+        .env("RUNBASE_API_KEY", KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    for _ in 0..100 {
+        if child.try_wait().expect("status").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    assert_eq!(output.status.code(), Some(2), "it refuses to start");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("\"acme/unknown-model\" is not a model this library can validate"),
+        "{said}"
+    );
+    assert!(!said.contains(KEY));
 }
 
 #[tokio::test]
@@ -378,7 +508,7 @@ async fn in_front_of_the_simulator() {
     let (status, headers, run) = send(
         client()
             .post(server.url("/api/v1/runs"))
-            .bearer_auth("not_a_sim_key")
+            .bearer_auth("not_a_runbase_key")
             .json(&valid()),
     )
     .await;
@@ -386,8 +516,12 @@ async fn in_front_of_the_simulator() {
     assert_eq!(headers["x-runbase-backend"], "simulator");
     let id = run["id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(as_run(&run).status, RunStatus::Pending);
+    assert_eq!(run["costUsd"], 50000);
+    assert!(run.get("input").is_none() && nulls(&run, "").is_empty());
     let (_, _, run) = send(client().get(server.url(&format!("/api/v1/runs/{id}")))).await;
     assert_eq!(run["status"], "succeeded");
+    assert!(run["completedAt"].is_string());
     let url = run["output"]["urls"][0].as_str().unwrap();
     assert!(
         url.starts_with(&server.base),
@@ -405,7 +539,7 @@ async fn in_front_of_the_simulator() {
 }
 
 fn runbase_server_proxy_key() -> &'static str {
-    "sim_proxy_key"
+    "sk-sim-proxy"
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{client, code, get_json, run_body, send, Server};
+use common::{as_error, as_run, client, code, get_json, iso_ms, nulls, run_body, send, Server};
+use runbase_image::core::api::RunStatus;
 use serde_json::{json, Value};
 
 fn post(server: &Server, key: Option<&str>, body: &str) -> reqwest::RequestBuilder {
@@ -36,111 +37,198 @@ async fn documented_errors() {
     let cases: Vec<(Option<&str>, String, u16, &str)> = vec![
         (None, valid(), 401, "missing_api_key"),
         (Some("rb_live_unknown"), valid(), 401, "invalid_api_key"),
-        (Some("sim_a"), "{not json".into(), 400, "invalid_json"),
+        (Some("sim_a"), valid(), 401, "invalid_api_key"),
+        (Some("SK-a"), valid(), 401, "invalid_api_key"),
+        (Some("sk-a"), "{not json".into(), 400, "invalid_json"),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             json!({ "input": {} }).to_string(),
             400,
             "missing_model",
         ),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             json!({ "model": 5, "input": {} }).to_string(),
             400,
             "missing_model",
         ),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             json!({ "model": common::GPT }).to_string(),
             400,
             "missing_input",
         ),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             json!({ "model": common::GPT, "input": [] }).to_string(),
             400,
             "missing_input",
         ),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             json!({ "model": "openai/dall-e-9", "input": {} }).to_string(),
             400,
             "model_not_found",
         ),
         (
-            Some("sim_a"),
+            Some("sk-a"),
             run_body(json!({ "prompt": "x", "resolution": "4K" })).to_string(),
             400,
             "invalid_input",
         ),
-        (Some("sim_broke_key"), valid(), 402, "insufficient_balance"),
+        (Some("sk-sim-broke"), valid(), 402, "insufficient_balance"),
         (
-            Some("sim_spent_key"),
+            Some("sk-sim-spent"),
             valid(),
             403,
             "api_key_spend_limit_exceeded",
         ),
-        (Some("sim_ip_key"), valid(), 403, "ip_not_allowed"),
-        (Some("sim_quota_key"), valid(), 429, "USAGE_EXCEEDED"),
+        (Some("sk-sim-ip"), valid(), 403, "ip_not_allowed"),
+        (Some("sk-sim-quota"), valid(), 429, "USAGE_EXCEEDED"),
     ];
     for (key, body, status, want) in cases {
         let (got, headers, answer) = send(post(&server, key, &body)).await;
         assert_eq!((got, code(&answer)), (status, want), "{key:?} {body}");
-        assert!(answer["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()));
+        let error = as_error(&answer).error;
+        assert_eq!(error.code.as_deref(), Some(want));
+        assert!(!error.message.is_empty());
+        let documented = if want == "invalid_input" {
+            sorted(&["message", "code", "issues"])
+        } else {
+            sorted(&["message", "code"])
+        };
+        assert_eq!(members(&answer["error"]), documented, "{answer}");
+        assert_eq!(answer.as_object().unwrap().len(), 1, "{answer}");
+        assert!(headers.get("retry-after").is_none());
         assert_eq!(headers["access-control-allow-origin"], "*");
         assert_eq!(headers["x-runbase-backend"], "simulator");
     }
     let (_, _, answer) = send(post(
         &server,
-        Some("sim_a"),
+        Some("sk-a"),
         &run_body(json!({ "prompt": "x", "resolution": "4K" })).to_string(),
     ))
     .await;
-    assert_eq!(answer["error"]["issues"][0]["path"], "resolution");
+    let issue = &answer["error"]["issues"][0];
+    assert_eq!(issue["path"], "resolution");
+    assert_eq!(issue["code"], "resolution_not_allowed_for_aspect_ratio");
+    assert_eq!(issue["severity"], "error");
+    assert!(issue["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        issue["allowed"].is_array(),
+        "the core Issue, all of it: {issue}"
+    );
 
-    let (status, _, created) = send(post(&server, Some("sim_a"), &valid())).await;
+    let (status, _, created) = send(post(&server, Some("sk-a"), &valid())).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().expect("id");
-    let (status, _, answer) = send(poll(&server, "sim_b", id)).await;
+    let (status, _, answer) = send(poll(&server, "sk-b", id)).await;
     assert_eq!(
         (status, code(&answer)),
         (404, "run_not_found"),
         "another key's run"
     );
-    let (status, _, answer) = send(poll(&server, "sim_a", "run_nope")).await;
+    let (status, _, answer) = send(poll(&server, "sk-a", "run_nope")).await;
     assert_eq!((status, code(&answer)), (404, "run_not_found"));
 }
 
+/// The members an object has, sorted (serde_json's map sorts its keys).
+fn members(object: &Value) -> Vec<&str> {
+    object
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// `names` sorted, to compare with [`members`].
+fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    names
+}
+
 #[tokio::test]
-async fn a_run_goes_queued_running_succeeded_with_a_real_png() {
+async fn a_run_goes_pending_processing_succeeded_with_a_real_png() {
     let server = Server::simulator(1500);
-    let (status, _, run) = send(post(&server, Some("sim_life"), &valid())).await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (status, _, body) = send(post(&server, Some("sk-life"), &valid())).await;
     assert_eq!(status, 201);
-    assert_eq!(run["status"], "queued");
-    assert_eq!(run["output"], Value::Null);
-    let id = run["id"].as_str().expect("id").to_string();
-    let mut seen = vec!["queued".to_string()];
+    assert_eq!(
+        members(&body),
+        sorted(&["id", "model", "status", "costUsd", "createdAt"]),
+        "as documented, no input echo: {body}"
+    );
+    let run = as_run(&body);
+    assert_eq!(run.status, RunStatus::Pending);
+    assert_eq!(run.model.as_deref(), Some(common::GPT));
+    assert_eq!(run.cost_usd, Some(70_000), "2K costs $0.07");
+    assert!(run.id.starts_with("run_"));
+    let created_at = run.created_at.clone().expect("createdAt");
+    let created = iso_ms(&created_at).unwrap_or_else(|| panic!("ISO with ms: {created_at}"));
+    assert!(
+        (before - 2000..=before + 10_000).contains(&created),
+        "createdAt {created_at} is now"
+    );
+    let mut seen = vec![run.status.clone()];
     let mut finished = Value::Null;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let (status, _, run) = send(poll(&server, "sim_life", &id)).await;
+        let (status, _, body) = send(poll(&server, "sk-life", &run.id)).await;
         assert_eq!(status, 200);
-        let now = run["status"].as_str().expect("status").to_string();
-        if seen.last() != Some(&now) {
-            seen.push(now.clone());
+        assert!(nulls(&body, "").is_empty(), "no null members: {body}");
+        let now = as_run(&body);
+        assert_eq!(now.created_at.as_deref(), Some(created_at.as_str()));
+        assert_eq!(now.cost_usd, Some(70_000));
+        if seen.last() != Some(&now.status) {
+            seen.push(now.status.clone());
         }
-        if now == "succeeded" {
-            finished = run;
+        if now.status == RunStatus::Succeeded {
+            finished = body;
             break;
         }
+        assert_eq!(
+            members(&body),
+            sorted(&["id", "model", "status", "costUsd", "createdAt"]),
+            "unfinished: no completedAt, output or error"
+        );
     }
-    assert_eq!(seen, ["queued", "running", "succeeded"]);
-    let url = finished["output"]["urls"][0]
-        .as_str()
-        .expect("an output url");
-    let png = client().get(url).send().await.expect("image");
+    assert_eq!(
+        seen,
+        [
+            RunStatus::Pending,
+            RunStatus::Processing,
+            RunStatus::Succeeded
+        ]
+    );
+    assert_eq!(
+        members(&finished),
+        sorted(&[
+            "id",
+            "model",
+            "status",
+            "costUsd",
+            "createdAt",
+            "completedAt",
+            "output"
+        ]),
+        "{finished}"
+    );
+    assert_eq!(members(&finished["output"]), ["urls"]);
+    let run = as_run(&finished);
+    let completed_at = run.completed_at.clone().expect("completedAt");
+    let completed = iso_ms(&completed_at).unwrap_or_else(|| panic!("ISO with ms: {completed_at}"));
+    assert_eq!(
+        completed - created,
+        1500,
+        "{created_at} → {completed_at}: the run's time"
+    );
+    assert_eq!(run.urls().len(), 1);
+    let png = client().get(&run.urls()[0]).send().await.expect("image");
     assert_eq!(png.headers()["content-type"], "image/png");
     let bytes = png.bytes().await.expect("bytes");
     assert_eq!(&bytes[1..4], b"PNG");
@@ -150,17 +238,57 @@ async fn a_run_goes_queued_running_succeeded_with_a_real_png() {
 }
 
 #[tokio::test]
+async fn the_cost_follows_the_resolution() {
+    let server = Server::simulator(1000);
+    for (input, cost) in [
+        (json!({ "prompt": "A lamp" }), 50_000),
+        (json!({ "prompt": "A lamp", "resolution": "1K" }), 50_000),
+        (json!({ "prompt": "A lamp", "resolution": "2K" }), 70_000),
+        (
+            json!({ "prompt": "A lamp", "resolution": "4K", "aspect_ratio": "16:9" }),
+            120_000,
+        ),
+        (
+            json!({ "prompt": "A lamp", "resolution": "4K", "aspect_ratio": "9:16" }),
+            120_000,
+        ),
+    ] {
+        let body = run_body(input.clone()).to_string();
+        let (status, _, run) = send(post(&server, Some("sk-cost"), &body)).await;
+        assert_eq!(status, 201, "{input}");
+        assert_eq!(run["costUsd"], cost, "{input}");
+        assert_eq!(
+            as_run(&run).cost_usd,
+            runbase_image::GPT_IMAGE_2.cost_usd(input["resolution"].as_str().unwrap_or("1K")),
+            "the model's own price"
+        );
+    }
+}
+
+#[tokio::test]
 async fn twenty_requests_per_ten_seconds_per_key() {
     let server = Server::simulator(1000);
     for i in 0..20 {
-        let (status, _, _) = send(poll(&server, "sim_busy", "run_x")).await;
+        let (status, _, _) = send(poll(&server, "sk-busy", "run_x")).await;
         assert_eq!(status, 404, "request {i} is within the budget");
     }
-    let (status, headers, answer) = send(post(&server, Some("sim_busy"), &valid())).await;
-    assert_eq!((status, code(&answer)), (429, "RATE_LIMITED"));
-    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=10).contains(&retry), "Retry-After {retry}");
-    let (status, _, _) = send(post(&server, Some("sim_other"), &valid())).await;
+    for request in [
+        post(&server, Some("sk-busy"), &valid()),
+        poll(&server, "sk-busy", "run_x"),
+    ] {
+        let (status, headers, answer) = send(request).await;
+        assert_eq!(status, 429);
+        assert_eq!(
+            answer,
+            json!({ "error": { "message": "Rate limit exceeded", "code": "RATE_LIMITED" } }),
+            "the documented body"
+        );
+        assert!(
+            headers.get("retry-after").is_none(),
+            "RUNBASE.md promises no Retry-After: {headers:?}"
+        );
+    }
+    let (status, _, _) = send(post(&server, Some("sk-other"), &valid())).await;
     assert_eq!(status, 201, "another key has its own budget");
 }
 
@@ -207,7 +335,7 @@ async fn request_faults() {
         .await;
     let mut seen = vec![];
     for _ in 0..8 {
-        let answer = post(&server, Some("sim_f"), &valid())
+        let answer = post(&server, Some("sk-f"), &valid())
             .send()
             .await
             .expect("answer");
@@ -224,6 +352,11 @@ async fn request_faults() {
         seen.push((status, kind, retry, text));
     }
     assert_eq!(seen[0].0, 500);
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[0].3).unwrap(),
+        json!({ "error": { "message": "Internal server error" } }),
+        "no code is promised for a 500"
+    );
     assert!(seen[1].3.contains("<h1>502 Bad Gateway</h1>") && seen[1].1.starts_with("text/html"));
     assert!(
         serde_json::from_str::<Value>(&seen[2].3).is_err(),
@@ -233,26 +366,32 @@ async fn request_faults() {
     assert!(seen[4].3.contains("USAGE_EXCEEDED") && seen[4].0 == 429 && seen[4].2.is_none());
     assert!(seen[5].3.contains("insufficient_balance") && seen[5].0 == 402);
     assert_eq!((seen[6].0, seen[6].2.as_deref()), (429, Some("3")));
+    for rate_limited in &seen[6..8] {
+        assert_eq!(
+            serde_json::from_str::<Value>(&rate_limited.3).unwrap(),
+            json!({ "error": { "message": "Rate limit exceeded", "code": "RATE_LIMITED" } })
+        );
+    }
     assert_eq!(
         (seen[7].0, seen[7].2.as_deref()),
         (429, None),
         "429 without Retry-After"
     );
-    let (status, _, _) = send(post(&server, Some("sim_f"), &valid())).await;
+    let (status, _, _) = send(post(&server, Some("sk-f"), &valid())).await;
     assert_eq!(status, 201, "faults are used up, then normal service");
 
     server
         .faults(json!([{ "on": "poll", "kind": "drop", "count": 2 }]))
         .await;
     for _ in 0..2 {
-        let result = poll(&server, "sim_f", "run_x").send().await;
+        let result = poll(&server, "sk-f", "run_x").send().await;
         assert!(result.is_err(), "dropped connection: {result:?}");
     }
     server
         .faults(json!([{ "on": "poll", "kind": "slow", "delay_ms": 700 }]))
         .await;
     let started = std::time::Instant::now();
-    let (status, _, _) = send(poll(&server, "sim_f", "run_x")).await;
+    let (status, _, _) = send(poll(&server, "sk-f", "run_x")).await;
     assert_eq!(status, 404);
     assert!(
         started.elapsed() >= Duration::from_millis(700),
@@ -273,31 +412,98 @@ async fn run_outcome_faults() {
         .await;
     let mut ids = vec![];
     for _ in 0..4 {
-        let (_, _, run) = send(post(&server, Some("sim_o"), &valid())).await;
-        ids.push(run["id"].as_str().expect("id").to_string());
+        let (_, _, run) = send(post(&server, Some("sk-o"), &valid())).await;
+        ids.push(as_run(&run).id);
     }
-    let (_, _, early) = send(poll(&server, "sim_o", &ids[2])).await;
+    let (_, _, early) = send(poll(&server, "sk-o", &ids[2])).await;
     assert_eq!(
         early["status"], "warming_up",
         "an unknown status string while it works"
     );
+    let early = as_run(&early);
+    assert_eq!(early.status, RunStatus::Other("warming_up".into()));
+    assert!(!early.status.is_finished() && early.completed_at.is_none());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut finals = vec![];
     for id in &ids {
-        let (_, _, run) = send(poll(&server, "sim_o", id)).await;
+        let (_, _, run) = send(poll(&server, "sk-o", id)).await;
+        assert!(nulls(&run, "").is_empty(), "no null members: {run}");
+        assert!(run.get("input").is_none());
         finals.push(run);
     }
-    assert_eq!(finals[0]["status"], "failed");
+
+    let failed = as_run(&finals[0]);
+    assert_eq!(failed.status, RunStatus::Failed);
     assert_eq!(
-        finals[0]["error"]["message"],
-        "The model refused: unsafe content"
+        members(&finals[0]),
+        sorted(&[
+            "id",
+            "model",
+            "status",
+            "costUsd",
+            "createdAt",
+            "completedAt",
+            "error"
+        ]),
+        "a failed run has an error and no output"
     );
-    assert_eq!(finals[1]["status"], "running");
-    assert_eq!(finals[2]["status"], "succeeded");
-    assert_eq!(finals[3]["status"], "succeeded");
-    assert_eq!(finals[3]["output"], json!({}));
+    assert_eq!(
+        failed.error.as_ref().and_then(|e| e.message()),
+        Some("The model refused: unsafe content. The charge of $0.07 was refunded."),
+        "the message notes the full refund"
+    );
+    assert_eq!(failed.cost_usd, Some(70_000));
+    let (created, completed) = (
+        iso_ms(failed.created_at.as_deref().unwrap()).unwrap(),
+        iso_ms(failed.completed_at.as_deref().unwrap()).unwrap(),
+    );
+    assert_eq!(completed - created, 300);
+
+    let stuck = as_run(&finals[1]);
+    assert_eq!(stuck.status, RunStatus::Processing);
+    assert!(stuck.completed_at.is_none() && stuck.output.is_none());
+
+    assert_eq!(as_run(&finals[2]).status, RunStatus::Succeeded);
+    assert_eq!(as_run(&finals[2]).urls().len(), 1);
+
+    let empty = as_run(&finals[3]);
+    assert_eq!(empty.status, RunStatus::Succeeded);
+    assert!(empty.urls().is_empty() && finals[3].get("output").is_none());
+    assert!(empty.completed_at.is_some());
+
     let stats = get_json(server.url("/__sim/stats")).await;
-    assert_eq!(stats["keys"]["sim_o"]["requests"], 9);
+    assert_eq!(stats["keys"]["sk-o"]["requests"], 9);
+}
+
+#[tokio::test]
+async fn keys_look_like_runbase_keys() {
+    let server = Server::simulator(300);
+    for key in ["sk-", "sk-anything", "sk-sim-proxy", "sk-live-7f3a9c1e"] {
+        let (status, _, run) = send(post(&server, Some(key), &valid())).await;
+        assert_eq!(status, 201, "{key}: {run}");
+    }
+    for key in [
+        "sim_a",
+        "sim_proxy_key",
+        "sim_broke_key",
+        "rk_live_1",
+        "Bearer",
+        "ssk-a",
+    ] {
+        let (status, _, answer) = send(post(&server, Some(key), &valid())).await;
+        assert_eq!((status, code(&answer)), (401, "invalid_api_key"), "{key}");
+    }
+    // Account states are refused on polls too, except an empty balance (a create's problem).
+    for (key, status, want) in [
+        ("sk-sim-spent", 403, "api_key_spend_limit_exceeded"),
+        ("sk-sim-ip", 403, "ip_not_allowed"),
+        ("sk-sim-quota", 429, "USAGE_EXCEEDED"),
+        ("sk-sim-broke", 404, "run_not_found"),
+    ] {
+        let (got, headers, answer) = send(poll(&server, key, "run_x")).await;
+        assert_eq!((got, code(&answer)), (status, want), "{key}");
+        assert!(headers.get("retry-after").is_none(), "{key}");
+    }
 }
 
 #[tokio::test]
@@ -310,6 +516,6 @@ async fn fault_controls_are_off_unless_asked_for() {
         .await
         .expect("answer");
     assert_ne!(answer.status().as_u16(), 200);
-    let (status, _, _) = send(poll(&server, "sim_x", "run_x")).await;
+    let (status, _, _) = send(poll(&server, "sk-x", "run_x")).await;
     assert_eq!(status, 404, "no fault was installed");
 }

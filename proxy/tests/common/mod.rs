@@ -150,3 +150,58 @@ pub async fn get_json(url: String) -> Value {
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
+
+/// A body as the core's run object, the one definition the simulator writes and clients read.
+pub fn as_run(body: &Value) -> runbase_image::core::api::Run {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("not a run ({e}): {body}"))
+}
+
+/// A body as the core's error answer.
+pub fn as_error(body: &Value) -> runbase_image::core::api::ErrorBody {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("not an error ({e}): {body}"))
+}
+
+/// `2026-06-01T12:00:04.200Z` as milliseconds since 1970; `None` unless exactly that form
+/// (UTC, milliseconds).
+pub fn iso_ms(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if bytes.len() != shape.len()
+        || !shape.bytes().zip(bytes).all(|(want, got)| match want {
+            b'd' => got.is_ascii_digit(),
+            other => other == *got,
+        })
+    {
+        return None;
+    }
+    let n = |from: usize, to: usize| text[from..to].parse::<i64>().ok();
+    let (year, month, day) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    let (h, m, s, ms) = (n(11, 13)?, n(14, 16)?, n(17, 19)?, n(20, 23)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) + ms)
+}
+
+/// Paths of every `null` inside a JSON value (the documented objects have none).
+pub fn nulls(value: &Value, path: &str) -> Vec<String> {
+    match value {
+        Value::Null => vec![path.to_string()],
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| nulls(v, &format!("{path}[{i}]")))
+            .collect(),
+        Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(k, v)| nulls(v, &format!("{path}.{k}")))
+            .collect(),
+        _ => vec![],
+    }
+}
