@@ -26,6 +26,11 @@ export function validateInput(input: unknown, options?: ValidateOptions): Valida
 export function getModelFacts(model?: ModelId): ModelFacts | undefined;
 /** A prompt's length as the validator counts it (UTF-16 code units, like String.length). */
 export function promptLength(text: string): number;
+/**
+ * What a run with this input will cost, in micro-dollars (50000 is $0.05): the price of its
+ * resolution ("1K" when none is given); undefined for a resolution the model does not have.
+ */
+export function estimateCost(input: Partial<GptImage2Input>): number | undefined;
 
 /** Every error this library throws or rejects with. */
 export class RunbaseError extends Error implements RunbaseErrorFields {
@@ -50,6 +55,6 @@ export class RunbaseClient {
   getRun(runId: string, options?: CallOptions): Promise<Run>;
   /** Polls until the run finishes; resolves with the succeeded run, rejects otherwise. */
   waitForRun(runId: string, options?: CallOptions): Promise<Run>;
-  /** Validates, creates and waits: resolves with the image URLs and the run. */
+  /** Validates, creates and waits: resolves with the image URLs, the run and its charged cost. */
   generate(input: GptImage2Input, options?: CallOptions): Promise<GenerateResult>;
 }

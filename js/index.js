@@ -5,6 +5,7 @@ import initWasm, {
   validateInput as wasmValidateInput,
   getModelFacts as wasmGetModelFacts,
   promptLength as wasmPromptLength,
+  estimateCost as wasmEstimateCost,
   RunbaseClient as WasmRunbaseClient,
   __setErrorClass,
 } from "./runbase_image.js";
@@ -87,6 +88,12 @@ export function getModelFacts(model) {
 export function promptLength(text) {
   ready();
   return wasmPromptLength(String(text));
+}
+
+/** What a run with this input will cost, in micro-dollars (50000 is $0.05). */
+export function estimateCost(input) {
+  ready();
+  return wasmEstimateCost(input);
 }
 
 /** A client for the Runbase API (directly with apiKey, or through a proxy with baseUrl). */

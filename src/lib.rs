@@ -1,5 +1,10 @@
-//! Runbase image API client core: the gpt-image-2 model as data and the validation of its
-//! input. Plain Rust with no web dependencies; `js.rs` is the thin wasm-bindgen layer.
+//! The Runbase image API's `openai/gpt-image-2` model for the browser.
+//!
+//! - [`core`]: plain Rust with no web dependencies: the model as data, validation, the API's
+//!   objects as serde types, the client's poll / retry / budget policy, the error type. The
+//!   proxy and the native tests use only this.
+//! - `wasm` (wasm32 only): the thin wasm-bindgen layer: the JS boundary, the client, and its
+//!   transport on gloo-net over web-sys.
 
 // A panic in wasm kills the module for the whole page: library code may not panic.
 #![cfg_attr(
@@ -15,26 +20,16 @@
     )
 )]
 
-pub mod api;
-pub mod error;
-pub mod model;
-pub mod policy;
-pub mod reference_url;
-pub mod suggest;
-pub mod validate;
-pub mod value;
-
+pub mod core;
 #[cfg(target_arch = "wasm32")]
-pub mod js;
-#[cfg(target_arch = "wasm32")]
-mod js_client;
+pub mod wasm;
 
-pub use model::{find_model, ModelSpec, GPT_IMAGE_2, MODELS};
-pub use validate::{
+pub use self::core::model::{find_model, ModelSpec, GPT_IMAGE_2, MODELS};
+pub use self::core::validate::{
     prompt_length, validate, validate_for_model, Issue, IssueCode, NormalizedInput, Severity,
     Validation,
 };
-pub use value::Value;
+pub use self::core::value::Value;
 
 /// The TypeScript declarations of the JS API that wasm-bindgen cannot derive itself.
-pub const TYPESCRIPT_DECLARATIONS: &str = include_str!("types.d.ts");
+pub const TYPESCRIPT_DECLARATIONS: &str = include_str!("wasm/types.d.ts");

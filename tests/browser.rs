@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
-use runbase_image::js::{get_model_facts, prompt_length_js, validate_input};
+use runbase_image::wasm::boundary::{get_model_facts, prompt_length_js, validate_input};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 

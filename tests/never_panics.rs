@@ -4,8 +4,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
-use runbase_image::api::{excerpt, finished_outcome, parse_error, parse_retry_after, parse_run};
-use runbase_image::reference_url::classify;
+use runbase_image::core::api::{
+    excerpt, finished_outcome, parse_error, parse_retry_after, parse_run,
+};
+use runbase_image::core::reference_url::classify;
 use runbase_image::{validate, Severity, Value, GPT_IMAGE_2};
 
 const CASES: u32 = 4000;
@@ -81,7 +83,10 @@ fn input_like() -> impl Strategy<Value = Value> {
 fn check_validation(input: &Value) {
     let result = validate(&GPT_IMAGE_2, input);
     assert_eq!(result.value.is_some(), result.errors.is_empty());
-    assert!(result.errors.len() + result.warnings.len() <= runbase_image::validate::MAX_ISSUES + 1);
+    assert!(
+        result.errors.len() + result.warnings.len()
+            <= runbase_image::core::validate::MAX_ISSUES + 1
+    );
     for issue in result.issues() {
         assert!(!issue.message.is_empty() && !issue.code.as_str().is_empty());
         assert!(issue.message.len() < 2_000, "messages stay short");

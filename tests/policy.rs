@@ -4,7 +4,7 @@
 
 use std::collections::BinaryHeap;
 
-use runbase_image::policy::{
+use runbase_image::core::policy::{
     backoff_ms, decide, is_retryable, poll_delay_ms, Budget, Decision, Failure, Method, Settings,
 };
 

@@ -1,6 +1,7 @@
 //! Native, table-driven tests of the validation core: every rule alone, then several at once.
 #![cfg(not(target_arch = "wasm32"))]
 
+use runbase_image::core::api::RunStatus;
 use runbase_image::{
     prompt_length, validate, validate_for_model, IssueCode, Severity, Value, GPT_IMAGE_2,
     TYPESCRIPT_DECLARATIONS,
@@ -550,7 +551,10 @@ fn the_issue_list_stays_bounded() {
         .collect();
     let input = Value::Object(junk);
     let result = validate(&GPT_IMAGE_2, &input);
-    assert_eq!(result.errors.len(), runbase_image::validate::MAX_ISSUES + 1);
+    assert_eq!(
+        result.errors.len(),
+        runbase_image::core::validate::MAX_ISSUES + 1
+    );
     let last = result.errors.last().expect("summary");
     assert_eq!(last.code, IssueCode::TooManyIssues);
     assert!(last.message.starts_with("451 more"), "{}", last.message);
@@ -565,7 +569,7 @@ fn unknown_model_is_one_clear_error() {
     assert!(validate_for_model("openai/gpt-image-2", &input).is_ok());
 }
 
-/// The TypeScript unions are written by hand in src/types.d.ts; this keeps them equal to the
+/// The TypeScript unions are written by hand in src/wasm/types.d.ts; this keeps them equal to the
 /// model data and the issue codes, so the declarations can never drift from the rules.
 #[test]
 fn typescript_unions_match_the_model() {
@@ -592,11 +596,15 @@ fn typescript_unions_match_the_model() {
             "export type IssueCode = {};",
             union(&mut IssueCode::ALL.iter().map(|c| c.as_str()))
         ),
+        format!(
+            "export type RunStatus = {} | (string & {{}});",
+            union(&mut RunStatus::DOCUMENTED.iter().map(RunStatus::as_str))
+        ),
     ];
     for line in expected {
         assert!(
             TYPESCRIPT_DECLARATIONS.lines().any(|l| l == line),
-            "src/types.d.ts must contain exactly:\n{line}"
+            "src/wasm/types.d.ts must contain exactly:\n{line}"
         );
     }
 }

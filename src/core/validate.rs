@@ -2,13 +2,14 @@
 //! a stable code, a message a person understands and a severity; on success the input ready
 //! to send, with defaults filled in.
 
-use crate::model::{
+use crate::core::model::{
     find_model, ModelSpec, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT,
     FIELD_RESOLUTION, MODELS, PROMPT_LENGTH_UNIT,
 };
-use crate::reference_url::{classify, ReferenceUrl, UrlProblem};
-use crate::suggest;
-use crate::value::{quote, Value};
+use crate::core::reference_url::{classify, ReferenceUrl, UrlProblem};
+use crate::core::suggest;
+use crate::core::value::{quote, Value};
+use serde::{Serialize, Serializer};
 
 /// At most this many issues are reported; a last `too_many_issues` says how many were left out.
 pub const MAX_ISSUES: usize = 50;
@@ -27,6 +28,18 @@ impl Severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         }
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for IssueCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -72,7 +85,7 @@ issue_codes! {
     ModelNotSupported = "model_not_supported",
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
     /// Where, relative to the input: `prompt`, `image_urls[2]`; empty for the input itself.
     pub path: String,
@@ -80,18 +93,21 @@ pub struct Issue {
     pub message: String,
     pub severity: Severity,
     /// A value that would fix it, when one is clear ("16:9" for "16x9").
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
     /// The values the field accepts, for enum problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<&'static str>>,
 }
 
 /// The input as it should be sent: defaults filled in, borrowing the caller's strings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NormalizedInput<'a> {
     pub prompt: &'a str,
     pub aspect_ratio: &'static str,
     pub resolution: &'static str,
     /// Left out of the request when empty: an empty list means the same as none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_urls: Vec<&'a str>,
 }
 
@@ -101,6 +117,22 @@ pub struct Validation<'a> {
     pub value: Option<NormalizedInput<'a>>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
+}
+
+/// As `validateInput` answers: `{ ok, value?, issues, warnings }`.
+impl Serialize for Validation<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("ValidationResult", 4)?;
+        out.serialize_field("ok", &self.is_ok())?;
+        match &self.value {
+            Some(value) => out.serialize_field("value", value)?,
+            None => out.skip_field("value")?,
+        }
+        out.serialize_field("issues", &self.errors)?;
+        out.serialize_field("warnings", &self.warnings)?;
+        out.end()
+    }
 }
 
 impl Validation<'_> {
@@ -579,6 +611,6 @@ fn list(values: &[&str]) -> String {
 fn megabytes(bytes: usize) -> String {
     format!(
         "{} MB",
-        crate::value::number_text((bytes as f64 / 10_485.76).round() / 100.0)
+        crate::core::value::number_text((bytes as f64 / 10_485.76).round() / 100.0)
     )
 }

@@ -1,129 +1,292 @@
-//! What the Runbase API answers, read without trusting it: run objects, error bodies and the
-//! `Retry-After` header. Pure functions over [`Value`], so they are tested (and fuzzed)
-//! natively; the wasm layer hands them what `JSON.parse` produced.
+//! The Runbase API's objects (RUNBASE.md, "The run object" and "Errors"): one serde definition
+//! each. The simulator writes them, the proxy reads them, the wasm client returns them, so the
+//! three cannot disagree. Also the readers that take what the API answers without trusting it:
+//! pure functions over [`Value`], tested (and fuzzed) natively; the wasm layer hands them what
+//! `JSON.parse` produced.
 
-use crate::error::{ClientError, ErrorKind};
-use crate::value::Value;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ClientError, ErrorKind};
+use super::validate::{Issue, NormalizedInput};
+use super::value::{Members, Value};
 
 /// How far below a response body the client reads: `output.urls[i]` is three levels down.
 pub const RESPONSE_DEPTH: usize = 3;
-/// The only members of a run object the client reads; the rest (the echoed `input` with its
-/// data URLs) is never copied into wasm memory.
-pub const RUN_FIELDS: [&str; 4] = ["id", "status", "output", "error"];
+/// The members of a run object the client reads into wasm; any other member (one the API adds
+/// later) is handed to the caller as it came, never copied through wasm memory.
+pub const RUN_FIELDS: [&str; 8] = [
+    "id",
+    "model",
+    "status",
+    "costUsd",
+    "createdAt",
+    "completedAt",
+    "output",
+    "error",
+];
 /// Characters of a non-JSON body quoted in an error message.
 const EXCERPT_CHARS: usize = 160;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A run's status. The four documented values, and any other string, which means "not
+/// finished yet" (a new status must never break a client).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum RunStatus {
-    Queued,
-    Running,
+    Pending,
+    Processing,
     Succeeded,
     Failed,
-    Canceled,
-    /// A status this client does not know: treated as not finished yet.
     Other(String),
 }
 
 impl RunStatus {
+    /// The statuses RUNBASE.md documents, in the order a run goes through them.
+    pub const DOCUMENTED: [RunStatus; 4] = [
+        RunStatus::Pending,
+        RunStatus::Processing,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+    ];
+
     pub fn parse(text: &str) -> RunStatus {
         match text {
-            "queued" | "starting" | "pending" => RunStatus::Queued,
-            "running" | "processing" => RunStatus::Running,
-            "succeeded" | "completed" => RunStatus::Succeeded,
-            "failed" | "error" => RunStatus::Failed,
-            "canceled" | "cancelled" => RunStatus::Canceled,
+            "pending" => RunStatus::Pending,
+            "processing" => RunStatus::Processing,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
             other => RunStatus::Other(other.to_string()),
         }
     }
 
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Processing => "processing",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Other(text) => text,
+        }
+    }
+
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self,
-            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Canceled
-        )
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed)
     }
 }
 
-/// The parts of a run object the client acts on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunView {
-    pub id: String,
-    pub status: RunStatus,
-    /// The status string exactly as the API sent it.
-    pub status_text: String,
+impl From<String> for RunStatus {
+    fn from(text: String) -> Self {
+        match RunStatus::parse(&text) {
+            RunStatus::Other(_) => RunStatus::Other(text),
+            known => known,
+        }
+    }
+}
+
+impl From<RunStatus> for String {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Other(text) => text,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+/// `output` of a succeeded run: the generated images' CDN URLs (not promised to be permanent).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunOutput {
+    #[serde(default)]
     pub urls: Vec<String>,
-    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Members,
+}
+
+/// `error` of a failed run: its shape is not documented, so a string or an object with a
+/// `message` (and perhaps a `code`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RunError {
+    Message(String),
+    Detail {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+}
+
+impl RunError {
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            RunError::Message(text) => Some(text),
+            RunError::Detail { message, .. } => message.as_deref(),
+        }
+    }
+}
+
+/// The run object (`POST /runs`, `GET /runs/{id}`), camelCase as documented. Members the API
+/// adds later are kept in `extra` and written back unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub status: RunStatus,
+    /// Micro-dollars (50000 is $0.05), charged at creation, refunded in full on failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<u64>,
+    /// ISO 8601 times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<RunOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    #[serde(flatten)]
+    pub extra: Members,
+}
+
+impl Run {
+    /// The image URLs of a succeeded run (none otherwise).
+    pub fn urls(&self) -> &[String] {
+        self.output.as_ref().map_or(&[], |o| o.urls.as_slice())
+    }
+}
+
+/// The body of `POST /runs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateRequest<'a> {
+    pub model: &'a str,
+    pub input: &'a NormalizedInput<'a>,
+}
+
+/// A documented error answer: `{"error": {"message": "...", "code": "..."}}`; our own
+/// `invalid_input` answers add the validator's `issues`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Written by our servers; never read from an upstream (issues are ours to make).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Issue>,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                message: message.into(),
+                code: Some(code.to_string()),
+                issues: Vec::new(),
+            },
+        }
+    }
 }
 
 /// Why a body could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub String);
 
-pub fn parse_run(body: &Value) -> Result<RunView, DecodeError> {
+/// Reads a run object the way the serde definition does, from a [`Value`] the wasm layer read
+/// without trusting it (`tests/never_panics.rs` checks the two agree). Members of the wrong
+/// type are left out rather than failing the whole run, except `id` and `status`, without
+/// which nothing can be done.
+pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
     let Value::Object(_) = body else {
         return Err(DecodeError(format!(
             "expected a run object, got {}",
             body.describe()
         )));
     };
-    let id = match body.get("id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => return Err(DecodeError("the run object has no \"id\" string".into())),
-    };
-    let status_text = match body.get("status") {
-        Some(Value::String(status)) => status.clone(),
-        _ => return Err(DecodeError(format!("run {id} has no \"status\" string"))),
-    };
-    let urls = match body.get("output") {
-        Some(output @ Value::Object(_)) => match output.get("urls") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|u| match u {
-                    Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    let error_message = match body.get("error") {
-        Some(Value::String(message)) => Some(message.clone()),
-        Some(error @ Value::Object(_)) => match error.get("message") {
-            Some(Value::String(message)) => Some(message.clone()),
-            _ => None,
-        },
+    let text = |name: &str| match body.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
-    Ok(RunView {
+    let id = match text("id") {
+        Some(id) if !id.is_empty() => id,
+        _ => return Err(DecodeError("the run object has no \"id\" string".into())),
+    };
+    let Some(status) = text("status") else {
+        return Err(DecodeError(format!("run {id} has no \"status\" string")));
+    };
+    let output = match body.get("output") {
+        Some(output @ Value::Object(_)) => Some(RunOutput {
+            urls: match output.get("urls") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|u| match u {
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            extra: Members::default(),
+        }),
+        _ => None,
+    };
+    let error = match body.get("error") {
+        Some(Value::String(message)) => Some(RunError::Message(message.clone())),
+        Some(error @ Value::Object(_)) => {
+            let field = |name| match error.get(name) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
+            Some(RunError::Detail {
+                message: field("message"),
+                code: field("code"),
+            })
+        }
+        _ => None,
+    };
+    let cost_usd = match body.get("costUsd") {
+        // Micro-dollars are whole numbers; anything else is not a cost we can state.
+        Some(Value::Number(n)) if *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15 => Some(*n as u64),
+        _ => None,
+    };
+    Ok(Run {
         id,
-        status: RunStatus::parse(&status_text),
-        status_text,
-        urls,
-        error_message,
+        model: text("model"),
+        status: RunStatus::from(status),
+        cost_usd,
+        created_at: text("createdAt"),
+        completed_at: text("completedAt"),
+        output,
+        error,
+        extra: Members::default(),
     })
 }
 
 /// What a finished run means for the caller: its image URLs, or the error to report (with
 /// the run id). `None` while it is not finished, including under a status nobody knows.
-pub fn finished_outcome(run: &RunView) -> Option<Result<Vec<String>, ClientError>> {
+pub fn finished_outcome(run: &Run) -> Option<Result<&[String], ClientError>> {
     let fail =
         |kind, message: String| Some(Err(ClientError::new(kind, message).with_run(Some(&run.id))));
     match run.status {
-        RunStatus::Succeeded if run.urls.is_empty() => fail(
+        RunStatus::Succeeded if run.urls().is_empty() => fail(
             ErrorKind::Decode,
             format!("Run {} succeeded but its output has no image URLs (output.urls is missing or empty)", run.id),
         ),
-        RunStatus::Succeeded => Some(Ok(run.urls.clone())),
+        RunStatus::Succeeded => Some(Ok(run.urls())),
         RunStatus::Failed => fail(
             ErrorKind::RunFailed,
             format!(
                 "Run {} failed: {}",
                 run.id,
-                run.error_message.as_deref().unwrap_or("the API gave no reason")
+                run.error
+                    .as_ref()
+                    .and_then(RunError::message)
+                    .unwrap_or("the API gave no reason")
             ),
         ),
-        RunStatus::Canceled => fail(ErrorKind::RunFailed, format!("Run {} was canceled", run.id)),
         _ => None,
     }
 }
@@ -306,19 +469,23 @@ mod tests {
         ]);
         let view = parse_run(&run).expect("run");
         assert_eq!(view.status, RunStatus::Succeeded);
-        assert_eq!(view.urls, ["https://a/1.png"]);
+        assert_eq!(view.urls(), ["https://a/1.png"]);
         let failed = obj(&[
             ("id", s("r")),
             ("status", s("failed")),
             ("error", obj(&[("message", s("nope"))])),
         ]);
         assert_eq!(
-            parse_run(&failed).expect("run").error_message.as_deref(),
+            parse_run(&failed)
+                .expect("run")
+                .error
+                .as_ref()
+                .and_then(RunError::message),
             Some("nope")
         );
         let odd = obj(&[("id", s("r")), ("status", s("warming_up"))]);
         assert!(!parse_run(&odd).expect("run").status.is_finished());
-        assert!(parse_run(&obj(&[("status", s("queued"))])).is_err());
+        assert!(parse_run(&obj(&[("status", s("pending"))])).is_err());
         assert!(parse_run(&obj(&[("id", s("r"))])).is_err());
         assert!(parse_run(&Value::Null).is_err());
     }

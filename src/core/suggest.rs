@@ -120,7 +120,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FIELDS, GPT_IMAGE_2};
+    use crate::core::model::{FIELDS, GPT_IMAGE_2};
 
     #[test]
     fn near_enum_values() {

@@ -3,6 +3,8 @@
 //! The validator, the JavaScript model facts, the TypeScript unions (checked by a golden test)
 //! and the simulator all read this; nothing else may restate these rules.
 
+use serde::Serialize;
+
 /// How a prompt's length is counted. RUNBASE.md recommends UTF-16 code units: it is what a
 /// JavaScript API (`String.length`) most likely checks, and it is never looser than code points.
 pub const PROMPT_LENGTH_UNIT: &str = "UTF-16 code units (JavaScript's String.length)";
@@ -12,6 +14,8 @@ pub const PROMPT_LENGTH_UNIT: &str = "UTF-16 code units (JavaScript's String.len
 pub struct Resolution {
     pub name: &'static str,
     pub only_with_aspect_ratios: Option<&'static [&'static str]>,
+    /// The price of one run, in micro-dollars (the model page's price per image).
+    pub price_usd: u64,
 }
 
 impl Resolution {
@@ -35,6 +39,37 @@ pub struct ModelSpec {
     /// Decoded bytes of one reference image ("4 MB" taken as 4 × 1024 × 1024).
     pub max_image_bytes: usize,
     pub image_url_schemes: &'static [&'static str],
+}
+
+/// What a form needs to offer only valid choices (the `ModelFacts` of the TypeScript types).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFacts {
+    pub id: &'static str,
+    pub prompt_min_length: usize,
+    pub prompt_max_length: usize,
+    pub prompt_length_unit: &'static str,
+    pub aspect_ratios: &'static [&'static str],
+    pub default_aspect_ratio: &'static str,
+    pub resolutions: Vec<&'static str>,
+    pub default_resolution: &'static str,
+    pub resolutions_by_aspect_ratio: Pairs<Vec<&'static str>>,
+    pub aspect_ratios_by_resolution: Pairs<Vec<&'static str>>,
+    pub max_image_urls: usize,
+    pub max_image_bytes: usize,
+    pub image_url_schemes: &'static [&'static str],
+    /// Micro-dollars per run, by resolution.
+    pub prices_usd: Pairs<u64>,
+}
+
+/// An object with keys in this order.
+#[derive(Debug, Clone)]
+pub struct Pairs<V>(pub Vec<(&'static str, V)>);
+
+impl<V: Serialize> Serialize for Pairs<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 /// The names of the input's fields, in the order the API documents them.
@@ -61,14 +96,17 @@ pub const GPT_IMAGE_2: ModelSpec = ModelSpec {
         Resolution {
             name: "1K",
             only_with_aspect_ratios: None,
+            price_usd: 50_000,
         },
         Resolution {
             name: "2K",
             only_with_aspect_ratios: None,
+            price_usd: 70_000,
         },
         Resolution {
             name: "4K",
             only_with_aspect_ratios: Some(&["16:9", "9:16", "21:9"]),
+            price_usd: 120_000,
         },
     ],
     default_resolution: "1K",
@@ -91,6 +129,47 @@ impl ModelSpec {
 
     pub fn resolution_names(&self) -> impl Iterator<Item = &'static str> {
         self.resolutions.iter().map(|r| r.name)
+    }
+
+    /// What one run at this resolution costs, in micro-dollars (RUNBASE.md: charged at
+    /// creation, refunded in full if the run fails).
+    pub fn cost_usd(&self, resolution: &str) -> Option<u64> {
+        self.resolution(resolution).map(|r| r.price_usd)
+    }
+
+    /// The facts a form needs, as `getModelFacts()` answers.
+    pub fn facts(&self) -> ModelFacts {
+        ModelFacts {
+            id: self.id,
+            prompt_min_length: self.prompt_min_length,
+            prompt_max_length: self.prompt_max_length,
+            prompt_length_unit: "utf16",
+            aspect_ratios: self.aspect_ratios,
+            default_aspect_ratio: self.default_aspect_ratio,
+            resolutions: self.resolution_names().collect(),
+            default_resolution: self.default_resolution,
+            resolutions_by_aspect_ratio: Pairs(
+                self.aspect_ratios
+                    .iter()
+                    .map(|ratio| (*ratio, self.resolutions_for(ratio).collect()))
+                    .collect(),
+            ),
+            aspect_ratios_by_resolution: Pairs(
+                self.resolutions
+                    .iter()
+                    .filter_map(|r| Some((r.name, r.only_with_aspect_ratios?.to_vec())))
+                    .collect(),
+            ),
+            max_image_urls: self.max_image_urls,
+            max_image_bytes: self.max_image_bytes,
+            image_url_schemes: self.image_url_schemes,
+            prices_usd: Pairs(
+                self.resolutions
+                    .iter()
+                    .map(|r| (r.name, r.price_usd))
+                    .collect(),
+            ),
+        }
     }
 
     /// The resolutions a form should offer for this aspect ratio.

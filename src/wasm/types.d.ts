@@ -74,11 +74,13 @@ export interface ModelFacts {
   /** Decoded bytes per reference image (4 × 1024 × 1024). */
   maxImageBytes: number;
   imageUrlSchemes: ("https" | "http" | "data")[];
+  /** The price of one run in micro-dollars (1 USD = 1,000,000), by resolution. */
+  pricesUsd: Record<Resolution, number>;
 }
 
 /** Settings of a RunbaseClient: give `apiKey` (direct) or `baseUrl` (a proxy holding the key). */
 export interface RunbaseClientOptions {
-  /** Sent as `Authorization: Bearer <apiKey>`. Anything in the page can read it: prefer a proxy. */
+  /** Sent as `Authorization: Bearer <apiKey>` (Runbase keys look like "sk-…"; another shape gets a console warning). Anything in the page can read it: prefer a proxy. */
   apiKey?: string;
   /** Default "https://api.runbase.net/v1" with apiKey; required without it (your proxy's base, e.g. "/api/v1"). */
   baseUrl?: string;
@@ -113,21 +115,30 @@ export interface CallOptions {
 }
 
 /** Statuses the API documents; any other string means "not finished yet". */
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "canceled" | (string & {});
+export type RunStatus = "pending" | "processing" | "succeeded" | "failed" | (string & {});
 
-/** A run object as the API returns it (other members are kept as they came). */
+/** A run object as the API documents it; members it adds later are kept as they came. */
 export interface Run {
   id: string;
+  model?: ModelId | (string & {});
   status: RunStatus;
-  output?: { urls?: string[] } | null;
-  error?: { message?: string; code?: string } | string | null;
-  input?: GptImage2Input;
+  /** What the run costs, in micro-dollars (50000 is $0.05): charged at creation, refunded in full if it fails. */
+  costUsd?: number;
+  /** ISO 8601 times. */
+  createdAt?: string;
+  completedAt?: string;
+  /** On "succeeded": the generated images' URLs (not permanent: download what you keep). */
+  output?: { urls: string[] };
+  /** On "failed": what went wrong. */
+  error?: string | { message?: string; code?: string };
   [member: string]: unknown;
 }
 
 export interface GenerateResult {
   /** The generated images' URLs: not permanent, download what you keep. */
   urls: string[];
+  /** What the run was charged, in micro-dollars, as the API reported it. */
+  costUsd?: number;
   run: Run;
 }
 

@@ -1,82 +1,29 @@
 //! The fetch-based client, exported to JS as `RunbaseClient`. It only performs: the policy
-//! module decides when to send, wait and retry; the api module reads the answers. The I/O
-//! helpers are a few lines of JS over the global `fetch`, `setTimeout` and `AbortController`,
-//! so the client works in a window, a Web Worker and Node alike.
+//! module decides when to send, wait and retry; the api module reads the answers; the
+//! transport (gloo-net over web-sys) sends them and keeps time.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, JSON};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
 
-use crate::api::{
-    finished_outcome, parse_error, parse_retry_after, parse_run, RunView, RUN_FIELDS,
+use super::boundary::{object_fields, reflect_get, to_js, to_value};
+use super::transport::{check_headers, Answer, Outcome, Scope, Stop};
+use crate::core::api::{
+    excerpt, finished_outcome, parse_error, parse_retry_after, parse_run, CreateRequest, Run,
+    RUN_FIELDS,
 };
-use crate::error::{ClientError, ErrorKind};
-use crate::js::{issue_to_js, normalized_to_js, object, object_fields, reflect_get};
-use crate::model::{find_model, ModelSpec, GPT_IMAGE_2};
-use crate::policy::{
+use crate::core::error::{ClientError, ErrorKind};
+use crate::core::model::{find_model, ModelSpec, GPT_IMAGE_2};
+use crate::core::policy::{
     decide, is_retryable, poll_delay_ms, Budget, Decision, Failure, Method, Settings,
 };
-use crate::suggest;
-use crate::validate::validate;
-
-#[wasm_bindgen(inline_js = r#"
-export function linkSignal(user, timeoutMs) {
-  if (user != null && !(typeof AbortSignal !== "undefined" && user instanceof AbortSignal)) {
-    throw new TypeError("signal must be an AbortSignal");
-  }
-  const controller = new AbortController();
-  const onAbort = () => controller.abort("aborted");
-  if (user) {
-    if (user.aborted) onAbort(); else user.addEventListener("abort", onAbort, { once: true });
-  }
-  const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
-    ? setTimeout(() => controller.abort("timeout"), timeoutMs) : undefined;
-  return { signal: controller.signal, dispose() { clearTimeout(timer); user?.removeEventListener("abort", onAbort); } };
-}
-export function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => { clearTimeout(id); reject(signal.reason); };
-    const id = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-export async function send(url, method, headers, body, timeoutMs, signal) {
-  if (signal.aborted) return { failure: signal.reason };
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort("request_timeout"), timeoutMs);
-  try {
-    const response = await fetch(url, { method, headers, body, signal: controller.signal });
-    const text = await response.text();
-    return { status: response.status, text, contentType: response.headers.get("content-type") ?? "",
-      retryAfter: response.headers.get("retry-after") ?? "" };
-  } catch (error) {
-    if (controller.signal.aborted) return { failure: controller.signal.reason };
-    return { failure: "network", detail: String(error?.message ?? error) };
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(catch, js_name = linkSignal)]
-    fn link_signal(user: &JsValue, timeout_ms: f64) -> Result<JsValue, JsValue>;
-    fn sleep(ms: f64, signal: &JsValue) -> Promise;
-    fn send(
-        url: &str,
-        method: &str,
-        headers: &JsValue,
-        body: &JsValue,
-        timeout_ms: f64,
-        signal: &JsValue,
-    ) -> Promise;
-}
+use crate::core::suggest;
+use crate::core::validate::validate;
+use crate::core::value::{Value, MAX_DEPTH};
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -89,33 +36,8 @@ pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
 }
 
-fn opt<T: Into<JsValue>>(value: Option<T>) -> JsValue {
-    value.map_or(JsValue::UNDEFINED, Into::into)
-}
-
 pub(crate) fn to_js_error(error: &ClientError) -> JsValue {
-    let issues = if error.kind == ErrorKind::Validation && !error.issues.is_empty() {
-        error
-            .issues
-            .iter()
-            .map(issue_to_js)
-            .collect::<js_sys::Array>()
-            .into()
-    } else {
-        JsValue::UNDEFINED
-    };
-    let fields = object(&[
-        ("kind", error.kind.as_str().into()),
-        ("status", opt(error.status)),
-        ("code", opt(error.code.as_deref())),
-        ("retryable", error.retryable.into()),
-        (
-            "retryAfterMs",
-            opt(error.retry_after_ms.map(|ms| ms as f64)),
-        ),
-        ("runId", opt(error.run_id.as_deref())),
-        ("issues", issues),
-    ]);
+    let fields = to_js(error);
     let message = JsValue::from_str(&error.message);
     let class = ERROR_CLASS.with(|c| c.borrow().clone());
     if let Some(class) = class {
@@ -126,7 +48,9 @@ pub(crate) fn to_js_error(error: &ClientError) -> JsValue {
     }
     let plain = js_sys::Error::new(&error.message);
     plain.set_name("RunbaseError");
-    let _ = js_sys::Object::assign(&plain, &fields.into());
+    if fields.is_object() {
+        let _ = js_sys::Object::assign(&plain, &fields.into());
+    }
     plain.into()
 }
 
@@ -159,7 +83,7 @@ impl Options {
         }
         let keys = object_fields(&value, 0, None)
             .map_err(|_| options_error(format!("{what} could not be read")))?;
-        if let crate::Value::Object(fields) = keys {
+        if let Value::Object(fields) = keys {
             for (name, _) in fields {
                 if !known.contains(&name.as_str()) {
                     let hint = suggest::field_name(&name, known)
@@ -255,6 +179,8 @@ const CLIENT_OPTIONS: [&str; 10] = [
 ];
 const CALL_OPTIONS: [&str; 4] = ["signal", "timeoutMs", "onUpdate", "onCreate"];
 pub const DEFAULT_BASE_URL: &str = "https://api.runbase.net/v1";
+/// Runbase's keys look like `sk-...` (RUNBASE.md).
+const KEY_PREFIX: &str = "sk-";
 
 fn build(options: JsValue) -> Result<Inner, ClientError> {
     let o = Options::new(options, "options", &CLIENT_OPTIONS)?;
@@ -273,9 +199,9 @@ fn build(options: JsValue) -> Result<Inner, ClientError> {
     if !extra.is_undefined() {
         let fields = object_fields(&extra, 0, None)
             .map_err(|_| options_error("options.headers could not be read".into()))?;
-        if let crate::Value::Object(fields) = fields {
+        if let Value::Object(fields) = fields {
             for (name, value) in fields {
-                let crate::Value::String(value) = value else {
+                let Value::String(value) = value else {
                     return Err(options_error(format!(
                         "options.headers[\"{name}\"] must be a string"
                     )));
@@ -290,9 +216,18 @@ fn build(options: JsValue) -> Result<Inner, ClientError> {
         }
     }
     if let Some(key) = &api_key {
-        headers.push(("Authorization".into(), format!("Bearer {}", key.trim())));
+        let key = key.trim();
+        if !key.starts_with(KEY_PREFIX) {
+            // A warning, not a refusal: a new kind of key must not lock anyone out.
+            web_sys::console::warn_1(&JsValue::from_str(
+                "runbase-image: this apiKey does not look like a Runbase key (they start with \"sk-\"); check that it is the right one",
+            ));
+        }
+        headers.push(("Authorization".into(), format!("Bearer {key}")));
     }
     headers.push(("Accept".into(), "application/json".into()));
+    check_headers(&headers)
+        .map_err(|problem| options_error(format!("options.headers: {problem}")))?;
     let model = match o.string("model")? {
         None => &GPT_IMAGE_2,
         Some(id) => find_model(&id).ok_or_else(|| {
@@ -330,58 +265,76 @@ fn build(options: JsValue) -> Result<Inner, ClientError> {
     })
 }
 
-/// One call's cancellation: the caller's signal and the overall time-out, as one signal.
+/// One call: its cancellation scope and, once known, the run it is about.
 struct Operation {
-    signal: JsValue,
-    dispose: JsValue,
+    scope: Scope,
+    timeout_ms: f64,
     run_id: Option<String>,
 }
 
 impl Operation {
-    fn start(user_signal: &JsValue, timeout_ms: f64) -> Result<Self, ClientError> {
-        let linked = link_signal(user_signal, timeout_ms)
-            .map_err(|_| options_error("options.signal must be an AbortSignal".into()))?;
-        Ok(Operation {
-            signal: reflect_get(&linked, &"signal".into()).unwrap_or(JsValue::UNDEFINED),
-            dispose: reflect_get(&linked, &"dispose".into()).unwrap_or(JsValue::UNDEFINED),
-            run_id: None,
-        })
-    }
-
-    /// The error for a stop of the whole operation ("aborted" or "timeout").
-    fn stopped(&self, reason: &JsValue, timeout_ms: f64) -> ClientError {
+    /// The error for a stop of the whole call.
+    fn stopped(&self, stop: Stop) -> ClientError {
         let resume = self.run_id.as_deref().map_or(String::new(), |id| {
             format!("; run {id} goes on, resume with waitForRun(\"{id}\")")
         });
-        let error = if reason.as_string().as_deref() == Some("timeout") {
-            ClientError::new(
+        let error = match stop {
+            Stop::TimedOut => ClientError::new(
                 ErrorKind::Timeout,
-                format!("Gave up after {} ms{resume}", timeout_ms as u64),
-            )
-        } else {
-            ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}"))
+                format!("Gave up after {} ms{resume}", self.timeout_ms as u64),
+            ),
+            Stop::Aborted => {
+                ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}"))
+            }
         };
         error.with_run(self.run_id.as_deref())
     }
 
-    async fn sleep(&self, ms: f64, timeout_ms: f64) -> Result<(), ClientError> {
-        JsFuture::from(sleep(ms, &self.signal))
+    async fn sleep(&self, ms: f64) -> Result<(), ClientError> {
+        self.scope
+            .sleep(ms)
             .await
-            .map(|_| ())
-            .map_err(|reason| self.stopped(&reason, timeout_ms))
-    }
-}
-
-impl Drop for Operation {
-    fn drop(&mut self) {
-        if let Ok(dispose) = self.dispose.clone().dyn_into::<Function>() {
-            let _ = dispose.call0(&JsValue::NULL);
-        }
+            .map_err(|stop| self.stopped(stop))
     }
 }
 
 fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// A run as the caller receives it: the typed members as the core's [`Run`] defines them,
+/// and every other member of the API's answer (one it adds later) as it came.
+struct RunAnswer {
+    run: Run,
+    js: JsValue,
+}
+
+impl RunAnswer {
+    fn read(body: &JsValue) -> Result<RunAnswer, ClientError> {
+        let value = object_fields(body, 2, Some(&RUN_FIELDS))
+            .map_err(|_| ClientError::new(ErrorKind::Decode, "The run object could not be read"))?;
+        let run = parse_run(&value).map_err(|e| {
+            ClientError::new(
+                ErrorKind::Decode,
+                format!("The API's answer is not a run: {}", e.0),
+            )
+        })?;
+        let js = to_js(&run);
+        // The body is JSON.parse's own output: plain data, no getters that could throw.
+        if let Ok(keys) = js_sys::Reflect::own_keys(body) {
+            for key in keys.iter() {
+                let known = key
+                    .as_string()
+                    .is_some_and(|k| RUN_FIELDS.contains(&k.as_str()));
+                if !known {
+                    if let Ok(member) = js_sys::Reflect::get(body, &key) {
+                        let _ = js_sys::Reflect::set(&js, &key, &member);
+                    }
+                }
+            }
+        }
+        Ok(RunAnswer { run, js })
+    }
 }
 
 impl Inner {
@@ -392,20 +345,15 @@ impl Inner {
         path: &str,
         body: Option<&str>,
         op: &Operation,
-        timeout_ms: f64,
     ) -> Result<JsValue, ClientError> {
         let url = format!("{}{path}", self.base_url);
-        let headers = object(
-            &self
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), JsValue::from_str(v)))
-                .chain(body.map(|_| ("Content-Type", JsValue::from_str("application/json"))))
-                .collect::<Vec<_>>(),
-        );
-        let (verb, body) = match method {
-            Method::Get => ("GET", JsValue::UNDEFINED),
-            Method::Post => ("POST", body.map_or(JsValue::UNDEFINED, JsValue::from_str)),
+        let mut headers = self.headers.clone();
+        if body.is_some() {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        let verb = match method {
+            Method::Get => "GET",
+            Method::Post => "POST",
         };
         let mut retry = 0;
         loop {
@@ -414,20 +362,14 @@ impl Inner {
                 if wait <= 0.0 {
                     break;
                 }
-                op.sleep(wait, timeout_ms).await?;
+                op.sleep(wait).await?;
             }
             self.budget.borrow_mut().record(now());
-            let answer = JsFuture::from(send(
-                &url,
-                verb,
-                &headers,
-                &body,
-                self.request_timeout_ms,
-                &op.signal,
-            ))
-            .await
-            .unwrap_or(JsValue::UNDEFINED);
-            let (failure, error) = match self.read_answer(method, &answer, op, timeout_ms) {
+            let outcome = op
+                .scope
+                .send(verb, &url, &headers, body, self.request_timeout_ms)
+                .await;
+            let (failure, error) = match self.read_answer(method, outcome, op) {
                 Ok(parsed) => return Ok(parsed),
                 Err(Ok(stop)) => return Err(stop),
                 Err(Err(pair)) => pair,
@@ -442,18 +384,12 @@ impl Inner {
             ) {
                 Decision::GiveUp => return Err(error.with_run(op.run_id.as_deref())),
                 Decision::RetryAfter(ms) => {
-                    if matches!(
-                        failure,
-                        Failure::Http {
-                            status: 429,
-                            retry_after_ms: Some(_),
-                            ..
-                        }
-                    ) {
-                        // The server asked everyone on this key to wait, not just this run.
+                    if matches!(failure, Failure::Http { status: 429, .. }) {
+                        // The key's window is full for everyone on this client, not just
+                        // this run: nobody sends before the wait is over.
                         self.budget.borrow_mut().pause_until(now() + ms);
                     }
-                    op.sleep(ms, timeout_ms).await?;
+                    op.sleep(ms).await?;
                 }
             }
         }
@@ -464,45 +400,43 @@ impl Inner {
     fn read_answer(
         &self,
         method: Method,
-        answer: &JsValue,
+        outcome: Outcome,
         op: &Operation,
-        timeout_ms: f64,
     ) -> Result<JsValue, Result<ClientError, (Failure, ClientError)>> {
-        let field = |name: &str| reflect_get(answer, &name.into()).unwrap_or(JsValue::UNDEFINED);
         let may_have_run = if method == Method::Post {
             " A run may or may not have been created: check before creating another"
         } else {
             ""
         };
-        if let Some(failure) = field("failure").as_string() {
-            return Err(match failure.as_str() {
-                "aborted" | "timeout" => Ok(op.stopped(&JsValue::from_str(&failure), timeout_ms)),
-                "request_timeout" => {
-                    let mut error = ClientError::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "The API did not answer within {} ms.{may_have_run}",
-                            self.request_timeout_ms as u64
-                        ),
-                    );
-                    error.retryable = method == Method::Get;
-                    Err((Failure::Timeout, error))
+        let Answer {
+            status,
+            text,
+            content_type,
+            retry_after,
+        } = match outcome {
+            Outcome::Answered(answer) => answer,
+            Outcome::Stopped(stop) => return Err(Ok(op.stopped(stop))),
+            Outcome::TimedOut => {
+                let mut error = ClientError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "The API did not answer within {} ms.{may_have_run}",
+                        self.request_timeout_ms as u64
+                    ),
+                );
+                error.retryable = method == Method::Get;
+                return Err(Err((Failure::Timeout, error)));
+            }
+            Outcome::Failed(detail) => {
+                let mut error = ClientError::network(&detail);
+                error.retryable = method == Method::Get;
+                if method == Method::Post {
+                    error.message.push('.');
+                    error.message.push_str(may_have_run);
                 }
-                _ => {
-                    let mut error =
-                        ClientError::network(&field("detail").as_string().unwrap_or_default());
-                    error.retryable = method == Method::Get;
-                    if method == Method::Post {
-                        error.message.push('.');
-                        error.message.push_str(may_have_run);
-                    }
-                    Err((Failure::Network, error))
-                }
-            });
-        }
-        let status = field("status").as_f64().unwrap_or(0.0) as u16;
-        let text = field("text").as_string().unwrap_or_default();
-        let content_type = field("contentType").as_string().unwrap_or_default();
+                return Err(Err((Failure::Network, error)));
+            }
+        };
         let parsed = JSON::parse(&text).ok();
         if (200..300).contains(&status) {
             return match parsed {
@@ -513,7 +447,7 @@ impl Inner {
                         format!(
                             "The API answered HTTP {status} but the body is not a JSON object ({}): {}.{may_have_run}",
                             if content_type.is_empty() { "no content type" } else { &content_type },
-                            crate::api::excerpt(&text)
+                            excerpt(&text)
                         ),
                     );
                     error.status = Some(status);
@@ -524,8 +458,7 @@ impl Inner {
         }
         let body = parsed.and_then(|p| object_fields(&p, 2, Some(&["error"])).ok());
         let failure = parse_error(status, body.as_ref(), &text, &content_type);
-        let retry_after_ms =
-            parse_retry_after(&field("retryAfter").as_string().unwrap_or_default(), now());
+        let retry_after_ms = parse_retry_after(&retry_after, now());
         let policy_failure = Failure::Http {
             status,
             code: failure.code.clone(),
@@ -543,25 +476,14 @@ impl Inner {
         Err(Err((policy_failure, error)))
     }
 
-    async fn fetch_run(
-        &self,
-        id: &str,
-        op: &Operation,
-        timeout_ms: f64,
-    ) -> Result<(JsValue, RunView), ClientError> {
+    async fn fetch_run(&self, id: &str, op: &Operation) -> Result<RunAnswer, ClientError> {
         let path = format!("/runs/{}", String::from(js_sys::encode_uri_component(id)));
-        let body = self.call(Method::Get, &path, None, op, timeout_ms).await?;
-        let view = read_run(&body).map_err(|e| e.with_run(Some(id)))?;
-        Ok((body, view))
+        let body = self.call(Method::Get, &path, None, op).await?;
+        RunAnswer::read(&body).map_err(|e| e.with_run(Some(id)))
     }
 
-    async fn create(
-        &self,
-        input: &JsValue,
-        op: &mut Operation,
-        timeout_ms: f64,
-    ) -> Result<(JsValue, RunView), ClientError> {
-        let value = crate::js::to_value(input, crate::value::MAX_DEPTH);
+    async fn create(&self, input: &JsValue, op: &mut Operation) -> Result<RunAnswer, ClientError> {
+        let value = to_value(input, MAX_DEPTH);
         let validation = validate(self.model, &value);
         let Some(normalized) = validation.value else {
             let first = validation
@@ -579,55 +501,53 @@ impl Inner {
             error.issues = validation.errors;
             return Err(error);
         };
-        let request = object(&[
-            ("model", self.model.id.into()),
-            ("input", normalized_to_js(&normalized)),
-        ]);
+        let request = to_js(&CreateRequest {
+            model: self.model.id,
+            input: &normalized,
+        });
         let body = JSON::stringify(&request)
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default();
-        let run = self
-            .call(Method::Post, "/runs", Some(&body), op, timeout_ms)
-            .await?;
-        let view = read_run(&run).map_err(|mut e| {
+        let run = self.call(Method::Post, "/runs", Some(&body), op).await?;
+        let answer = RunAnswer::read(&run).map_err(|mut e| {
             e.message
                 .push_str(". A run may have been created, but its id could not be read");
             e
         })?;
-        op.run_id = Some(view.id.clone());
-        Ok((run, view))
+        op.run_id = Some(answer.run.id.clone());
+        Ok(answer)
     }
 
-    /// Polls until the run finishes; `first` is a fresh view that needs no immediate poll.
+    /// Polls until the run finishes; `first` is a fresh answer that needs no immediate poll.
     async fn wait(
         &self,
         id: &str,
-        first: Option<(JsValue, RunView)>,
+        first: Option<RunAnswer>,
         op: &Operation,
-        timeout_ms: f64,
         on_update: Option<&Function>,
-    ) -> Result<JsValue, ClientError> {
+    ) -> Result<RunAnswer, ClientError> {
         let started = now();
         let mut last_status: Option<String> = None;
         let mut current = first;
         loop {
-            let (run, view) = match current.take() {
+            let answer = match current.take() {
                 Some(fresh) => fresh,
-                None => self.fetch_run(id, op, timeout_ms).await?,
+                None => self.fetch_run(id, op).await?,
             };
-            if last_status.as_deref() != Some(view.status_text.as_str()) {
-                last_status = Some(view.status_text.clone());
+            let status = answer.run.status.as_str();
+            if last_status.as_deref() != Some(status) {
+                last_status = Some(status.to_string());
                 if let Some(callback) = on_update {
                     // A throwing callback must not end the wait: the run goes on.
-                    let _ = callback.call1(&JsValue::NULL, &run);
+                    let _ = callback.call1(&JsValue::NULL, &answer.js);
                 }
             }
-            match finished_outcome(&view) {
-                Some(Ok(_)) => return Ok(run),
+            match finished_outcome(&answer.run) {
+                Some(Ok(_)) => return Ok(answer),
                 Some(Err(error)) => return Err(error),
                 None => {
-                    op.sleep(poll_delay_ms(&self.settings, now() - started), timeout_ms)
+                    op.sleep(poll_delay_ms(&self.settings, now() - started))
                         .await?
                 }
             }
@@ -635,20 +555,8 @@ impl Inner {
     }
 }
 
-fn read_run(body: &JsValue) -> Result<RunView, ClientError> {
-    let value = object_fields(body, 2, Some(&RUN_FIELDS))
-        .map_err(|_| ClientError::new(ErrorKind::Decode, "The run object could not be read"))?;
-    parse_run(&value).map_err(|e| {
-        ClientError::new(
-            ErrorKind::Decode,
-            format!("The API's answer is not a run: {}", e.0),
-        )
-    })
-}
-
 struct Call {
     op: Operation,
-    timeout_ms: f64,
     on_update: Option<Function>,
     on_create: Option<Function>,
 }
@@ -656,9 +564,24 @@ struct Call {
 fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, ClientError> {
     let o = Options::new(options, "call options", &CALL_OPTIONS)?;
     let timeout_ms = o.number("timeoutMs", default_timeout)?;
+    let signal = o.get("signal");
+    let signal = if signal.is_undefined() || signal.is_null() {
+        None
+    } else {
+        Some(
+            signal
+                .dyn_into::<AbortSignal>()
+                .map_err(|_| options_error("options.signal must be an AbortSignal".into()))?,
+        )
+    };
+    let scope = Scope::start(signal, timeout_ms)
+        .map_err(|_| options_error("AbortController is not available here".into()))?;
     Ok(Call {
-        op: Operation::start(&o.get("signal"), timeout_ms)?,
-        timeout_ms,
+        op: Operation {
+            scope,
+            timeout_ms,
+            run_id: None,
+        },
         on_update: o.function("onUpdate")?,
         on_create: o.function("onCreate")?,
     })
@@ -669,6 +592,16 @@ where
     F: std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
 {
     future_to_promise(async move { future.await.map_err(|e| to_js_error(&e)) })
+}
+
+/// What `generate` resolves with.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Generated<'a> {
+    urls: &'a [String],
+    /// What the run was charged, in micro-dollars, as the API reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost_usd: Option<u64>,
 }
 
 #[wasm_bindgen(js_class = RunbaseClient)]
@@ -694,8 +627,7 @@ impl Client {
         let inner = self.inner.clone();
         promise(async move {
             let mut call = start_call(options, inner.timeout_ms)?;
-            let (run, _) = inner.create(&input, &mut call.op, call.timeout_ms).await?;
-            Ok(run)
+            Ok(inner.create(&input, &mut call.op).await?.js)
         })
     }
 
@@ -710,8 +642,7 @@ impl Client {
         promise(async move {
             let call = start_call(options, inner.timeout_ms)?;
             let run_id = check_run_id(&run_id)?;
-            let (run, _) = inner.fetch_run(&run_id, &call.op, call.timeout_ms).await?;
-            Ok(run)
+            Ok(inner.fetch_run(&run_id, &call.op).await?.js)
         })
     }
 
@@ -727,19 +658,14 @@ impl Client {
             let mut call = start_call(options, inner.timeout_ms)?;
             let run_id = check_run_id(&run_id)?;
             call.op.run_id = Some(run_id.clone());
-            inner
-                .wait(
-                    &run_id,
-                    None,
-                    &call.op,
-                    call.timeout_ms,
-                    call.on_update.as_ref(),
-                )
-                .await
+            let answer = inner
+                .wait(&run_id, None, &call.op, call.on_update.as_ref())
+                .await?;
+            Ok(answer.js)
         })
     }
 
-    /// Validates, creates and waits: resolves with `{ urls, run }`.
+    /// Validates, creates and waits: resolves with `{ urls, run, costUsd }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<GenerateResult>")]
     pub fn generate(
         &self,
@@ -749,25 +675,20 @@ impl Client {
         let inner = self.inner.clone();
         promise(async move {
             let mut call = start_call(options, inner.timeout_ms)?;
-            let (run, view) = inner.create(&input, &mut call.op, call.timeout_ms).await?;
+            let created = inner.create(&input, &mut call.op).await?;
             if let Some(callback) = &call.on_create {
-                let _ = callback.call1(&JsValue::NULL, &run);
+                let _ = callback.call1(&JsValue::NULL, &created.js);
             }
-            let id = view.id.clone();
-            let run = inner
-                .wait(
-                    &id,
-                    Some((run, view)),
-                    &call.op,
-                    call.timeout_ms,
-                    call.on_update.as_ref(),
-                )
+            let id = created.run.id.clone();
+            let done = inner
+                .wait(&id, Some(created), &call.op, call.on_update.as_ref())
                 .await?;
-            let urls = read_run(&run).map(|v| v.urls).unwrap_or_default();
-            Ok(object(&[
-                ("urls", crate::js::strings(urls.iter().map(String::as_str))),
-                ("run", run),
-            ]))
+            let result = to_js(&Generated {
+                urls: done.run.urls(),
+                cost_usd: done.run.cost_usd,
+            });
+            let _ = js_sys::Reflect::set(&result, &"run".into(), &done.js);
+            Ok(result)
         })
     }
 }

@@ -17,6 +17,9 @@ pub struct Settings {
     /// Retries of one request after failures that are safe to retry.
     pub max_retries: u32,
     pub backoff_base_ms: f64,
+    /// The first wait after a 429 without `Retry-After`: RUNBASE.md advises `2**attempt`
+    /// seconds (1, 2, 4, 8 s …), so that the retries together outlast a whole 10 s window.
+    pub rate_limit_backoff_base_ms: f64,
     pub backoff_max_ms: f64,
 }
 
@@ -29,6 +32,7 @@ impl Default for Settings {
             budget_window_ms: 10_000.0,
             max_retries: 5,
             backoff_base_ms: 500.0,
+            rate_limit_backoff_base_ms: 1000.0,
             backoff_max_ms: 30_000.0,
         }
     }
@@ -61,6 +65,14 @@ pub fn backoff_ms(settings: &Settings, retry: u32, random01: f64) -> f64 {
     let exp = settings.backoff_base_ms * 2f64.powi(retry.min(30) as i32);
     let capped = exp.min(settings.backoff_max_ms);
     capped / 2.0 + capped / 2.0 * random01.clamp(0.0, 1.0)
+}
+
+/// The wait after the `retry`-th 429 in a row (0 for the first) that gave no `Retry-After`:
+/// `2**retry` seconds as the docs advise, never less, plus up to a quarter more of jitter so
+/// that clients that were refused together do not come back together; capped.
+pub fn rate_limit_backoff_ms(settings: &Settings, retry: u32, random01: f64) -> f64 {
+    let exp = settings.rate_limit_backoff_base_ms * 2f64.powi(retry.min(30) as i32);
+    (exp * (1.0 + 0.25 * random01.clamp(0.0, 1.0))).min(settings.backoff_max_ms)
 }
 
 /// The shared request budget of one client: at most `budget_requests` sends in any window,
@@ -169,6 +181,9 @@ pub fn decide(
             retry_after_ms: Some(ms),
             ..
         } => Decision::RetryAfter(*ms as f64),
+        Failure::Http { status: 429, .. } => {
+            Decision::RetryAfter(rate_limit_backoff_ms(settings, retry - 1, random01))
+        }
         _ => Decision::RetryAfter(backoff_ms(settings, retry - 1, random01)),
     }
 }
@@ -196,5 +211,28 @@ mod tests {
         assert_eq!(backoff_ms(&s, 3, 1.0), 4000.0);
         assert_eq!(backoff_ms(&s, 20, 1.0), 30_000.0);
         assert_eq!(backoff_ms(&s, 20, 0.0), 15_000.0);
+    }
+
+    #[test]
+    fn rate_limit_backoff_follows_the_docs_and_outlasts_a_window() {
+        let s = Settings::default();
+        assert_eq!(rate_limit_backoff_ms(&s, 0, 0.0), 1000.0);
+        assert_eq!(rate_limit_backoff_ms(&s, 3, 0.0), 8000.0);
+        assert_eq!(rate_limit_backoff_ms(&s, 3, 1.0), 10_000.0);
+        assert_eq!(rate_limit_backoff_ms(&s, 10, 1.0), 30_000.0);
+        // Even with the least jitter, the default retries together wait longer than a window.
+        let total: f64 = (0..s.max_retries)
+            .map(|r| rate_limit_backoff_ms(&s, r, 0.0))
+            .sum();
+        assert!(total > s.budget_window_ms + BUDGET_MARGIN_MS, "{total}");
+        let rate_limited = Failure::Http {
+            status: 429,
+            code: Some("RATE_LIMITED".into()),
+            retry_after_ms: None,
+        };
+        assert_eq!(
+            decide(&s, Method::Post, &rate_limited, 1, 0.0),
+            Decision::RetryAfter(1000.0)
+        );
     }
 }

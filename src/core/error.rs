@@ -1,7 +1,8 @@
 //! The one error the client reports, with a stable kind, built from what went wrong.
 
-use crate::api::ApiFailure;
-use crate::validate::Issue;
+use crate::core::api::ApiFailure;
+use crate::core::validate::Issue;
+use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -45,20 +46,35 @@ impl ErrorKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Serialize for ErrorKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Serialized as the fields of the JS `RunbaseError` (the message is its constructor's own
+/// argument).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientError {
     pub kind: ErrorKind,
+    #[serde(skip)]
     pub message: String,
     /// HTTP status, when an answer arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// The API's error code (`RATE_LIMITED`, `invalid_api_key`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Whether making the same call again may succeed (never true for a POST that may have
     /// created a run).
     pub retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
     /// Set whenever a run exists, so the caller can resume with `waitForRun(runId)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<Issue>,
 }
 

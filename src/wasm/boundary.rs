@@ -1,15 +1,16 @@
-//! The wasm-bindgen layer: converts JS values to the core's [`Value`] and results back to
-//! plain JS objects. No logic lives here.
+//! The JS boundary: the caller's values are read into the core's [`Value`] by a reader that
+//! catches; results go out through serde-wasm-bindgen. No logic lives here.
 //!
 //! Every JS call that could throw (a getter, a Proxy trap, a revoked Proxy) goes through a
 //! `catch` import: an exception unwinding through wasm frames would leave the module broken.
 
-use js_sys::{Array, Object};
+use js_sys::Array;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::model::{find_model, ModelSpec, GPT_IMAGE_2};
-use crate::validate::{prompt_length, validate_for_model, Issue, NormalizedInput};
-use crate::value::{Value, MAX_DEPTH};
+use crate::core::model::{find_model, FIELD_RESOLUTION, GPT_IMAGE_2};
+use crate::core::validate::{prompt_length, validate_for_model};
+use crate::core::value::{Value, MAX_DEPTH};
 
 #[wasm_bindgen(typescript_custom_section)]
 const _: &str = include_str!("types.d.ts");
@@ -93,50 +94,13 @@ pub(crate) fn object_fields(
     Ok(Value::Object(fields))
 }
 
-/// A plain object built from (key, value) pairs.
-pub(crate) fn object(entries: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in entries {
-        // Setting a data property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&object, &(*key).into(), value);
-    }
-    object.into()
-}
-
-pub(crate) fn strings<'a>(values: impl IntoIterator<Item = &'a str>) -> JsValue {
-    values
-        .into_iter()
-        .map(JsValue::from_str)
-        .collect::<Array>()
-        .into()
-}
-
-pub(crate) fn issue_to_js(issue: &Issue) -> JsValue {
-    let mut entries = vec![
-        ("path", issue.path.as_str().into()),
-        ("code", issue.code.as_str().into()),
-        ("message", issue.message.as_str().into()),
-        ("severity", issue.severity.as_str().into()),
-    ];
-    if let Some(suggestion) = &issue.suggestion {
-        entries.push(("suggestion", suggestion.as_str().into()));
-    }
-    if let Some(allowed) = &issue.allowed {
-        entries.push(("allowed", strings(allowed.iter().copied())));
-    }
-    object(&entries)
-}
-
-pub(crate) fn normalized_to_js(input: &NormalizedInput) -> JsValue {
-    let mut entries = vec![
-        ("prompt", input.prompt.into()),
-        ("aspect_ratio", input.aspect_ratio.into()),
-        ("resolution", input.resolution.into()),
-    ];
-    if !input.image_urls.is_empty() {
-        entries.push(("image_urls", strings(input.image_urls.iter().copied())));
-    }
-    object(&entries)
+/// A value for JS, made by serde-wasm-bindgen: plain objects and arrays, numbers, strings.
+/// Only our own types come here, and none holds a number JS cannot represent, so the
+/// serializer has nothing to refuse; `undefined` if it ever did.
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Checks a run's `input` offline. Never throws: every problem is in the result.
@@ -158,20 +122,28 @@ pub fn validate_input(
         None => to_value(&model, 0).describe(),
     };
     let input = to_value(&input, MAX_DEPTH);
-    let validation = validate_for_model(&model_id, &input);
-    let issues = |list: &[Issue]| list.iter().map(issue_to_js).collect::<Array>().into();
-    object(&[
-        ("ok", validation.is_ok().into()),
-        (
-            "value",
-            validation
-                .value
-                .as_ref()
-                .map_or(JsValue::UNDEFINED, normalized_to_js),
-        ),
-        ("issues", issues(&validation.errors)),
-        ("warnings", issues(&validation.warnings)),
-    ])
+    to_js(&validate_for_model(&model_id, &input))
+}
+
+/// What a run with this input will cost, in micro-dollars (50000 is $0.05): the price of its
+/// resolution ("1K" when none is given). `undefined` for a resolution the model does not have.
+#[wasm_bindgen(js_name = estimateCost, unchecked_return_type = "number | undefined")]
+pub fn estimate_cost(
+    #[wasm_bindgen(unchecked_param_type = "Partial<GptImage2Input>")] input: JsValue,
+) -> JsValue {
+    let resolution = if input.is_object() {
+        reflect_get(&input, &FIELD_RESOLUTION.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    };
+    let resolution = match resolution.as_string() {
+        Some(name) => name,
+        None if resolution.is_undefined() => GPT_IMAGE_2.default_resolution.to_string(),
+        None => return JsValue::UNDEFINED,
+    };
+    GPT_IMAGE_2
+        .cost_usd(&resolution)
+        .map_or(JsValue::UNDEFINED, |micro| JsValue::from_f64(micro as f64))
 }
 
 /// A prompt's length as the validator counts it (UTF-16 code units, like String.length).
@@ -186,38 +158,7 @@ pub fn get_model_facts(
     #[wasm_bindgen(unchecked_param_type = "ModelId")] model: Option<String>,
 ) -> JsValue {
     match model.as_deref().map_or(Some(&GPT_IMAGE_2), find_model) {
-        Some(model) => model_facts(model),
+        Some(model) => to_js(&model.facts()),
         None => JsValue::UNDEFINED,
     }
-}
-
-fn model_facts(model: &ModelSpec) -> JsValue {
-    let by_ratio: Vec<(&str, JsValue)> = model
-        .aspect_ratios
-        .iter()
-        .map(|ratio| (*ratio, strings(model.resolutions_for(ratio))))
-        .collect();
-    let by_resolution: Vec<(&str, JsValue)> = model
-        .resolutions
-        .iter()
-        .filter_map(|r| Some((r.name, strings(r.only_with_aspect_ratios?.iter().copied()))))
-        .collect();
-    object(&[
-        ("id", model.id.into()),
-        ("promptMinLength", model.prompt_min_length.into()),
-        ("promptMaxLength", model.prompt_max_length.into()),
-        ("promptLengthUnit", "utf16".into()),
-        ("aspectRatios", strings(model.aspect_ratios.iter().copied())),
-        ("defaultAspectRatio", model.default_aspect_ratio.into()),
-        ("resolutions", strings(model.resolution_names())),
-        ("defaultResolution", model.default_resolution.into()),
-        ("resolutionsByAspectRatio", object(&by_ratio)),
-        ("aspectRatiosByResolution", object(&by_resolution)),
-        ("maxImageUrls", model.max_image_urls.into()),
-        ("maxImageBytes", model.max_image_bytes.into()),
-        (
-            "imageUrlSchemes",
-            strings(model.image_url_schemes.iter().copied()),
-        ),
-    ])
 }

@@ -1,0 +1,11 @@
+//! Plain Rust with no web dependencies, shared by the wasm client, the proxy and the native
+//! tests: one source of truth for the model's rules and for each API object.
+
+pub mod api;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod reference_url;
+pub mod suggest;
+pub mod validate;
+pub mod value;
