@@ -130,10 +130,10 @@ async function pollingFor(runMs, runsEach) {
   try {
     const jobs = [];
     for (let i = 0; i < runsEach; i++) {
-      const key = `sim_ours_${i}`;
+      const key = `sk-sim-ours-${i}`;
       jobs.push(ours(new RunbaseClient({ apiKey: key, baseUrl }), `ours ${i}`).then((r) => ({ who: "runbase-image", key, ...r })));
-      jobs.push(fixedPoller(baseUrl, `sim_p500_${i}`, 500).then((r) => ({ who: "fixed 500 ms", key: `sim_p500_${i}`, ...r })));
-      jobs.push(fixedPoller(baseUrl, `sim_p2000_${i}`, 2000).then((r) => ({ who: "fixed 2 s", key: `sim_p2000_${i}`, ...r })));
+      jobs.push(fixedPoller(baseUrl, `sk-sim-p500-${i}`, 500).then((r) => ({ who: "fixed 500 ms", key: `sk-sim-p500-${i}`, ...r })));
+      jobs.push(fixedPoller(baseUrl, `sk-sim-p2000-${i}`, 2000).then((r) => ({ who: "fixed 2 s", key: `sk-sim-p2000-${i}`, ...r })));
     }
     const done = await Promise.all(jobs);
     const seen = await stats(server);
@@ -155,13 +155,13 @@ async function concurrency(runMs, runs) {
   const server = await startSimulator({ runMs, extra: ["--client-limit", "1000"] });
   const baseUrl = `${server.url}/sim/v1`;
   try {
-    const client = new RunbaseClient({ apiKey: "sim_ten_ours", baseUrl });
-    const naive = Array.from({ length: runs }, () => fixedPoller(baseUrl, "sim_ten_naive", 500));
+    const client = new RunbaseClient({ apiKey: "sk-sim-ten-ours", baseUrl });
+    const naive = Array.from({ length: runs }, () => fixedPoller(baseUrl, "sk-sim-ten-naive", 500));
     await Promise.all([...Array.from({ length: runs }, (_, i) => client.generate({ prompt: `run ${i}` })), ...naive]);
     const seen = await stats(server);
     return {
-      "runbase-image (one client)": { rateLimited: seen.sim_ten_ours.rate_limited, maxIn10s: seen.sim_ten_ours.max_in_10s, requests: seen.sim_ten_ours.requests },
-      "fixed 500 ms (one key)": { rateLimited: seen.sim_ten_naive.rate_limited, maxIn10s: seen.sim_ten_naive.max_in_10s, requests: seen.sim_ten_naive.requests },
+      "runbase-image (one client)": { rateLimited: seen["sk-sim-ten-ours"].rate_limited, maxIn10s: seen["sk-sim-ten-ours"].max_in_10s, requests: seen["sk-sim-ten-ours"].requests },
+      "fixed 500 ms (one key)": { rateLimited: seen["sk-sim-ten-naive"].rate_limited, maxIn10s: seen["sk-sim-ten-naive"].max_in_10s, requests: seen["sk-sim-ten-naive"].requests },
     };
   } finally {
     server.stop();

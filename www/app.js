@@ -323,7 +323,7 @@ async function generate() {
 
 /** A run still going when the page was closed is followed again after a reload. */
 async function resumePending() {
-  const pending = loadRuns().find((r) => !["succeeded", "failed", "canceled", "canceled here"].includes(r.status));
+  const pending = loadRuns().find((r) => !["succeeded", "failed", "canceled here"].includes(r.status));
   if (!pending || !pending.baseUrl) return;
   if (pending.mode === "key" && !$("api-key").value) {
     saveRun({ id: pending.id, status: "needs your key to resume" });
@@ -353,7 +353,7 @@ async function describeBackend() {
     badge.textContent = "Simulator: images are drawn locally, nothing is charged";
     badge.className = "badge simulated";
     $("key-url").value = new URL("/sim/v1", location.href).href;
-    $("key-hint").textContent = "The simulator accepts keys that start with “sim_” (try sim_demo_key; sim_broke_key simulates an empty balance).";
+    $("key-hint").textContent = "The simulator accepts keys that start with “sk-” (try sk-sim-demo; sk-sim-broke simulates an empty balance).";
   } else if (state.backend?.backend === "runbase") {
     badge.textContent = "Proxy to the Runbase API: runs are real and paid";
     badge.className = "badge live";

@@ -45,11 +45,11 @@ async function generate(options, input = { prompt: "A lamp", aspect_ratio: "16:9
   }, [options, input, call]);
 }
 
-for (const [mode, options] of [["key mode", () => keyClient("sim_happy")], ["proxy mode", () => proxyClient()]]) {
+for (const [mode, options] of [["key mode", () => keyClient("sk-sim-happy")], ["proxy mode", () => proxyClient()]]) {
   test(`${mode}: generate follows the run to an image of the right shape`, async () => {
     const result = await generate(options());
     assert.equal(result.status, "succeeded", JSON.stringify(result));
-    assert.deepEqual(result.statuses, ["queued", "running", "succeeded"]);
+    assert.deepEqual(result.statuses, ["pending", "processing", "succeeded"]);
     assert.equal(result.urls.length, 1);
     const size = await inPage(async (lib, url) => {
       const img = new Image();
@@ -65,20 +65,20 @@ test("invalid input makes no request and rejects with every issue", async () => 
   const error = await inPage(async (lib, options) => {
     const client = new lib.RunbaseClient(options);
     await client.createRun({ prompt: "", resolution: "4K", image_urls: "x" });
-  }, keyClient("sim_invalid"));
+  }, keyClient("sk-sim-invalid"));
   assert.equal(error.kind, "validation");
   assert.equal(error.code, "invalid_input");
   assert.deepEqual(error.issues.map((i) => i.code), ["prompt_empty", "resolution_not_allowed_for_aspect_ratio", "image_urls_not_array"]);
   assert.ok(error.isRunbaseError && error.isError && error.name === "RunbaseError");
-  assert.equal((await stats()).sim_invalid, undefined, "no request reached the API");
+  assert.equal((await stats())["sk-sim-invalid"], undefined, "no request reached the API");
 });
 
 test("each documented error code arrives as a typed error, never retried", async () => {
   const cases = [
-    [keyClient("sim_broke_key"), 402, "insufficient_balance"],
-    [keyClient("sim_spent_key"), 403, "api_key_spend_limit_exceeded"],
-    [keyClient("sim_ip_key"), 403, "ip_not_allowed"],
-    [keyClient("sim_quota_key"), 429, "USAGE_EXCEEDED"],
+    [keyClient("sk-sim-broke"), 402, "insufficient_balance"],
+    [keyClient("sk-sim-spent"), 403, "api_key_spend_limit_exceeded"],
+    [keyClient("sk-sim-ip"), 403, "ip_not_allowed"],
+    [keyClient("sk-sim-quota"), 429, "USAGE_EXCEEDED"],
     [keyClient("not_a_valid_key"), 401, "invalid_api_key"],
     [{ baseUrl: `${server.url}/sim/v1` }, 401, "missing_api_key"],
   ];
@@ -92,21 +92,21 @@ test("each documented error code arrives as a typed error, never retried", async
     assert.equal(error.retryable, false, code);
     assert.equal(error.runId, undefined, code);
   }
-  assert.equal((await stats()).sim_quota_key.requests, 1, "USAGE_EXCEEDED is not retried");
+  assert.equal((await stats())["sk-sim-quota"].requests, 1, "USAGE_EXCEEDED is not retried");
   const missing = await inPage(async (lib, options) => {
     await new lib.RunbaseClient(options).getRun("run_does_not_exist");
-  }, keyClient("sim_lookup"));
+  }, keyClient("sk-sim-lookup"));
   assert.equal(missing.status, 404);
   assert.equal(missing.code, "run_not_found");
 });
 
 test("429 with Retry-After is honoured, without it backs off, then the run succeeds", async () => {
   await server.faults([{ on: "create", kind: "rate_limited", retry_after: 2 }]);
-  const honoured = await generate(keyClient("sim_429a"));
+  const honoured = await generate(keyClient("sk-sim-429a"));
   assert.equal(honoured.status, "succeeded");
   assert.ok(honoured.ms >= 2000 + 1200, `waited ${honoured.ms} ms`);
   await server.faults([{ on: "poll", kind: "rate_limited", count: 2 }]);
-  const backedOff = await generate(keyClient("sim_429b"));
+  const backedOff = await generate(keyClient("sk-sim-429b"));
   assert.equal(backedOff.status, "succeeded");
 });
 
@@ -127,19 +127,19 @@ test("a failing create is never retried and says so, with a short excerpt of an 
   await server.faults([{ on: "create", kind: "html_502" }]);
   const error = await inPage(async (lib, options) => {
     await new lib.RunbaseClient(options).createRun({ prompt: "A lamp" });
-  }, keyClient("sim_create502"));
+  }, keyClient("sk-sim-create502"));
   assert.equal(error.kind, "api");
   assert.equal(error.status, 502);
   assert.equal(error.retryable, false);
   assert.match(error.message, /not JSON \(text\/html\): "502 Bad Gateway/);
   assert.ok(error.message.length < 400);
   assert.doesNotMatch(error.message, /<h1>/);
-  assert.equal((await stats()).sim_create502.requests, 1);
+  assert.equal((await stats())["sk-sim-create502"].requests, 1);
 
   await server.faults([{ on: "create", kind: "malformed_json" }]);
   const decode = await inPage(async (lib, options) => {
     await new lib.RunbaseClient(options).createRun({ prompt: "A lamp" });
-  }, keyClient("sim_createbad"));
+  }, keyClient("sk-sim-createbad"));
   assert.equal(decode.kind, "decode");
   assert.match(decode.message, /not a JSON object/);
 });
@@ -227,16 +227,16 @@ test("ten runs at once on one client: no 429, never more than 20 requests in 10 
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
       client.generate({ prompt: `Run ${i}` })));
     return results.map((r) => r.run.status);
-  }, keyClient("sim_many"));
+  }, keyClient("sk-sim-many"));
   assert.deepEqual(result, Array(10).fill("succeeded"));
-  const seen = (await stats()).sim_many;
+  const seen = (await stats())["sk-sim-many"];
   assert.equal(seen.rate_limited, 0);
   assert.ok(seen.max_in_10s <= 20, JSON.stringify(seen));
 });
 
 test("a fetch without any answer explains that a proxy may be needed", async () => {
   const error = await inPage(async (lib) => {
-    await new lib.RunbaseClient({ apiKey: "sim_x", baseUrl: "http://127.0.0.1:9/v1", maxRetries: 0 }).getRun("run_1");
+    await new lib.RunbaseClient({ apiKey: "sk-sim-x", baseUrl: "http://127.0.0.1:9/v1", maxRetries: 0 }).getRun("run_1");
   });
   assert.equal(error.kind, "network");
   assert.match(error.message, /proxy/);

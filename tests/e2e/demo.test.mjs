@@ -132,18 +132,18 @@ test("own key: kept in memory unless asked, never in the URL; phone layout", asy
   const { page, context } = await openDemo({ width: 390, height: 844 });
   await page.locator('label:has(input[value="key"])').click();
   assert.equal(await page.locator("#generate").isDisabled(), true);
-  await page.fill("#api-key", "sim_demo_key");
+  await page.fill("#api-key", "sk-sim-demo");
   await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片");
   assert.equal(await page.locator("#count").textContent(), "14 / 4000");
   await page.click("#generate");
   await page.locator("#gallery img").waitFor();
-  assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes("sim_demo_key")), false);
-  assert.ok(!page.url().includes("sim_demo_key"));
+  assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes("sk-sim-demo")), false);
+  assert.ok(!page.url().includes("sk-sim-demo"));
   await page.screenshot({ path: screenshotPath("demo-phone.png"), fullPage: true });
   await page.check("#remember-key");
   await page.click("#generate");
   await page.locator("#progress").waitFor({ state: "hidden" });
-  assert.equal(await page.evaluate(() => localStorage.getItem("runbase-demo-key")), "sim_demo_key");
+  assert.equal(await page.evaluate(() => localStorage.getItem("runbase-demo-key")), "sk-sim-demo");
   const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(widths[0] <= widths[1], `no horizontal scrolling on a phone: ${widths}`);
   await context.close();
@@ -153,7 +153,7 @@ test("a hostile server's run ids, URLs and messages stay inert", async () => {
   const { page, context } = await openDemo();
   const id = `<img src=x onerror="window.__pwned=1">run"'`;
   await page.route("**/api/v1/runs", (route) => route.fulfill({
-    status: 201, contentType: "application/json", body: JSON.stringify({ id, status: "<b>queued</b>" }),
+    status: 201, contentType: "application/json", body: JSON.stringify({ id, status: "<b>pending</b>" }),
   }));
   await page.route("**/api/v1/runs/*", (route) => route.fulfill({
     status: 200, contentType: "application/json",

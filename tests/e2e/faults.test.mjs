@@ -99,7 +99,7 @@ ROWS.forEach(([fault, where, call, expected, runExists, limit, options = {}, abo
         return { outcome: e.kind, runId: e.runId, created, status: e.status, code: e.code, message: e.message,
           isRunbaseError: e instanceof window.lib.RunbaseError, ms: performance.now() - started };
       }
-    }, [options, abortAfter ?? 0, `sim_fault_${index}`]);
+    }, [options, abortAfter ?? 0, `sk-sim-fault-${index}`]);
     const runIdKept = result.outcome === "success"
       ? (result.created ? "yes" : "—")
       : result.runId ? (result.runId === result.created ? "yes" : "WRONG") : (runExists ? "LOST" : "— (no run)");

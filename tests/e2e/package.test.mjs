@@ -39,7 +39,12 @@ before(async () => {
   for (const needed of ["package.json", "index.js", "index.d.ts", "runbase_image.js", "runbase_image_bg.wasm"]) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
   }
-  assert.ok(files.some((f) => f.startsWith("snippets/")), "the tarball lacks the JS snippets");
+  // Every module the generated glue imports (wasm-bindgen's snippets/, when there are any)
+  // must be in the tarball.
+  const glue = readFileSync(join(ROOT, "pkg", "runbase_image.js"), "utf8");
+  for (const [, path] of glue.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]\.\/([^'"]+)['"]/gm)) {
+    assert.ok(files.includes(path), `the tarball lacks ${path}, which runbase_image.js imports`);
+  }
   browser = await launchChromium();
 });
 after(async () => { await browser?.close(); });
@@ -96,8 +101,23 @@ test("a Node 20 script with Node's own fetch", async () => {
     const out = JSON.parse(run("node", ["main.mjs", `${server.url}/sim/v1`], dir));
     assert.deepEqual(out.codes, [["aspect_ratio_unsupported", "16:9"]]);
     assert.equal(out.urls.length, 1);
-    assert.deepEqual(out.statuses, ["queued", "running", "succeeded"]);
+    assert.deepEqual(out.statuses, ["pending", "processing", "succeeded"]);
+    assert.deepEqual(out.prices, { "1K": 50000, "2K": 70000, "4K": 120000 });
+    assert.deepEqual(out.estimates, [50000, 50000, 70000, 120000, null], "8K has no price (undefined)");
+    assert.equal(out.costUsd, 120000, "a 4K run costs $0.12");
+    assert.equal(out.created.model, "openai/gpt-image-2");
+    assert.equal(out.created.status, "pending");
+    assert.equal(out.created.costUsd, 120000);
+    assert.match(out.created.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(out.created.completedAt, undefined);
+    assert.equal(out.run.status, "succeeded");
+    assert.equal(out.run.costUsd, 120000);
+    assert.equal(out.run.createdAt, out.created.createdAt);
+    assert.ok(Date.parse(out.run.completedAt) >= Date.parse(out.run.createdAt) + 2000, `${out.run.createdAt} → ${out.run.completedAt}`);
+    assert.deepEqual(out.run.output.urls, out.urls);
     assert.deepEqual(out.error, { isRunbaseError: true, kind: "api", code: "insufficient_balance", status: 402 });
+    assert.deepEqual(out.aborted, { isRunbaseError: true, kind: "aborted", hasRunId: true });
+    assert.equal(out.afterAbort, true, "the module still works after an abort with a string reason");
     const png = await fetch(out.urls[0]);
     assert.equal(png.headers.get("content-type"), "image/png");
   } finally {
@@ -108,7 +128,7 @@ test("a Node 20 script with Node's own fetch", async () => {
 test("TypeScript: every export type-checks, and the deliberately wrong uses do not", () => {
   const dir = consumer("typescript");
   const source = readFileSync(join(dir, "uses-every-export.ts"), "utf8");
-  assert.ok((source.match(/@ts-expect-error/g) ?? []).length >= 12);
+  assert.ok((source.match(/@ts-expect-error/g) ?? []).length >= 14);
   // @ts-expect-error fails the build when its line compiles, so a pass proves both halves.
   run("npx", ["tsc", "-p", "."], dir);
   writeFileSync(join(dir, "uses-every-export.ts"), source.replace(/\/\/ @ts-expect-error.*\n/, ""));

@@ -1,10 +1,10 @@
 // Every export used correctly, and deliberately wrong uses that must not compile: each
 // `@ts-expect-error` fails the check if its line compiles.
 import init, {
-  initSync, validateInput, getModelFacts, promptLength, RunbaseClient, RunbaseError,
+  initSync, validateInput, getModelFacts, promptLength, estimateCost, RunbaseClient, RunbaseError,
   type AspectRatio, type Resolution, type GptImage2Input, type ValidationResult, type ValidationIssue,
   type IssueCode, type ModelFacts, type RunbaseClientOptions, type CallOptions, type Run,
-  type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId,
+  type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId, type RunStatus,
 } from "runbase-image";
 
 export async function correct(signal: AbortSignal): Promise<string[]> {
@@ -28,16 +28,24 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
   const facts: ModelFacts | undefined = getModelFacts();
   const allowed: Resolution[] | undefined = facts?.resolutionsByAspectRatio["16:9"];
   const id: ModelId | undefined = facts?.id;
-  void allowed; void id;
+  const price4k: number | undefined = facts?.pricesUsd["4K"];
+  const estimate: number | undefined = estimateCost({ resolution: "2K" });
+  void allowed; void id; void price4k; void estimate;
   const length: number = promptLength("一张");
   void length;
   const options: RunbaseClientOptions = { baseUrl: "/api/v1", timeoutMs: 60_000, rateLimit: { requests: 20, windowMs: 10_000 } };
   const client = new RunbaseClient(options);
   const call: CallOptions = { signal, onUpdate: (run: Run) => console.log(run.status), onCreate: (run) => run.id };
   const run: Run = await client.createRun(input, call);
-  await client.getRun(run.id);
+  const read: Run = await client.getRun(run.id);
+  const status: RunStatus = read.status;
+  const times: (string | undefined)[] = [read.model, read.createdAt, read.completedAt, read.output?.urls[0]];
+  const charged: number | undefined = read.costUsd;
+  void status; void times; void charged;
   await client.waitForRun(run.id, { timeoutMs: 1000 });
   const generated: GenerateResult = await client.generate({ prompt: "x" });
+  const cost: number | undefined = generated.costUsd;
+  void cost;
   try {
     await client.generate({ prompt: "x" });
   } catch (e) {
@@ -75,7 +83,11 @@ export async function wrong(client: RunbaseClient) {
   const kind: RunbaseErrorKind = "http";
   // @ts-expect-error signal must be an AbortSignal
   await client.generate({ prompt: "x" }, { signal: "stop" });
-  // @ts-expect-error generate resolves with { urls, run }, not an array
+  // @ts-expect-error generate resolves with { urls, run, costUsd }, not an array
   const list: string[] = await client.generate({ prompt: "x" });
-  void ratio; void resolution; void missing; void urls; void code; void kind; void list;
+  // @ts-expect-error estimateCost is undefined for a resolution the model lacks
+  const price: number = estimateCost({ resolution: "2K" });
+  // @ts-expect-error costUsd is a number of micro-dollars
+  const dollars: string = (await client.generate({ prompt: "x" })).costUsd;
+  void ratio; void resolution; void missing; void urls; void code; void kind; void list; void price; void dollars;
 }
