@@ -96,7 +96,8 @@ impl From<RunStatus> for String {
 pub struct RunOutput {
     #[serde(default)]
     pub urls: Vec<String>,
-    #[serde(flatten)]
+    #[cfg_attr(not(target_arch = "wasm32"), serde(flatten))]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
     pub extra: Members,
 }
 
@@ -144,7 +145,11 @@ pub struct Run {
     pub output: Option<RunOutput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
-    #[serde(flatten)]
+    /// In wasm this stays empty: the client copies the members it does not name from the
+    /// parsed answer to the caller's object by reference, so none passes through wasm memory
+    /// (and no serializer for arbitrary JSON is linked into the module).
+    #[cfg_attr(not(target_arch = "wasm32"), serde(flatten))]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
     pub extra: Members,
 }
 

@@ -587,10 +587,12 @@ fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, ClientErro
     })
 }
 
-fn promise<F>(future: F) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-{
+/// One call as a JS promise. The future is boxed so that one instance of the promise
+/// machinery serves every method (each would otherwise cost a copy in the module).
+fn promise(
+    future: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
+) -> Promise {
+    let future: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = Box::pin(future);
     future_to_promise(async move { future.await.map_err(|e| to_js_error(&e)) })
 }
 

@@ -4,3 +4,7 @@
 pub mod boundary;
 mod client;
 mod transport;
+
+// talc instead of the default dlmalloc: several KB smaller in the shipped module.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

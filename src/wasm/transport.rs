@@ -17,6 +17,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
+use crate::core::value::quote;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
@@ -253,7 +255,7 @@ pub fn check_headers(headers: &[(String, String)]) -> Result<(), String> {
     let raw = web_sys::Headers::new().map_err(|_| "Headers is not available".to_string())?;
     for (name, value) in headers {
         raw.set(name, value)
-            .map_err(|_| format!("the header {name:?} is not a valid HTTP header"))?;
+            .map_err(|_| format!("the header {} is not a valid HTTP header", quote(name)))?;
     }
     Ok(())
 }
