@@ -2,6 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use runbase_image::core::api::RunStatus;
+use runbase_image::core::model::Pairs;
 use runbase_image::{
     prompt_length, validate, validate_for_model, IssueCode, Severity, Value, GPT_IMAGE_2,
     TYPESCRIPT_DECLARATIONS,
@@ -607,4 +608,26 @@ fn typescript_unions_match_the_model() {
             "src/wasm/types.d.ts must contain exactly:\n{line}"
         );
     }
+}
+
+/// `getModelFacts` answers from src/wasm/model_facts.json (cheaper in wasm than serializing);
+/// it must be exactly what the model data says. `RUNBASE_UPDATE_GOLDEN=1 cargo test` rewrites it.
+#[test]
+fn model_facts_json_matches_the_model() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/wasm/model_facts.json");
+    let facts = Pairs(
+        runbase_image::MODELS
+            .iter()
+            .map(|m| (m.id, m.facts()))
+            .collect(),
+    );
+    let expected = serde_json::to_string(&facts).expect("json");
+    if std::env::var_os("RUNBASE_UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &expected).expect("write golden");
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "src/wasm/model_facts.json is out of date: run RUNBASE_UPDATE_GOLDEN=1 cargo test --test validation"
+    );
 }

@@ -1,15 +1,22 @@
 // The client in real headless Chromium, imported from the built package as a page would,
 // against runbase-server's simulator: key mode (/sim/v1) and proxy mode (/api/v1), every
-// documented error, the fault scripts, abort, time-outs, many runs at once, a Web Worker.
+// documented error, the fault scripts, abort, time-outs, many runs at once, a Web Worker;
+// the run object as documented (model, costUsd by resolution, createdAt, completedAt,
+// output.urls) and estimateCost; a key whose window another client filled; aborts with any
+// reason (never a panic); members the API adds, passed through unchanged.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import { startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 let server, browser, page;
+/** Uncaught errors of the page: a panic in wasm would show here (RuntimeError: unreachable). */
+const pageErrors = [];
 before(async () => {
   server = await startSimulator({ runMs: 1200 });
   browser = await launchChromium();
   page = await openPackagePage(browser, server);
+  page.on("pageerror", (e) => pageErrors.push(e.message));
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
@@ -281,4 +288,371 @@ test("works in a module Web Worker with the global fetch", async () => {
   }, server.url);
   assert.deepEqual(result.codes, ["resolution_not_allowed_for_aspect_ratio"]);
   assert.equal(result.urls.length, 1);
+});
+
+// ---------- the run object as documented: typed members, costs ----------
+
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const MODEL = "openai/gpt-image-2";
+
+for (const [mode, options] of [["key mode", () => keyClient("sk-sim-typed")], ["proxy mode", () => proxyClient()]]) {
+  test(`${mode}: createRun, getRun, onCreate, onUpdate and generate carry model, costUsd, times and output`, async () => {
+    const seen = await inPage(async (lib, options) => {
+      const client = new lib.RunbaseClient(options);
+      const created4k = await client.createRun({ prompt: "A wide lamp", aspect_ratio: "21:9", resolution: "4K" });
+      const read4k = await client.getRun(created4k.id);
+      const done4k = await client.waitForRun(created4k.id);
+      const created2k = await client.createRun({ prompt: "A lamp", resolution: "2K" });
+      const creates = [], updates = [];
+      const generated = await client.generate({ prompt: "A lamp" }, {
+        onCreate: (run) => creates.push(run), onUpdate: (run) => updates.push(run),
+      });
+      return { created4k, read4k, done4k, created2k, creates, updates, generated };
+    }, options());
+    assert.equal(seen.error, undefined, JSON.stringify(seen));
+    const noNulls = (run, what) => assert.ok(Object.values(run).every((v) => v !== null), `${what} has no null members: ${JSON.stringify(run)}`);
+
+    // 4K: created, read once, then followed to the end.
+    const { created4k, read4k, done4k } = seen;
+    assert.match(created4k.id, /^run_/);
+    assert.deepEqual(Object.keys(created4k).sort(), ["costUsd", "createdAt", "id", "model", "status"], JSON.stringify(created4k));
+    assert.equal(created4k.model, MODEL);
+    assert.equal(created4k.status, "pending");
+    assert.equal(created4k.costUsd, 120000, "4K costs $0.12");
+    assert.match(created4k.createdAt, ISO_MS);
+    assert.equal(read4k.id, created4k.id);
+    assert.equal(read4k.model, MODEL);
+    assert.equal(read4k.costUsd, 120000);
+    assert.equal(read4k.createdAt, created4k.createdAt);
+    assert.ok(["pending", "processing"].includes(read4k.status), read4k.status);
+    assert.equal(read4k.completedAt, undefined, "not finished yet");
+    assert.equal(read4k.output, undefined);
+    assert.equal(done4k.status, "succeeded");
+    assert.equal(done4k.costUsd, 120000);
+    assert.equal(done4k.createdAt, created4k.createdAt);
+    assert.match(done4k.completedAt, ISO_MS);
+    assert.ok(Date.parse(done4k.completedAt) - Date.parse(done4k.createdAt) >= 1100, `${done4k.createdAt} → ${done4k.completedAt}`);
+    assert.equal(done4k.output.urls.length, 1);
+    assert.match(done4k.output.urls[0], /^http:\/\/127\.0\.0\.1:\d+\/.+\.png$/);
+    assert.equal(done4k.error, undefined);
+    for (const [run, what] of [[created4k, "created"], [read4k, "read"], [done4k, "done"]]) noNulls(run, what);
+    assert.equal(seen.created2k.costUsd, 70000, "2K costs $0.07");
+
+    // 1K through generate: its result, onCreate and every onUpdate.
+    const { creates, updates, generated } = seen;
+    assert.equal(generated.costUsd, 50000, "generate resolves the charged cost: 1K is $0.05");
+    assert.equal(generated.run.costUsd, 50000);
+    assert.equal(generated.run.model, MODEL);
+    assert.equal(generated.run.status, "succeeded");
+    assert.match(generated.run.createdAt, ISO_MS);
+    assert.match(generated.run.completedAt, ISO_MS);
+    assert.deepEqual(generated.run.output, { urls: generated.urls });
+    assert.equal(creates.length, 1);
+    assert.deepEqual(creates[0], { id: generated.run.id, model: MODEL, status: "pending", costUsd: 50000, createdAt: generated.run.createdAt });
+    assert.deepEqual(updates.map((u) => u.status), ["pending", "processing", "succeeded"]);
+    for (const update of updates) {
+      assert.equal(update.id, generated.run.id);
+      assert.equal(update.model, MODEL);
+      assert.equal(update.costUsd, 50000);
+      assert.equal(update.createdAt, generated.run.createdAt);
+      noNulls(update, `update ${update.status}`);
+    }
+    assert.equal(updates[0].completedAt, undefined);
+    assert.equal(updates[1].completedAt, undefined);
+    assert.deepEqual(updates[2], generated.run, "the last update is the finished run");
+  });
+}
+
+test("estimateCost by resolution, and getModelFacts().pricesUsd", async () => {
+  const seen = await inPage(async (lib) => ({
+    prices: lib.getModelFacts().pricesUsd,
+    unknownModel: lib.getModelFacts("openai/dall-e-3") === undefined,
+    costs: [
+      {}, { prompt: "A lamp" }, { resolution: "1K" }, { resolution: "2K" }, { prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" },
+      { resolution: "8K" }, { resolution: "4k" }, { resolution: 4 }, { resolution: null },
+    ].map((input) => { const cost = lib.estimateCost(input); return cost === undefined ? "undefined" : cost; }),
+    // Whatever a caller passes, an answer or undefined, never a throw that breaks the module.
+    odd: [undefined, null, "4K", 42, [], { resolution: { toString() { return "4K"; } } }].map((input) => {
+      try { const cost = lib.estimateCost(input); return cost === undefined ? "undefined" : cost; } catch (e) { return `threw ${e?.name}: ${e?.message}`; }
+    }),
+    alive: lib.validateInput({ prompt: "A lamp" }).ok,
+  }));
+  assert.deepEqual(seen.prices, { "1K": 50000, "2K": 70000, "4K": 120000 });
+  assert.equal(seen.unknownModel, true);
+  assert.deepEqual(seen.costs, [50000, 50000, 50000, 70000, 120000, "undefined", "undefined", "undefined", "undefined"]);
+  for (const answer of seen.odd) assert.ok(answer === "undefined" || typeof answer === "number" || /^threw RunbaseError/.test(answer), `estimateCost on an odd value: ${answer}`);
+  assert.equal(seen.alive, true);
+  assert.deepEqual(pageErrors, []);
+});
+
+// ---------- a key whose window someone else has filled ----------
+
+test("a key whose 20-per-10 s window another client filled: generate backs off 1, 2, 4, 8 s and succeeds", async () => {
+  const key = "sk-sim-shared-window";
+  const headers = { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+  // The other client: one run created and read 19 times, all at once (plain fetch, same key).
+  const fillStarted = Date.now();
+  const other = await (await fetch(`${server.url}/sim/v1/runs`, {
+    method: "POST", headers, body: JSON.stringify({ model: MODEL, input: { prompt: "Another client" } }),
+  })).json();
+  const reads = await Promise.all(Array.from({ length: 19 }, () => fetch(`${server.url}/sim/v1/runs/${other.id}`, { headers })));
+  const fillEnded = Date.now();
+  assert.deepEqual(reads.map((r) => r.status), Array(19).fill(200), "the 20 requests of the other client fit the window");
+  assert.equal((await stats())[key].requests, 20);
+
+  // The client's own requests, as the browser sent them and as they were answered.
+  const sent = [];
+  const onRequest = (request) => {
+    if (request.url().includes("/sim/v1/runs")) sent.push({ request, at: Date.now(), method: request.method() });
+  };
+  const onResponse = (response) => {
+    const entry = sent.find((s) => s.request === response.request());
+    if (entry) entry.status = response.status();
+  };
+  page.on("request", onRequest);
+  page.on("response", onResponse);
+  let result;
+  try {
+    result = await inPage(async (lib, options) => {
+      const started = performance.now();
+      const { urls, run, costUsd } = await new lib.RunbaseClient(options).generate({ prompt: "After the window filled" });
+      return { urls, status: run.status, costUsd, ms: performance.now() - started };
+    }, keyClient(key));
+  } finally {
+    page.off("request", onRequest);
+    page.off("response", onResponse);
+  }
+  assert.equal(result.status, "succeeded", JSON.stringify(result));
+  assert.equal(result.urls.length, 1);
+  assert.equal(result.costUsd, 50000);
+
+  const limited = sent.filter((s) => s.status === 429);
+  // The window frees 10 s after the fill: the attempts at 0, 1, 3 and 7 s (plus jitter, at
+  // most 8.75 s) are refused, the one 8 s later goes through.
+  assert.equal(limited.length, 4, `429s: ${sent.map((s) => `${s.method} ${s.at - fillStarted} ms → ${s.status}`).join(", ")}`);
+  assert.ok(limited.every((s) => s.method === "POST"), "only the create was refused");
+  const gaps = sent.slice(0, 5).map((s, i, all) => (i ? s.at - all[i - 1].at : null)).slice(1);
+  [1000, 2000, 4000, 8000].forEach((base, i) => {
+    assert.ok(gaps[i] >= base * 0.95 - 50 && gaps[i] <= base * 1.25 + 400, `back-off ${i + 1}: ${gaps[i]} ms, expected ${base}–${base * 1.25} ms (gaps ${gaps})`);
+  });
+  assert.equal(sent[4].status, 201, "the fifth attempt creates the run");
+  assert.ok(sent[4].at - fillStarted >= 10_000, "not before the other client's window is over");
+
+  // The simulator saw the same: the 429s, and no more than 20 requests it accepted in any 10 s.
+  const seen = (await stats())[key];
+  assert.equal(seen.rate_limited, limited.length, JSON.stringify(seen));
+  assert.equal(seen.requests, 20 + sent.length, JSON.stringify(seen));
+  assert.ok(seen.max_in_10s <= 20 + seen.rate_limited, `only refused requests exceed 20 in a window: ${JSON.stringify(seen)}`);
+  const timeline = [
+    ...Array(20).fill({ at: fillEnded, status: 200 }),
+    ...sent.map((s) => ({ at: s.at, status: s.status })),
+  ].sort((a, b) => a.at - b.at);
+  for (const first of timeline.filter((e) => e.at >= fillEnded)) {
+    const inWindow = timeline.filter((e) => e.at >= first.at && e.at < first.at + 10_000);
+    assert.ok(inWindow.filter((e) => e.status !== 429).length <= 20, `accepted requests in the 10 s from ${first.at - fillStarted} ms`);
+    assert.ok(sent.filter((s) => s.at >= first.at && s.at < first.at + 10_000).length <= 20, "the client's own requests in any 10 s");
+  }
+});
+
+// ---------- aborts and time-outs never panic ----------
+
+/** Starts `call(client, signal)` in the page, aborts with `reason` after `after` ms (or
+ *  hands an already-aborted signal when `after` is "before"); how it ended, as plain data. */
+async function stopped(options, { call, reason, after, fault, timeoutMs }) {
+  await resetFaults();
+  if (fault) await server.faults([fault]);
+  return inPage(async (lib, [options, call, reason, after, timeoutMs]) => {
+    const client = new lib.RunbaseClient(options);
+    const reasons = {
+      none: undefined, string: "some string", number: 42, null: null, object: { why: "user left" },
+      // Reading this reason throws: the client must never look at it.
+      revoked: (() => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy; })(),
+    };
+    const controller = new AbortController();
+    if (after === "before") controller.abort(reasons[reason]);
+    else if (after !== undefined) setTimeout(() => controller.abort(reasons[reason]), after);
+    const signal = after === "timeout-signal" ? AbortSignal.timeout(300) : controller.signal;
+    const callOptions = { signal, ...(timeoutMs ? { timeoutMs } : {}) };
+    let runId;
+    const started = performance.now();
+    try {
+      const work = {
+        createRun: () => client.createRun({ prompt: "A lamp" }, callOptions).then((run) => { runId = run.id; }),
+        getRun: async () => { runId = (await client.createRun({ prompt: "A lamp" })).id; await client.getRun(runId, callOptions); },
+        waitForRun: async () => { runId = (await client.createRun({ prompt: "A lamp" })).id; await client.waitForRun(runId, callOptions); },
+        generate: () => client.generate({ prompt: "A lamp" }, { ...callOptions, onCreate: (run) => { runId = run.id; } }),
+      }[call];
+      await work();
+      return { outcome: "resolved", ms: performance.now() - started };
+    } catch (e) {
+      return {
+        outcome: "rejected", isRunbaseError: e instanceof lib.RunbaseError, kind: e?.kind, message: String(e?.message),
+        runId: e?.runId, createdRunId: runId, retryable: e?.retryable, ms: performance.now() - started,
+      };
+    }
+  }, [options, call, reason, after, timeoutMs]);
+}
+
+/** Plays each case; the problems found, one line per case that went wrong. */
+async function stopCases(cases) {
+  const failures = [];
+  for (const [what, call, reason, after, fault, kind, runExists, timeoutMs] of cases) {
+    const result = await stopped(proxyClient(), { call, reason, after, fault, timeoutMs });
+    const problems = [];
+    if (result.outcome !== "rejected") problems.push(`resolved after ${Math.round(result.ms)} ms`);
+    else {
+      if (!result.isRunbaseError) problems.push(`not a RunbaseError: ${result.message}`);
+      if (result.kind !== kind) problems.push(`kind ${result.kind}, expected ${kind} (${result.message})`);
+      if (result.ms > 2800) problems.push(`took ${Math.round(result.ms)} ms`);
+      if (runExists && result.runId !== result.createdRunId) problems.push(`runId ${result.runId}, expected ${result.createdRunId}`);
+      if (!runExists && result.runId !== undefined) problems.push(`runId ${result.runId} though no run exists`);
+    }
+    if (problems.length) failures.push(`${what}: ${problems.join("; ")}`);
+  }
+  await resetFaults();
+  return failures;
+}
+
+test("aborts with any reason, already-aborted signals and time-outs end as RunbaseErrors, and the module keeps working", async () => {
+  const slowCreate = { on: "create", kind: "slow", delay_ms: 3000 };
+  const slowPoll = { on: "poll", kind: "slow", delay_ms: 3000 };
+  const cases = [
+    // [what, call, reason, abort after (ms), fault, expected kind, run exists?, call timeoutMs]
+    ['abort("some string") mid-request (slow create)', "createRun", "string", 300, slowCreate, "aborted", false],
+    ['abort("some string") mid-request (slow create) in generate', "generate", "string", 300, slowCreate, "aborted", false],
+    ['abort("some string") mid-wait', "waitForRun", "string", 300, null, "aborted", true],
+    ['abort("some string") mid-wait in generate', "generate", "string", 300, null, "aborted", true],
+    // generate's first poll goes out about 1 s after the create (the sooner first poll).
+    ['abort("some string") mid-request (slow poll) in generate', "generate", "string", 1500, slowPoll, "aborted", true],
+    ["abort(42) mid-request (slow create)", "createRun", "number", 300, slowCreate, "aborted", false],
+    ["abort(42) mid-wait in generate", "generate", "number", 300, null, "aborted", true],
+    ["abort(null) mid-wait", "waitForRun", "null", 300, null, "aborted", true],
+    ["abort({ why }) mid-request (slow create)", "createRun", "object", 300, slowCreate, "aborted", false],
+    ["abort(revoked Proxy) mid-wait in generate", "generate", "revoked", 300, null, "aborted", true],
+    ["abort() mid-request (slow create)", "createRun", "none", 300, slowCreate, "aborted", false],
+    ['already aborted with "some string": createRun', "createRun", "string", "before", null, "aborted", false],
+    ["already aborted with 42: generate", "generate", "number", "before", null, "aborted", false],
+    ["already aborted, no reason: waitForRun", "waitForRun", "none", "before", null, "aborted", true],
+    ["AbortSignal.timeout(300) mid-request (slow create)", "createRun", "none", "timeout-signal", slowCreate, "aborted", false],
+    ["timeoutMs 500 mid-request (slow create)", "generate", "none", undefined, slowCreate, "timeout", false, 500],
+    ["timeoutMs 800 mid-wait in generate", "generate", "none", undefined, null, "timeout", true, 800],
+  ];
+  const failures = await stopCases(cases);
+  // The same client and the same module afterwards.
+  const after = await inPage(async (lib, options) => {
+    const client = new lib.RunbaseClient(options);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("some string"), 200);
+    try { await client.generate({ prompt: "Aborted first" }, { signal: controller.signal }); } catch { /* expected */ }
+    const valid = lib.validateInput({ prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" });
+    const { urls, run } = await client.generate({ prompt: "After every abort" });
+    return { valid: valid.ok, urls: urls.length, status: run.status };
+  }, proxyClient());
+  assert.deepEqual(failures, []);
+  assert.deepEqual(after, { valid: true, urls: 1, status: "succeeded" });
+  assert.deepEqual(pageErrors, [], "no uncaught error in the page (a panic would be one)");
+});
+
+test("getRun stopped mid-request rejects with the run id it was asked about (README: runId on every error once a run exists)", async () => {
+  const slowPoll = { on: "poll", kind: "slow", delay_ms: 3000 };
+  const failures = await stopCases([
+    ["abort(42) mid-request (slow poll) in getRun", "getRun", "number", 300, slowPoll, "aborted", true],
+    ["timeoutMs 500 mid-request (slow poll) in getRun", "getRun", "none", undefined, slowPoll, "timeout", true, 500],
+  ]);
+  assert.deepEqual(failures, []);
+  assert.deepEqual(pageErrors, []);
+});
+
+// ---------- members the API may add later ----------
+
+/** A fake API at /fake/v1 (Playwright answers, nothing reaches the server): the create
+ *  answers `bodies[0]`, each poll the next body (the last one repeats). */
+async function withFakeApi(bodies, work) {
+  const base = `${server.url}/fake/v1`;
+  let polls = 0;
+  await page.route(`${base}/runs`, (route) => route.fulfill({ status: 201, contentType: "application/json", body: JSON.stringify(bodies[0]) }));
+  await page.route(`${base}/runs/*`, (route) => route.fulfill({
+    status: 200, contentType: "application/json", body: JSON.stringify(bodies[Math.min(1 + polls++, bodies.length - 1)]),
+  }));
+  try {
+    return await work(base);
+  } finally {
+    await page.unroute(`${base}/runs`);
+    await page.unroute(`${base}/runs/*`);
+  }
+}
+
+/** createRun, generate (with onCreate and onUpdate) and getRun against the fake API. */
+const everyWayToARun = (base) => inPage(async (lib, base) => {
+  const client = new lib.RunbaseClient({ apiKey: "sk-fake", baseUrl: base, pollIntervalMs: 200 });
+  const created = await client.createRun({ prompt: "A lamp" });
+  const creates = [], updates = [];
+  let generated, failure;
+  try {
+    generated = await client.generate({ prompt: "A lamp" }, { onCreate: (run) => creates.push(run), onUpdate: (run) => updates.push(run) });
+  } catch (e) {
+    failure = { kind: e.kind, runId: e.runId, message: e.message };
+  }
+  const read = await client.getRun("run_extra");
+  return { created, creates, updates, generated, failure, read };
+}, base);
+
+const EXTRAS = {
+  seed: 1234567,
+  priority: 0,
+  nsfw: false,
+  tags: ["studio", { nested: ["deep", 1.5] }],
+  metrics: { predictTime: 4.2, queue: { position: 3, eta: "soon" } },
+  "webhook.url": "https://hooks.example/x",
+  "ключ ü 🎨": "unicode name",
+  cleared: null,
+};
+const CREATED_AT = "2026-06-01T12:00:00.000Z";
+const COMPLETED_AT = "2026-06-01T12:00:04.200Z";
+
+test("members a run object adds at its top level reach the caller unchanged", async () => {
+  const urls = [`${server.url}/generated/extra.png`];
+  const bodies = [
+    { id: "run_extra", model: MODEL, status: "pending", costUsd: 50000, createdAt: CREATED_AT, ...EXTRAS },
+    { id: "run_extra", model: MODEL, status: "processing", costUsd: 50000, createdAt: CREATED_AT, ...EXTRAS, progress: 0.5 },
+    { id: "run_extra", model: MODEL, status: "succeeded", costUsd: 50000, createdAt: CREATED_AT, completedAt: COMPLETED_AT, output: { urls }, ...EXTRAS },
+  ];
+  const seen = await withFakeApi(bodies, everyWayToARun);
+  assert.equal(seen.error, undefined, JSON.stringify(seen));
+  assert.equal(seen.failure, undefined, JSON.stringify(seen.failure));
+  assert.deepEqual(seen.created, bodies[0], "createRun");
+  assert.deepEqual(seen.creates, [bodies[0]], "onCreate");
+  assert.deepEqual(seen.updates, bodies, "onUpdate, once per status");
+  assert.deepEqual(seen.generated.run, bodies[2], "generate's run");
+  assert.deepEqual(seen.generated.urls, urls);
+  assert.equal(seen.generated.costUsd, 50000);
+  assert.deepEqual(seen.read, bodies[2], "getRun");
+});
+
+test("members the API adds inside output and error reach the caller unchanged", async () => {
+  const output = { urls: [`${server.url}/generated/extra.png`], seed: 42, format: "png", sizes: [{ w: 1024, h: 1024 }] };
+  const succeeded = [
+    { id: "run_extra", model: MODEL, status: "pending", costUsd: 50000, createdAt: CREATED_AT },
+    { id: "run_extra", model: MODEL, status: "succeeded", costUsd: 50000, createdAt: CREATED_AT, completedAt: COMPLETED_AT, output },
+  ];
+  const ok = await withFakeApi(succeeded, everyWayToARun);
+  const error = { message: "The model refused this prompt", code: "content_policy", details: { category: "violence", score: 0.93 } };
+  const failed = [
+    { id: "run_extra", model: MODEL, status: "pending", costUsd: 50000, createdAt: CREATED_AT },
+    { id: "run_extra", model: MODEL, status: "failed", costUsd: 50000, createdAt: CREATED_AT, completedAt: COMPLETED_AT, error },
+  ];
+  const bad = await withFakeApi(failed, everyWayToARun);
+  assert.equal(ok.error, undefined, JSON.stringify(ok));
+  assert.equal(bad.error, undefined, JSON.stringify(bad));
+  assert.equal(bad.failure.kind, "run_failed");
+  assert.match(bad.failure.message, /The model refused this prompt/);
+  const differences = [
+    ["output of generate's run", ok.generated?.run.output, output],
+    ["output of the last onUpdate", ok.updates.at(-1)?.output, output],
+    ["output of getRun", ok.read.output, output],
+    ["error of the last onUpdate", bad.updates.at(-1)?.error, error],
+    ["error of getRun", bad.read.error, error],
+  ].filter(([, got, expected]) => !isDeepStrictEqual(got, expected))
+    .map(([what, got, expected]) => `${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  assert.deepEqual(differences, []);
 });
