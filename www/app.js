@@ -1,7 +1,7 @@
 // The demo page. It uses the package exactly as a user's page would. Nothing that comes from
 // the server or the user is ever inserted as HTML: text goes through textContent, and image
 // URLs are checked before they reach an <img>.
-import init, { validateInput, getModelFacts, promptLength, RunbaseClient } from "./pkg/index.js";
+import init, { validateInput, getModelFacts, promptLength, estimateCost, RunbaseClient } from "./pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -66,6 +66,18 @@ function safeImageUrl(url) {
     if (parsed.protocol === "data:" && /^data:image\/[a-z0-9.+-]+[;,]/i.test(url)) return url;
   } catch { /* not a URL */ }
   return null;
+}
+
+/** Micro-dollars (1 USD = 1,000,000, as the API counts) as dollars: 50000 → "$0.05". */
+function dollars(micro) {
+  return Number.isFinite(micro) && micro >= 0 ? `$${(micro / 1_000_000).toFixed(2)}` : null;
+}
+
+/** Whether runs made over this connection go to the built-in simulator (nothing is charged). */
+function simulated(conn) {
+  if (state.backend?.backend !== "simulator") return false;
+  if (conn.mode === "proxy") return true;
+  try { return new URL(conn.baseUrl, location.href).origin === location.origin; } catch { return false; }
 }
 
 function mode() {
@@ -154,6 +166,7 @@ function check() {
   $("count").classList.toggle("over", length > facts.promptMaxLength);
   const result = validateInput(input);
   renderIssues(result);
+  renderEstimate(input);
   const busy = state.controller !== null;
   $("generate").disabled = !result.ok || busy || (connection().mode === "key" && !connection().apiKey);
   $("verdict").textContent = busy ? "A run is in progress."
@@ -161,6 +174,15 @@ function check() {
     : connection().mode === "key" && !connection().apiKey ? "Enter your API key to generate."
     : result.warnings.length ? "Ready, with warnings." : "Ready.";
   return result;
+}
+
+/** The price of one image with the current input, next to Generate. */
+function renderEstimate(input) {
+  const price = dollars(estimateCost(input));
+  const note = price && simulated(connection()) ? " · simulated, not charged" : "";
+  $("estimate").replaceChildren(...(price
+    ? [el("strong", { textContent: `${price} per image` }), el("span", { class: "note", textContent: note })]
+    : []));
 }
 
 // ---------- reference images ----------
@@ -218,7 +240,9 @@ function loadRuns() {
   try { return JSON.parse(localStorage.getItem(RUNS_KEY)) ?? []; } catch { return []; }
 }
 
-function saveRun(update) {
+function saveRun(changes) {
+  // A member the answer lacked (costUsd of an older API, say) keeps what was saved before.
+  const update = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
   const runs = loadRuns();
   const index = runs.findIndex((r) => r.id === update.id);
   if (index >= 0) runs[index] = { ...runs[index], ...update }; else runs.unshift(update);
@@ -232,7 +256,15 @@ function renderRuns() {
   $("runs").replaceChildren(...runs.map((run) => el("li", {},
     el("span", { class: `status status-${String(run.status).replace(/[^a-z_]/g, "")}`, textContent: run.status }), " ",
     el("span", { class: "mono", textContent: run.id }), " ",
-    el("span", { class: "run-prompt", textContent: run.prompt }))));
+    ...costOf(run), el("span", { class: "run-prompt", textContent: run.prompt }))));
+}
+
+/** A run's cost as the API reported it; refunded in full when the run failed. */
+function costOf(run) {
+  const price = dollars(run.costUsd);
+  if (!price) return [];
+  const text = run.status === "failed" ? `${price} refunded` : price;
+  return [el("span", { class: "cost", textContent: text, title: run.simulated ? "Simulated: nothing was charged" : "What the API charged for this run" }), " "];
 }
 
 function showError(error) {
@@ -245,8 +277,9 @@ function showError(error) {
   $("error").hidden = false;
 }
 
-function showImages(urls, ratio) {
+function showImages(urls, ratio, run = {}) {
   const [w, h] = (ratio ?? "1:1").split(":").map(Number);
+  const price = dollars(run.costUsd);
   $("gallery").replaceChildren(...urls.map((url, index) => {
     const src = safeImageUrl(url);
     if (!src) return el("p", { class: "error", textContent: "An image URL was refused: it is not http(s)." });
@@ -255,8 +288,13 @@ function showImages(urls, ratio) {
     const open = el("a", { href: src, target: "_blank", rel: "noopener noreferrer", textContent: "Open" });
     const download = el("button", { type: "button", class: "secondary", textContent: "Download" });
     download.addEventListener("click", () => downloadImage(src, `gpt-image-2-${index + 1}.png`));
-    return el("figure", {}, img, el("figcaption", {}, open, download));
+    const cost = price ? [el("span", run.simulated
+      ? { class: "cost", textContent: `${price} · simulated`, title: "What this run would cost; the simulator charges nothing" }
+      : { class: "cost", textContent: `Charged ${price}`, title: "What the API charged for this run (costUsd)" })] : [];
+    return el("figure", {}, img, el("figcaption", {}, open, download, ...cost));
   }));
+  // On a narrow screen the result is below the form: bring it into view.
+  $("gallery").firstElementChild?.scrollIntoView({ block: "nearest" });
 }
 
 /** Generated URLs expire: save a copy. Cross-origin images are fetched into a blob first. */
@@ -277,6 +315,7 @@ function startProgress(label) {
   $("error").hidden = true;
   $("progress-status").textContent = label;
   $("progress-run").textContent = "";
+  $("progress").scrollIntoView({ block: "nearest" });
   const timer = setInterval(() => {
     $("progress-time").textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
   }, 100);
@@ -308,16 +347,17 @@ async function generate() {
     signal,
     onCreate: (run) => {
       $("progress-run").textContent = run.id;
-      saveRun({ id: run.id, status: run.status, prompt: input.prompt.slice(0, 80), mode: conn.mode, baseUrl: conn.baseUrl, ratio: input.aspect_ratio });
+      saveRun({ id: run.id, status: run.status, prompt: input.prompt.slice(0, 80), mode: conn.mode, baseUrl: conn.baseUrl,
+        ratio: input.aspect_ratio, costUsd: run.costUsd, simulated: simulated(conn) });
     },
     onUpdate: (run) => {
       $("progress-status").textContent = run.status;
-      saveRun({ id: run.id, status: run.status });
+      saveRun({ id: run.id, status: run.status, costUsd: run.costUsd });
     },
   }), "creating the run");
   if (result) {
-    saveRun({ id: result.run.id, status: result.run.status, urls: result.urls });
-    showImages(result.urls, input.aspect_ratio);
+    saveRun({ id: result.run.id, status: result.run.status, urls: result.urls, costUsd: result.costUsd });
+    showImages(result.urls, input.aspect_ratio, { costUsd: result.costUsd, simulated: simulated(conn) });
   }
 }
 
@@ -332,12 +372,15 @@ async function resumePending() {
   const conn = { mode: pending.mode, baseUrl: pending.baseUrl, apiKey: $("api-key").value.trim() };
   const run = await follow((signal) => client(conn).waitForRun(pending.id, {
     signal,
-    onUpdate: (r) => { $("progress-status").textContent = `${r.status} (resumed)`; saveRun({ id: r.id, status: r.status }); },
+    onUpdate: (r) => {
+      $("progress-status").textContent = `${r.status} (resumed)`;
+      saveRun({ id: r.id, status: r.status, costUsd: r.costUsd });
+    },
   }), `resuming ${pending.id}`);
   if (run) {
     const urls = run.output?.urls ?? [];
-    saveRun({ id: run.id, status: run.status, urls });
-    showImages(urls, pending.ratio);
+    saveRun({ id: run.id, status: run.status, urls, costUsd: run.costUsd });
+    showImages(urls, pending.ratio, { costUsd: run.costUsd, simulated: pending.simulated });
   }
 }
 

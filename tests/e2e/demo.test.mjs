@@ -24,6 +24,52 @@ async function openDemo({ width = 1280, height = 900 } = {}) {
 
 const issuesOf = (page, field) => page.locator(`#${field}-issues`).textContent();
 
+/** Where the element is, if it is not entirely inside the viewport and on top (visible to a
+ *  person looking at the screen, not only in the DOM); null when it is. */
+async function outsideViewport(locator) {
+  return locator.evaluate((node) => {
+    const r = node.getBoundingClientRect();
+    const where = `${node.id || node.className} at ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)} in ${innerWidth}×${innerHeight}`;
+    if (!r.width || !r.height || !node.checkVisibility({ opacityProperty: true, visibilityProperty: true })) return `hidden: ${where}`;
+    if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) return `outside the viewport: ${where}`;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return node === hit || node.contains(hit) ? null : `covered by ${hit?.tagName}.${hit?.className}: ${where}`;
+  });
+}
+
+async function assertOnScreen(locator, text) {
+  await locator.filter({ hasText: text }).waitFor();
+  assert.equal(await outsideViewport(locator), null, `${text} is on screen`);
+}
+
+/** The estimate next to Generate, for each resolution the current ratio allows. */
+async function estimatesByResolution(page) {
+  const seen = {};
+  for (const resolution of ["1K", "2K", "4K"]) {
+    const input = page.locator(`input[name="resolution"][value="${resolution}"]`);
+    if (await input.isDisabled()) continue;
+    await page.locator(`#resolutions label:has(input[value="${resolution}"])`).click();
+    seen[resolution] = (await page.locator("#estimate strong").textContent()).trim();
+  }
+  return seen;
+}
+
+/** Generate, then the statuses pending and processing on screen, then the charged cost on the
+ *  result and in the run list. */
+async function generateAndWatch(page, shots) {
+  await page.click("#generate");
+  await assertOnScreen(page.locator("#progress-status"), "pending");
+  await assertOnScreen(page.locator("#progress-status"), "processing");
+  if (shots) await page.screenshot({ path: screenshotPath(shots.progress) });
+  await page.locator("#gallery img").waitFor();
+  await page.waitForFunction(() => document.querySelector("#gallery img")?.complete);
+  await assertOnScreen(page.locator("#gallery figcaption .cost"), "$0.05");
+  assert.equal(await page.locator("#gallery figcaption .cost").textContent(), "$0.05 · simulated");
+  const listed = page.locator("#runs li").first();
+  assert.match(await listed.textContent(), /succeeded run_\w+ \$0\.05 /);
+  if (shots) await page.screenshot({ path: screenshotPath(shots.result) });
+}
+
 test("invalid input shows the right messages, and fixing it enables Generate", async () => {
   const { page, errors, context } = await openDemo();
   assert.equal(await page.locator("#generate").isDisabled(), true);
@@ -58,21 +104,38 @@ test("invalid input shows the right messages, and fixing it enables Generate", a
   await context.close();
 });
 
-test("a run completes and its image loads at the right shape", async () => {
+test("a run completes and its image loads at the right shape; price before, pending/processing during, cost after", async () => {
   const { page, errors, context } = await openDemo();
   await page.locator('[data-preset="2"]').click();
   assert.match(await page.inputValue("#prompt"), /YouTube homepage/);
-  await page.click("#generate");
-  await page.locator("#progress").waitFor({ state: "visible" });
+  assert.equal(await page.locator("#estimate").textContent(), "$0.05 per image · simulated, not charged");
+  await page.locator("#generate").scrollIntoViewIfNeeded();
+  assert.equal(await outsideViewport(page.locator("#estimate")), null, "the price is on screen next to Generate");
+  await page.screenshot({ path: screenshotPath("demo-generate-desktop.png") });
+  assert.deepEqual(await estimatesByResolution(page), { "1K": "$0.05 per image", "2K": "$0.07 per image", "4K": "$0.12 per image" },
+    "the estimate follows the resolution");
+  await page.locator('#resolutions label:has(input[value="1K"])').click();
+  assert.match(await page.locator("#estimate").textContent(), /^\$0\.05 per image/);
+  await generateAndWatch(page, { progress: "demo-progress-desktop.png", result: "demo-result-desktop-viewport.png" });
   const img = page.locator("#gallery img");
-  await img.waitFor();
-  await page.waitForFunction(() => document.querySelector("#gallery img")?.complete);
   const size = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
   assert.deepEqual(size, [1024, 576], "16:9 at 1K");
-  assert.match(await page.locator("#runs").textContent(), /succeeded/);
   assert.equal(await page.locator("#progress").isVisible(), false);
+  await page.evaluate(() => window.scrollTo(0, 0)); // the result panel is sticky: a full-page shot from the top
   await page.screenshot({ path: screenshotPath("demo-result-desktop.png"), fullPage: true });
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a failed run lists its cost as refunded", async () => {
+  const { page, context } = await openDemo();
+  await server.faults([{ kind: "run_failed", message: "The model refused this prompt" }]);
+  await page.fill("#prompt", "A lamp, refused");
+  await page.locator('#resolutions label:has(input[value="2K"])').click();
+  await page.click("#generate");
+  await page.locator("#error").waitFor({ state: "visible" });
+  assert.match(await page.locator("#error-detail").textContent(), /The charge of \$0\.07 was refunded/);
+  assert.match(await page.locator("#runs li").first().textContent(), /^failed run_\w+ \$0\.07 refunded /);
   await context.close();
 });
 
@@ -135,8 +198,11 @@ test("own key: kept in memory unless asked, never in the URL; phone layout", asy
   await page.fill("#api-key", "sk-sim-demo");
   await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片");
   assert.equal(await page.locator("#count").textContent(), "14 / 4000");
-  await page.click("#generate");
-  await page.locator("#gallery img").waitFor();
+  await page.locator("#generate").scrollIntoViewIfNeeded();
+  assert.equal(await outsideViewport(page.locator("#estimate")), null, "the price is on screen next to Generate");
+  assert.match(await page.locator("#estimate").textContent(), /^\$0\.05 per image/);
+  await page.screenshot({ path: screenshotPath("demo-generate-phone.png") });
+  await generateAndWatch(page, { progress: "demo-progress-phone.png", result: "demo-result-phone.png" });
   assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes("sk-sim-demo")), false);
   assert.ok(!page.url().includes("sk-sim-demo"));
   await page.screenshot({ path: screenshotPath("demo-phone.png"), fullPage: true });
