@@ -9,7 +9,8 @@ import { ROOT, startSimulator, launchChromium, openPackagePage } from "./harness
 
 const RUN_MS = 1000;
 const ROWS = [
-  // [fault, where, call, expected kind or "success", run exists?, limit ms, client options, abort after ms]
+  // [fault, where, call, expected kind or "success", run exists?, limit ms, client options, abort after ms,
+  //  abort reasons (none: abort())]
   ["server_error (500)", "create", "generate", "api", false, 4000],
   ["server_error (500) ×2", "poll", "generate", "success", true, 10000],
   ["html_502", "create", "generate", "api", false, 4000],
@@ -37,10 +38,13 @@ const ROWS = [
   ["run_no_output (succeeded, no output.urls)", "run", "generate", "decode", true, 8000],
   ["abort mid-request (slow create)", "create", "generate", "aborted", false, 3000, {}, 300],
   ["abort mid-wait", "none", "generate", "aborted", true, 3000, {}, 600],
+  // A reason that is not an Error must not reach the fetch machinery (it would panic there).
+  ['abort("some string") mid-request (slow create)', "create", "generate", "aborted", false, 3000, {}, 300, ["some string"]],
+  ["abort(42) mid-wait", "none", "generate", "aborted", true, 3000, {}, 600, [42]],
 ];
 
 function faultsFor(name, where) {
-  const kind = name.split(" ")[0];
+  const kind = name.split(/[ (]/)[0];
   if (where === "none") return [];
   if (where === "run") return [{ kind, message: "The model refused this prompt" }];
   const fault = { on: where, kind };
@@ -80,14 +84,14 @@ after(async () => {
   writeFileSync(join(ROOT, "docs", "FAULTS.md"), lines.join("\n"));
 });
 
-ROWS.forEach(([fault, where, call, expected, runExists, limit, options = {}, abortAfter], index) => {
+ROWS.forEach(([fault, where, call, expected, runExists, limit, options = {}, abortAfter, abortWith = []], index) => {
   test(`fault: ${fault} on ${where} → ${expected}`, async () => {
     await fetch(`${server.url}/__sim/faults`, { method: "DELETE" });
     await server.faults(faultsFor(fault, where));
-    const result = await page.evaluate(async ([options, abortAfter, key]) => {
+    const result = await page.evaluate(async ([options, abortAfter, abortWith, key]) => {
       const client = new window.lib.RunbaseClient({ apiKey: key, baseUrl: "/sim/v1", ...options });
       const controller = new AbortController();
-      if (abortAfter) setTimeout(() => controller.abort(), abortAfter);
+      if (abortAfter) setTimeout(() => controller.abort(...abortWith), abortAfter);
       let created;
       const started = performance.now();
       try {
@@ -99,7 +103,7 @@ ROWS.forEach(([fault, where, call, expected, runExists, limit, options = {}, abo
         return { outcome: e.kind, runId: e.runId, created, status: e.status, code: e.code, message: e.message,
           isRunbaseError: e instanceof window.lib.RunbaseError, ms: performance.now() - started };
       }
-    }, [options, abortAfter ?? 0, `sk-sim-fault-${index}`]);
+    }, [options, abortAfter ?? 0, abortWith, `sk-sim-fault-${index}`]);
     const runIdKept = result.outcome === "success"
       ? (result.created ? "yes" : "—")
       : result.runId ? (result.runId === result.created ? "yes" : "WRONG") : (runExists ? "LOST" : "— (no run)");
