@@ -656,3 +656,27 @@ test("members the API adds inside output and error reach the caller unchanged", 
     .map(([what, got, expected]) => `${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
   assert.deepEqual(differences, []);
 });
+
+test("a key that does not start with sk- gets a console warning, an sk- key none", async () => {
+  const warnings = [];
+  const onConsole = (m) => m.type() === "warning" && warnings.push(m.text());
+  page.on("console", onConsole);
+  try {
+    await inPage(async (lib, base) => {
+      new lib.RunbaseClient({ apiKey: "sk-sim-fine", baseUrl: base });
+      new lib.RunbaseClient({ baseUrl: base });
+    }, `${server.url}/sim/v1`);
+    await page.waitForTimeout(100);
+    assert.deepEqual(warnings, []);
+    const refused = await inPage(async (lib, base) => {
+      await new lib.RunbaseClient({ apiKey: "rb_live_1234", baseUrl: base }).createRun({ prompt: "A lamp" });
+    }, `${server.url}/sim/v1`);
+    await page.waitForTimeout(100);
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0], /sk-/);
+    assert.doesNotMatch(warnings[0], /rb_live_1234/, "the warning does not repeat the key");
+    assert.equal(refused.code, "invalid_api_key", "a warning, not a refusal: the API decides");
+  } finally {
+    page.off("console", onConsole);
+  }
+});
