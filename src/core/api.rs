@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ClientError, ErrorKind};
 use super::validate::{Issue, NormalizedInput};
-use super::value::{Members, Value};
+use super::value::{ascii_number, split_ascii, Members, Value};
 
 /// How far below a response body the client reads: `output.urls[i]` is three levels down.
 pub const RESPONSE_DEPTH: usize = 3;
@@ -392,20 +392,27 @@ pub fn parse_retry_after(header: &str, now_unix_ms: f64) -> Option<u64> {
 /// `3` or `1.5` seconds as milliseconds; read by hand, as float parsing costs the wasm build
 /// kilobytes.
 fn seconds_as_ms(text: &str) -> Option<u64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+    let (whole, fraction) = split_ascii(text, b'.').unwrap_or((text, ""));
+    if whole.len() > 9 || fraction.len() > 9 {
         return None;
     }
-    let whole: u64 = whole.parse().ok()?;
-    let millis: u64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
+    let whole = ascii_number(whole)?;
+    let millis = if fraction.is_empty() {
+        0
+    } else {
+        ascii_number(fraction)?;
+        // The first three digits are the milliseconds: "5" is 500, "25" is 250, "1234" is 123.
+        let first3 = fraction.get(..fraction.len().min(3))?;
+        ascii_number(first3)? * 10u64.pow(3 - first3.len() as u32)
+    };
     Some(whole * 1000 + millis)
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, the form HTTP servers send).
 fn http_date_unix_ms(text: &str) -> Option<f64> {
     let mut parts = text.split_whitespace().skip(1);
-    let day: i64 = parts.next()?.parse().ok()?;
+    let number = |part: Option<&str>| ascii_number(part?).map(|n| n as i64);
+    let day = number(parts.next())?;
     let month = match parts.next()? {
         "Jan" => 1,
         "Feb" => 2,
@@ -421,9 +428,13 @@ fn http_date_unix_ms(text: &str) -> Option<f64> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|n| n.parse::<i64>().ok());
-    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    let year = number(parts.next())?;
+    let mut clock = parts.next()?.split(':');
+    let (h, m, s) = (
+        number(clock.next())?,
+        number(clock.next())?,
+        number(clock.next())?,
+    );
     if parts.next()? != "GMT"
         || !(1..=31).contains(&day)
         || !(0..24).contains(&h)

@@ -1,6 +1,8 @@
 //! Offline checks of one reference-image URL: is it an absolute http(s) URL, or a `data:`
 //! image whose decoded size can be known without fetching anything?
 
+use crate::core::value::{ascii_number, rsplit_ascii, split_ascii};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferenceUrl<'a> {
     Https,
@@ -44,7 +46,7 @@ pub fn classify(url: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
             "{what}; percent-encode it or remove it"
         )));
     }
-    let Some((scheme, rest)) = url.split_once(':') else {
+    let Some((scheme, rest)) = split_ascii(url, b':') else {
         return Err(UrlProblem::Malformed(
             "it has no scheme: give an absolute URL such as https://example.com/photo.png".into(),
         ));
@@ -88,9 +90,9 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
         .find(['/', '?', '#', '\\'])
         .unwrap_or(after_slashes.len());
     let authority = after_slashes.get(..authority_end).unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let host_port = rsplit_ascii(authority, b'@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
-        let Some((v6, after)) = bracketed.split_once(']') else {
+        let Some((v6, after)) = split_ascii(bracketed, b']') else {
             return Err(UrlProblem::Malformed(
                 "its IPv6 host has no closing ]".into(),
             ));
@@ -114,7 +116,7 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
             },
         }
     } else {
-        match host_port.rsplit_once(':') {
+        match rsplit_ascii(host_port, b':') {
             Some((host, port)) => (host, Some(port)),
             None => (host_port, None),
         }
@@ -133,10 +135,8 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
         )));
     }
     if let Some(port) = port {
-        let valid = port.is_empty()
-            || (port.len() <= 5
-                && port.chars().all(|c| c.is_ascii_digit())
-                && port.parse::<u32>().is_ok_and(|p| p <= 65535));
+        let valid =
+            port.is_empty() || (port.len() <= 5 && ascii_number(port).is_some_and(|p| p <= 65535));
         if !valid {
             return Err(UrlProblem::Malformed(format!(
                 "its port \"{port}\" is not a number from 0 to 65535"
@@ -148,7 +148,7 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
 
 /// `data:[<media type>][;base64],<payload>` (RFC 2397).
 fn classify_data(rest: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
-    let Some((header, payload)) = rest.split_once(',') else {
+    let Some((header, payload)) = split_ascii(rest, b',') else {
         return Err(UrlProblem::Malformed(
             "this data: URL has no comma before its data".into(),
         ));

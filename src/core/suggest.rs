@@ -1,6 +1,8 @@
 //! "Did you mean …" for near misses: enum values (`4k`, `16x9`, ` 16:9`) and field names
 //! (`aspectRatio`, `image_url`, `size`).
 
+use crate::core::value::{ascii_number, split_ascii};
+
 /// Names other APIs use for a field of ours, which no spelling rule would find.
 const FIELD_ALIASES: [(&str, &str); 10] = [
     ("size", "resolution"),
@@ -60,8 +62,8 @@ fn canonical_name(s: &str) -> String {
 
 /// `1920:1080` → `16:9`: a ratio given as a size, or not in lowest terms.
 fn reduced_ratio(canonical: &str) -> Option<String> {
-    let (w, h) = canonical.split_once(':')?;
-    let (w, h): (u64, u64) = (w.parse().ok()?, h.parse().ok()?);
+    let (w, h) = split_ascii(canonical, b':')?;
+    let (w, h) = (ascii_number(w)?, ascii_number(h)?);
     if w == 0 || h == 0 {
         return None;
     }

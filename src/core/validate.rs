@@ -8,7 +8,7 @@ use crate::core::model::{
 };
 use crate::core::reference_url::{classify, ReferenceUrl, UrlProblem};
 use crate::core::suggest;
-use crate::core::value::{quote, Value};
+use crate::core::value::{comma_list, quote, Value};
 use serde::{Serialize, Serializer};
 
 /// At most this many issues are reported; a last `too_many_issues` says how many were left out.
@@ -302,7 +302,7 @@ fn check_input<'a>(
                         "Unknown field {}: {} accepts only {}.{hint}",
                         quote(name),
                         model.id,
-                        FIELDS.join(", ")
+                        comma_list(&FIELDS)
                     ),
                 )
                 .details(suggestion, Some(&FIELDS));
@@ -581,7 +581,7 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
                     IssueCode::ImageUrlUnsupportedScheme,
                     format!(
                         "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
-                        model.image_url_schemes.join(", ")
+                        comma_list(model.image_url_schemes)
                     ),
                 )
                 .details(None, Some(model.image_url_schemes));
@@ -600,11 +600,17 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
 
 /// `"1:1", "2:3" or "3:2"`
 fn list(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => quoted.concat(),
+    // Built by hand: a `join` over `String`s would add a second copy of `join` to the module.
+    let mut out = String::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == values.len() { " or " } else { ", " });
+        }
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
     }
+    out
 }
 
 /// Sizes in binary megabytes, as the limit is stated ("4 MB" = 4 × 1024 × 1024 bytes).

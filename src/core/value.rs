@@ -46,6 +46,43 @@ impl Value {
     }
 }
 
+/// `s.split_once(delimiter)` for an ASCII delimiter, by bytes: the `char`-pattern searchers
+/// cost the wasm module over a kilobyte, and every delimiter the core splits on is ASCII.
+pub fn split_ascii(s: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == delimiter)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// `s.rsplit_once(delimiter)` for an ASCII delimiter, by bytes.
+pub fn rsplit_ascii(s: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().rposition(|b| b == delimiter)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// 1 to 18 ASCII digits as a number (no sign, no spaces); one small reader instead of the
+/// standard integer parsers, which the module would carry once per integer type.
+pub fn ascii_number(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 18 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// `a, b, c`: one helper for every list in a message (each `join` instance costs the module
+/// about a kilobyte).
+pub fn comma_list(values: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(value);
+    }
+    out
+}
+
 /// A string as a message quotes it: in double quotes, cut to a readable length.
 pub fn quote(s: &str) -> String {
     const SHOWN: usize = 40;
@@ -85,7 +122,13 @@ pub fn number_text(n: f64) -> String {
     let sign = if n < 0.0 { "-" } else { "" };
     let abs = n.abs();
     if abs >= 1e15 {
-        return format!("{sign}about 10^{}", abs.log10() as i32);
+        // Digits counted by hand: `log10` would link a float routine into the module.
+        let (mut rest, mut exponent) = (abs, 0);
+        while rest >= 10.0 && exponent < 400 {
+            rest /= 10.0;
+            exponent += 1;
+        }
+        return format!("{sign}about 10^{exponent}");
     }
     let thousandths = (abs * 1000.0).round() as u64;
     let (whole, frac) = (thousandths / 1000, thousandths % 1000);

@@ -23,7 +23,7 @@ use crate::core::policy::{
 };
 use crate::core::suggest;
 use crate::core::validate::validate;
-use crate::core::value::{Value, MAX_DEPTH};
+use crate::core::value::{comma_list, Value, MAX_DEPTH};
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -90,7 +90,7 @@ impl Options {
                         .map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
                     return Err(options_error(format!(
                         "Unknown option \"{name}\" in {what}; known: {}.{hint}",
-                        known.join(", ")
+                        comma_list(known)
                     )));
                 }
             }
@@ -587,15 +587,6 @@ fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, ClientErro
     })
 }
 
-/// One call as a JS promise. The future is boxed so that one instance of the promise
-/// machinery serves every method (each would otherwise cost a copy in the module).
-fn promise(
-    future: impl std::future::Future<Output = Result<JsValue, ClientError>> + 'static,
-) -> Promise {
-    let future: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = Box::pin(future);
-    future_to_promise(async move { future.await.map_err(|e| to_js_error(&e)) })
-}
-
 /// What `generate` resolves with.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -604,6 +595,66 @@ struct Generated<'a> {
     /// What the run was charged, in micro-dollars, as the API reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
     cost_usd: Option<u64>,
+}
+
+/// The four calls of a client. They share one async body, so the module holds one state
+/// machine and one copy of the promise machinery instead of four.
+#[derive(Clone, Copy)]
+enum Verb {
+    Create,
+    Get,
+    Wait,
+    Generate,
+}
+
+impl Inner {
+    async fn perform(
+        &self,
+        verb: Verb,
+        arg: JsValue,
+        options: JsValue,
+    ) -> Result<JsValue, ClientError> {
+        let mut call = start_call(options, self.timeout_ms)?;
+        let on_update = call.on_update.as_ref();
+        match verb {
+            Verb::Create => Ok(self.create(&arg, &mut call.op).await?.js),
+            Verb::Get => {
+                let run_id = check_run_id(&arg)?;
+                Ok(self.fetch_run(&run_id, &call.op).await?.js)
+            }
+            Verb::Wait => {
+                let run_id = check_run_id(&arg)?;
+                call.op.run_id = Some(run_id.clone());
+                Ok(self.wait(&run_id, None, &call.op, on_update).await?.js)
+            }
+            Verb::Generate => {
+                let created = self.create(&arg, &mut call.op).await?;
+                if let Some(callback) = &call.on_create {
+                    let _ = callback.call1(&JsValue::NULL, &created.js);
+                }
+                let id = created.run.id.clone();
+                let done = self.wait(&id, Some(created), &call.op, on_update).await?;
+                let result = to_js(&Generated {
+                    urls: done.run.urls(),
+                    cost_usd: done.run.cost_usd,
+                });
+                let _ = js_sys::Reflect::set(&result, &"run".into(), &done.js);
+                Ok(result)
+            }
+        }
+    }
+}
+
+impl Client {
+    fn start(&self, verb: Verb, arg: JsValue, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner
+                .perform(verb, arg, options)
+                .await
+                .map_err(|e| to_js_error(&e))
+        })
+    }
 }
 
 #[wasm_bindgen(js_class = RunbaseClient)]
@@ -626,11 +677,7 @@ impl Client {
         #[wasm_bindgen(unchecked_param_type = "GptImage2Input")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let mut call = start_call(options, inner.timeout_ms)?;
-            Ok(inner.create(&input, &mut call.op).await?.js)
-        })
+        self.start(Verb::Create, input, options)
     }
 
     /// Reads a run once.
@@ -640,12 +687,7 @@ impl Client {
         #[wasm_bindgen(unchecked_param_type = "string")] run_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let call = start_call(options, inner.timeout_ms)?;
-            let run_id = check_run_id(&run_id)?;
-            Ok(inner.fetch_run(&run_id, &call.op).await?.js)
-        })
+        self.start(Verb::Get, run_id, options)
     }
 
     /// Follows a run until it finishes; resolves with the succeeded run.
@@ -655,16 +697,7 @@ impl Client {
         #[wasm_bindgen(unchecked_param_type = "string")] run_id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let mut call = start_call(options, inner.timeout_ms)?;
-            let run_id = check_run_id(&run_id)?;
-            call.op.run_id = Some(run_id.clone());
-            let answer = inner
-                .wait(&run_id, None, &call.op, call.on_update.as_ref())
-                .await?;
-            Ok(answer.js)
-        })
+        self.start(Verb::Wait, run_id, options)
     }
 
     /// Validates, creates and waits: resolves with `{ urls, run, costUsd }`.
@@ -674,24 +707,7 @@ impl Client {
         #[wasm_bindgen(unchecked_param_type = "GptImage2Input")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let mut call = start_call(options, inner.timeout_ms)?;
-            let created = inner.create(&input, &mut call.op).await?;
-            if let Some(callback) = &call.on_create {
-                let _ = callback.call1(&JsValue::NULL, &created.js);
-            }
-            let id = created.run.id.clone();
-            let done = inner
-                .wait(&id, Some(created), &call.op, call.on_update.as_ref())
-                .await?;
-            let result = to_js(&Generated {
-                urls: done.run.urls(),
-                cost_usd: done.run.cost_usd,
-            });
-            let _ = js_sys::Reflect::set(&result, &"run".into(), &done.js);
-            Ok(result)
-        })
+        self.start(Verb::Generate, input, options)
     }
 }
 

@@ -8,9 +8,6 @@
 //! `unreachable!` when the rejection is not an `Error`, and a panic kills the module. Why a
 //! call stopped is kept on the Rust side instead.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use gloo_net::http::{Headers, Request};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -36,43 +33,47 @@ pub enum Stop {
     TimedOut,
 }
 
-/// A timer that runs `on_fire` once after `ms`, cleared when dropped.
-struct Timer {
-    id: JsValue,
-    _callback: Closure<dyn FnMut()>,
+/// `controller.abort` bound to its controller with no reason: usable as a timer or event
+/// handler without a Rust closure (none is linked into the module), and whatever calls it, the
+/// abort reason stays a `DOMException` (an abort event passed as the reason would not be).
+fn aborter(controller: &AbortController) -> Function {
+    js_sys::Reflect::get(controller, &"abort".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .map_or_else(
+            || Function::new_no_args(""),
+            |abort| JsValue::from(abort.bind1(controller, &JsValue::UNDEFINED)).unchecked_into(),
+        )
 }
 
+/// Calls `handler` after `ms`; cleared when dropped.
+struct Timer(JsValue);
+
 impl Timer {
-    fn start(ms: f64, on_fire: impl FnMut() + 'static) -> Timer {
-        let callback = Closure::<dyn FnMut()>::new(on_fire);
-        let id = set_timeout(callback.as_ref().unchecked_ref(), ms);
-        Timer {
-            id,
-            _callback: callback,
-        }
+    fn start(ms: f64, handler: &Function) -> Timer {
+        Timer(set_timeout(handler, ms))
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        clear_timeout(&self.id);
+        clear_timeout(&self.0);
     }
 }
 
-/// Aborts `target` when `source` aborts, until dropped.
+/// Calls `handler` when `source` aborts, until dropped.
 struct Link {
     source: AbortSignal,
-    callback: Closure<dyn FnMut()>,
+    handler: Function,
 }
 
 impl Link {
-    fn new(source: &AbortSignal, on_abort: impl FnMut() + 'static) -> Link {
-        let callback = Closure::<dyn FnMut()>::new(on_abort);
+    fn new(source: &AbortSignal, handler: Function) -> Link {
         // Adding a listener to a real AbortSignal cannot throw.
-        let _ = source.add_event_listener_with_callback("abort", callback.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("abort", &handler);
         Link {
             source: source.clone(),
-            callback,
+            handler,
         }
     }
 }
@@ -81,56 +82,49 @@ impl Drop for Link {
     fn drop(&mut self) {
         let _ = self
             .source
-            .remove_event_listener_with_callback("abort", self.callback.as_ref().unchecked_ref());
+            .remove_event_listener_with_callback("abort", &self.handler);
     }
-}
-
-fn new_controller() -> Result<AbortController, JsValue> {
-    AbortController::new()
 }
 
 /// One call's cancellation: the caller's signal and the overall time-out, as one signal.
 pub struct Scope {
     controller: AbortController,
-    stop: Rc<Cell<Option<Stop>>>,
+    user: Option<AbortSignal>,
     _link: Option<Link>,
     _timer: Option<Timer>,
 }
 
 impl Scope {
-    /// `None` when `AbortController` is missing (a very old runtime).
+    /// `Err` when `AbortController` is missing (a very old runtime).
     pub fn start(user: Option<AbortSignal>, timeout_ms: f64) -> Result<Scope, JsValue> {
-        let controller = new_controller()?;
-        let stop = Rc::new(Cell::new(None));
-        let stopper = |reason: Stop| {
-            let (controller, stop) = (controller.clone(), stop.clone());
-            move || {
-                if stop.get().is_none() {
-                    stop.set(Some(reason));
-                }
-                controller.abort();
-            }
-        };
-        let link = match user {
+        let controller = AbortController::new()?;
+        let link = match &user {
             Some(signal) if signal.aborted() => {
-                stopper(Stop::Aborted)();
+                controller.abort();
                 None
             }
-            Some(signal) => Some(Link::new(&signal, stopper(Stop::Aborted))),
+            Some(signal) => Some(Link::new(signal, aborter(&controller))),
             None => None,
         };
         let timer = (timeout_ms > 0.0 && timeout_ms.is_finite())
-            .then(|| Timer::start(timeout_ms, stopper(Stop::TimedOut)));
+            .then(|| Timer::start(timeout_ms, &aborter(&controller)));
         Ok(Scope {
             controller,
-            stop,
+            user,
             _link: link,
             _timer: timer,
         })
     }
 
+    /// Why the call stopped, if it did: only the caller's signal and the timer abort it.
     pub fn stopped(&self) -> Option<Stop> {
-        self.stop.get()
+        if !self.controller.signal().aborted() {
+            None
+        } else if self.user.as_ref().is_some_and(AbortSignal::aborted) {
+            Some(Stop::Aborted)
+        } else {
+            Some(Stop::TimedOut)
+        }
     }
 
     /// Waits `ms`, or less if the call stops first (then `Err` with why).
@@ -139,19 +133,12 @@ impl Scope {
             return Err(stop);
         }
         let signal = self.controller.signal();
-        let mut timer = None;
+        let mut pending = None;
         let wait = Promise::new(&mut |resolve, reject| {
-            timer = Some(set_timeout(&resolve, ms));
-            let options = web_sys::AddEventListenerOptions::new();
-            options.set_once(true);
-            let _ = signal.add_event_listener_with_callback_and_add_event_listener_options(
-                "abort", &reject, &options,
-            );
+            pending = Some((Timer::start(ms, &resolve), Link::new(&signal, reject)));
         });
         let result = JsFuture::from(wait).await;
-        if let Some(id) = timer {
-            clear_timeout(&id);
-        }
+        drop(pending);
         match (result, self.stopped()) {
             (Ok(_), None) => Ok(()),
             (_, Some(stop)) => Err(stop),
@@ -171,26 +158,17 @@ impl Scope {
         if let Some(stop) = self.stopped() {
             return Outcome::Stopped(stop);
         }
-        let Ok(controller) = new_controller() else {
+        let Ok(controller) = AbortController::new() else {
             return Outcome::Failed("AbortController is not available".into());
         };
-        let timed_out = Rc::new(Cell::new(false));
-        let _link = Link::new(&self.controller.signal(), {
-            let controller = controller.clone();
-            move || controller.abort()
-        });
-        let _timer = Timer::start(timeout_ms, {
-            let (controller, timed_out) = (controller.clone(), timed_out.clone());
-            move || {
-                timed_out.set(true);
-                controller.abort();
-            }
-        });
+        let _link = Link::new(&self.controller.signal(), aborter(&controller));
+        let _timer = Timer::start(timeout_ms, &aborter(&controller));
         let answer = exchange(method, url, headers, body, &controller.signal()).await;
         match (answer, self.stopped()) {
             (_, Some(stop)) => Outcome::Stopped(stop),
             (Ok(answer), None) => Outcome::Answered(answer),
-            (Err(_), None) if timed_out.get() => Outcome::TimedOut,
+            // Only the call (handled above) and this request's timer abort its controller.
+            (Err(_), None) if controller.signal().aborted() => Outcome::TimedOut,
             (Err(detail), None) => Outcome::Failed(detail),
         }
     }
