@@ -5,7 +5,6 @@ import initWasm, {
   validateInput as wasmValidateInput,
   getModelFacts as wasmGetModelFacts,
   promptLength as wasmPromptLength,
-  estimateCost as wasmEstimateCost,
   RunbaseClient as WasmRunbaseClient,
   __setErrorClass,
 } from "./runbase_image.js";
@@ -90,10 +89,17 @@ export function promptLength(text) {
   return wasmPromptLength(String(text));
 }
 
-/** What a run with this input will cost, in micro-dollars (50000 is $0.05). */
+/**
+ * What a run with this input will cost, in micro-dollars (50000 is $0.05): the price of its
+ * resolution in the model facts (the default resolution when none is given).
+ */
 export function estimateCost(input) {
   ready();
-  return wasmEstimateCost(input);
+  const facts = wasmGetModelFacts();
+  const resolution = input?.resolution === undefined ? facts.defaultResolution : input.resolution;
+  return typeof resolution === "string" && Object.hasOwn(facts.pricesUsd, resolution)
+    ? facts.pricesUsd[resolution]
+    : undefined;
 }
 
 /** A client for the Runbase API (directly with apiKey, or through a proxy with baseUrl). */

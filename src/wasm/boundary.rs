@@ -8,7 +8,7 @@ use js_sys::Array;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::core::model::{find_model, FIELD_RESOLUTION, GPT_IMAGE_2};
+use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{prompt_length, validate_for_model};
 use crate::core::value::{Value, MAX_DEPTH};
 
@@ -123,27 +123,6 @@ pub fn validate_input(
     };
     let input = to_value(&input, MAX_DEPTH);
     to_js(&validate_for_model(&model_id, &input))
-}
-
-/// What a run with this input will cost, in micro-dollars (50000 is $0.05): the price of its
-/// resolution ("1K" when none is given). `undefined` for a resolution the model does not have.
-#[wasm_bindgen(js_name = estimateCost, unchecked_return_type = "number | undefined")]
-pub fn estimate_cost(
-    #[wasm_bindgen(unchecked_param_type = "Partial<GptImage2Input>")] input: JsValue,
-) -> JsValue {
-    let resolution = if input.is_object() {
-        reflect_get(&input, &FIELD_RESOLUTION.into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    };
-    let resolution = match resolution.as_string() {
-        Some(name) => name,
-        None if resolution.is_undefined() => GPT_IMAGE_2.default_resolution.to_string(),
-        None => return JsValue::UNDEFINED,
-    };
-    GPT_IMAGE_2
-        .cost_usd(&resolution)
-        .map_or(JsValue::UNDEFINED, |micro| JsValue::from_f64(micro as f64))
 }
 
 /// A prompt's length as the validator counts it (UTF-16 code units, like String.length).

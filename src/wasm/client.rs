@@ -2,7 +2,7 @@
 //! module decides when to send, wait and retry; the api module reads the answers; the
 //! transport (gloo-net over web-sys) sends them and keeps time.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, JSON};
@@ -23,7 +23,7 @@ use crate::core::policy::{
 };
 use crate::core::suggest;
 use crate::core::validate::validate;
-use crate::core::value::{comma_list, Value, MAX_DEPTH};
+use crate::core::value::{ascii_number, comma_list, Value, MAX_DEPTH};
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -46,12 +46,8 @@ pub(crate) fn to_js_error(error: &ClientError) -> JsValue {
             return instance;
         }
     }
-    let plain = js_sys::Error::new(&error.message);
-    plain.set_name("RunbaseError");
-    if fields.is_object() {
-        let _ = js_sys::Object::assign(&plain, &fields.into());
-    }
-    plain.into()
+    // Only if the entry module never set the class (it always does, in init) or it threw.
+    js_sys::Error::new(&error.message).into()
 }
 
 fn options_error(message: String) -> ClientError {
@@ -154,6 +150,9 @@ struct Inner {
     model: &'static ModelSpec,
     settings: Settings,
     request_timeout_ms: f64,
+    /// Seconds of `?wait=` the server offers (0: none, poll): learned from its answers, so
+    /// that behind our proxy the client long-polls and against the API it polls adaptively.
+    long_poll_s: Cell<u64>,
     timeout_ms: f64,
     budget: RefCell<Budget>,
 }
@@ -181,6 +180,8 @@ const CALL_OPTIONS: [&str; 4] = ["signal", "timeoutMs", "onUpdate", "onCreate"];
 pub const DEFAULT_BASE_URL: &str = "https://api.runbase.net/v1";
 /// Runbase's keys look like `sk-...` (RUNBASE.md).
 const KEY_PREFIX: &str = "sk-";
+/// The longest long-poll the client accepts, whatever a server offers.
+const MAX_LONG_POLL_S: u64 = 60;
 
 fn build(options: JsValue) -> Result<Inner, ClientError> {
     let o = Options::new(options, "options", &CLIENT_OPTIONS)?;
@@ -220,7 +221,7 @@ fn build(options: JsValue) -> Result<Inner, ClientError> {
         if !key.starts_with(KEY_PREFIX) {
             // A warning, not a refusal: a new kind of key must not lock anyone out.
             web_sys::console::warn_1(&JsValue::from_str(
-                "runbase-image: this apiKey does not look like a Runbase key (they start with \"sk-\"); check that it is the right one",
+                "runbase-image: apiKey does not start with \"sk-\" as Runbase keys do: is it the right key?",
             ));
         }
         headers.push(("Authorization".into(), format!("Bearer {key}")));
@@ -260,6 +261,7 @@ fn build(options: JsValue) -> Result<Inner, ClientError> {
         model,
         settings,
         request_timeout_ms: o.number("requestTimeoutMs", 30_000.0)?.max(1.0),
+        long_poll_s: Cell::new(0),
         timeout_ms: o.number("timeoutMs", 600_000.0)?,
         budget: RefCell::new(Budget::new(&settings)),
     })
@@ -345,6 +347,7 @@ impl Inner {
         path: &str,
         body: Option<&str>,
         op: &Operation,
+        timeout_ms: f64,
     ) -> Result<JsValue, ClientError> {
         let url = format!("{}{path}", self.base_url);
         let mut headers = self.headers.clone();
@@ -365,10 +368,7 @@ impl Inner {
                 op.sleep(wait).await?;
             }
             self.budget.borrow_mut().record(now());
-            let outcome = op
-                .scope
-                .send(verb, &url, &headers, body, self.request_timeout_ms)
-                .await;
+            let outcome = op.scope.send(verb, &url, &headers, body, timeout_ms).await;
             let (failure, error) = match self.read_answer(method, outcome, op) {
                 Ok(parsed) => return Ok(parsed),
                 Err(Ok(stop)) => return Err(stop),
@@ -413,6 +413,7 @@ impl Inner {
             text,
             content_type,
             retry_after,
+            long_poll,
         } = match outcome {
             Outcome::Answered(answer) => answer,
             Outcome::Stopped(stop) => return Err(Ok(op.stopped(stop))),
@@ -437,6 +438,9 @@ impl Inner {
                 return Err(Err((Failure::Network, error)));
             }
         };
+        if let Some(secs) = ascii_number(&long_poll) {
+            self.long_poll_s.set(secs.min(MAX_LONG_POLL_S));
+        }
         let parsed = JSON::parse(&text).ok();
         if (200..300).contains(&status) {
             return match parsed {
@@ -476,9 +480,25 @@ impl Inner {
         Err(Err((policy_failure, error)))
     }
 
-    async fn fetch_run(&self, id: &str, op: &Operation) -> Result<RunAnswer, ClientError> {
-        let path = format!("/runs/{}", String::from(js_sys::encode_uri_component(id)));
-        let body = self.call(Method::Get, &path, None, op).await?;
+    /// Reads a run; with `long_poll` (seconds, and the status already seen) the server answers
+    /// as soon as the status changes, or when the wait ends.
+    async fn fetch_run(
+        &self,
+        id: &str,
+        op: &Operation,
+        long_poll: Option<(u64, &str)>,
+    ) -> Result<RunAnswer, ClientError> {
+        let mut path = format!("/runs/{}", String::from(js_sys::encode_uri_component(id)));
+        let mut timeout_ms = self.request_timeout_ms;
+        if let Some((secs, seen)) = long_poll {
+            path.push_str(&format!(
+                "?wait={secs}&seen={}",
+                String::from(js_sys::encode_uri_component(seen))
+            ));
+            // The server holds the answer up to `secs`: give the request that much more.
+            timeout_ms += (secs * 1000) as f64;
+        }
+        let body = self.call(Method::Get, &path, None, op, timeout_ms).await?;
         RunAnswer::read(&body).map_err(|e| e.with_run(Some(id)))
     }
 
@@ -509,7 +529,15 @@ impl Inner {
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default();
-        let run = self.call(Method::Post, "/runs", Some(&body), op).await?;
+        let run = self
+            .call(
+                Method::Post,
+                "/runs",
+                Some(&body),
+                op,
+                self.request_timeout_ms,
+            )
+            .await?;
         let answer = RunAnswer::read(&run).map_err(|mut e| {
             e.message
                 .push_str(". A run may have been created, but its id could not be read");
@@ -530,13 +558,20 @@ impl Inner {
         let started = now();
         let mut last_status: Option<String> = None;
         let mut current = first;
+        let mut long_poll = false;
         loop {
+            let asked = now();
             let answer = match current.take() {
                 Some(fresh) => fresh,
-                None => self.fetch_run(id, op).await?,
+                None => {
+                    let wait = long_poll
+                        .then(|| (self.long_poll_s.get(), last_status.as_deref().unwrap_or("")));
+                    self.fetch_run(id, op, wait).await?
+                }
             };
             let status = answer.run.status.as_str();
-            if last_status.as_deref() != Some(status) {
+            let changed = last_status.as_deref() != Some(status);
+            if changed {
                 last_status = Some(status.to_string());
                 if let Some(callback) = on_update {
                     // A throwing callback must not end the wait: the run goes on.
@@ -547,8 +582,14 @@ impl Inner {
                 Some(Ok(_)) => return Ok(answer),
                 Some(Err(error)) => return Err(error),
                 None => {
-                    op.sleep(poll_delay_ms(&self.settings, now() - started))
-                        .await?
+                    // Long-poll when the server offers it, unless it just answered an unchanged
+                    // run at once (a server that ignores the wait must not be spun on).
+                    let ignored_wait = long_poll && !changed && now() - asked < 1000.0;
+                    long_poll = self.long_poll_s.get() > 0 && !ignored_wait;
+                    if !long_poll {
+                        op.sleep(poll_delay_ms(&self.settings, now() - started))
+                            .await?
+                    }
                 }
             }
         }
@@ -620,7 +661,7 @@ impl Inner {
             Verb::Create => Ok(self.create(&arg, &mut call.op).await?.js),
             Verb::Get => {
                 let run_id = check_run_id(&arg)?;
-                Ok(self.fetch_run(&run_id, &call.op).await?.js)
+                Ok(self.fetch_run(&run_id, &call.op, None).await?.js)
             }
             Verb::Wait => {
                 let run_id = check_run_id(&arg)?;

@@ -180,6 +180,8 @@ pub struct Answer {
     pub text: String,
     pub content_type: String,
     pub retry_after: String,
+    /// `X-Runbase-Long-Poll`: the longest `?wait=` our proxy (the run broker) offers.
+    pub long_poll: String,
 }
 
 pub enum Outcome {
@@ -218,12 +220,14 @@ async fn exchange(
     let response = request.send().await.map_err(|e| e.to_string())?;
     let header = |name| response.headers().get(name).unwrap_or_default();
     let (content_type, retry_after) = (header("content-type"), header("retry-after"));
+    let long_poll = header("x-runbase-long-poll");
     let text = response.text().await.map_err(|e| e.to_string())?;
     Ok(Answer {
         status: response.status(),
         text,
         content_type,
         retry_after,
+        long_poll,
     })
 }
 
