@@ -322,20 +322,34 @@ impl RunAnswer {
             )
         })?;
         let js = to_js(&run);
-        // The body is JSON.parse's own output: plain data, no getters that could throw.
-        if let Ok(keys) = js_sys::Reflect::own_keys(body) {
-            for key in keys.iter() {
-                let known = key
-                    .as_string()
-                    .is_some_and(|k| RUN_FIELDS.contains(&k.as_str()));
-                if !known {
-                    if let Ok(member) = js_sys::Reflect::get(body, &key) {
-                        let _ = js_sys::Reflect::set(&js, &key, &member);
-                    }
+        copy_unnamed(body, &js, &RUN_FIELDS);
+        for (member, named) in [("output", &["urls"][..]), ("error", &["message", "code"])] {
+            let key = JsValue::from_str(member);
+            if let (Ok(from), Ok(to)) = (
+                js_sys::Reflect::get(body, &key),
+                js_sys::Reflect::get(&js, &key),
+            ) {
+                if from.is_object() && to.is_object() {
+                    copy_unnamed(&from, &to, named);
                 }
             }
         }
         Ok(RunAnswer { run, js })
+    }
+}
+
+/// Copies the members of `from` that `named` does not list onto `to`, by reference. `from` is
+/// JSON.parse's own output: plain data, no getters that could throw.
+fn copy_unnamed(from: &JsValue, to: &JsValue, named: &[&str]) {
+    let Ok(keys) = js_sys::Reflect::own_keys(from) else {
+        return;
+    };
+    for key in keys.iter() {
+        if !key.as_string().is_some_and(|k| named.contains(&k.as_str())) {
+            if let Ok(member) = js_sys::Reflect::get(from, &key) {
+                let _ = js_sys::Reflect::set(to, &key, &member);
+            }
+        }
     }
 }
 
@@ -661,6 +675,7 @@ impl Inner {
             Verb::Create => Ok(self.create(&arg, &mut call.op).await?.js),
             Verb::Get => {
                 let run_id = check_run_id(&arg)?;
+                call.op.run_id = Some(run_id.clone());
                 Ok(self.fetch_run(&run_id, &call.op, None).await?.js)
             }
             Verb::Wait => {
