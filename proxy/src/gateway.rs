@@ -4,21 +4,24 @@
 //! What goes up is the core's `CreateRequest`; what comes back is read as the core's `Run`
 //! and written again with serde, so the browser only ever sees a run object or an error.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use runbase_image::core::api::{excerpt, CreateRequest, Run};
+use runbase_image::core::api::CreateRequest;
 
 use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
+use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
+use crate::upstream::Upstream;
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
 pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;
@@ -31,7 +34,7 @@ impl Secret {
     pub fn new(key: String) -> Self {
         Secret(key)
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -43,16 +46,14 @@ impl std::fmt::Debug for Secret {
 }
 
 pub struct Gateway {
-    pub upstream: String,
-    pub key: Secret,
+    pub upstream: Arc<Upstream>,
+    /// The run broker; `None` with `--pass-through` (every browser request forwarded).
+    pub broker: Option<Arc<Broker>>,
     /// "simulator" or "runbase": shown to the demo, sent as X-Runbase-Backend.
     pub backend: &'static str,
     pub allowed_models: Vec<String>,
     pub allowed_origins: Vec<String>,
-    pub client: reqwest::Client,
     pub per_client: Mutex<SlidingWindow>,
-    /// The simulator builds image URLs from the host the browser used.
-    pub forward_host: bool,
     /// How long a request body may take to arrive (slow-loris bodies are cut off).
     pub body_timeout: Duration,
 }
@@ -95,13 +96,19 @@ impl Gateway {
     fn cors(&self, headers: &HeaderMap, mut response: Response) -> Response {
         let out = response.headers_mut();
         out.insert("x-runbase-backend", HeaderValue::from_static(self.backend));
+        if let Some(broker) = &self.broker {
+            out.insert(
+                LONG_POLL_HEADER,
+                HeaderValue::from(broker.config.long_poll_secs),
+            );
+        }
         if let Some(origin) = headers.get(header::ORIGIN) {
             if self.origin_allowed(headers) {
                 out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
                 out.insert(header::VARY, HeaderValue::from_static("Origin"));
                 out.insert(
                     header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                    HeaderValue::from_static("Retry-After, X-Runbase-Backend"),
+                    HeaderValue::from_static("X-Runbase-Long-Poll, Retry-After, X-Runbase-Backend"),
                 );
             }
         }
@@ -110,6 +117,11 @@ impl Gateway {
 
     /// The checks every proxied request passes before anything goes upstream.
     fn admit(&self, headers: &HeaderMap, client: SocketAddr) -> Result<(), ApiError> {
+        self.admit_origin(headers)?;
+        self.admit_client(client)
+    }
+
+    fn admit_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         if !self.origin_allowed(headers) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -117,6 +129,10 @@ impl Gateway {
                 "This proxy does not accept requests from this page's origin (see RUNBASE_ALLOWED_ORIGINS)",
             ));
         }
+        Ok(())
+    }
+
+    fn admit_client(&self, client: SocketAddr) -> Result<(), ApiError> {
         let mut budget = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(wait) = budget.check(&client.ip().to_string(), Instant::now()) {
             return Err(ApiError::new(
@@ -136,88 +152,14 @@ impl Gateway {
         headers: &HeaderMap,
         body: Option<Bytes>,
     ) -> Response {
-        let url = format!("{}{path}", self.upstream);
-        let mut request = self
-            .client
-            .request(method, &url)
-            .header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", self.key.expose()),
-            )
-            .header(header::ACCEPT, "application/json");
-        if self.forward_host {
-            if let Some(host) = headers.get(header::HOST) {
-                request = request.header("x-forwarded-host", host.clone());
-            }
+        match self
+            .upstream
+            .call(method, path, headers.get(header::HOST), body)
+            .await
+        {
+            Ok(answer) => answer.into_response(),
+            Err(error) => error.into_response(),
         }
-        if let Some(body) = body {
-            request = request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let answer = match request.send().await {
-            Ok(answer) => answer,
-            Err(e) => return upstream_failure(&e).into_response(),
-        };
-        let status = answer.status();
-        let mut content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
-        let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
-        let mut body = match answer.bytes().await {
-            Ok(body) => body,
-            Err(e) => return upstream_failure(&e).into_response(),
-        };
-        // A success is a run object: read it as one and write it again, members the API adds
-        // later kept. Error answers go back as they came (a 500's body may not even be JSON).
-        if status.is_success() {
-            match serde_json::from_slice::<Run>(&body).and_then(|run| serde_json::to_vec(&run)) {
-                Ok(run) => {
-                    body = Bytes::from(run);
-                    content_type = Some(HeaderValue::from_static("application/json"));
-                }
-                Err(e) => return not_a_run(status, &body, &e).into_response(),
-            }
-        }
-        let mut response = Response::new(Body::from(body));
-        *response.status_mut() = status;
-        let out = response.headers_mut();
-        if let Some(value) = content_type {
-            out.insert(header::CONTENT_TYPE, value);
-        }
-        if let Some(value) = retry_after {
-            out.insert(header::RETRY_AFTER, value);
-        }
-        response
-    }
-}
-
-/// An upstream success whose body is not a run object.
-fn not_a_run(status: StatusCode, body: &[u8], error: &serde_json::Error) -> ApiError {
-    let text = String::from_utf8_lossy(body);
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "upstream_invalid_response",
-        format!(
-            "The Runbase API answered HTTP {} with a body that is not a run object ({error}): {}",
-            status.as_u16(),
-            excerpt(&text)
-        ),
-    )
-}
-
-fn upstream_failure(error: &reqwest::Error) -> ApiError {
-    // reqwest's messages name the URL, never our headers; still, say only what kind it was.
-    if error.is_timeout() {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
-            "The Runbase API did not answer in time; the run may or may not have been created",
-        )
-    } else {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_unreachable",
-            "The proxy could not get an answer from the Runbase API (connection failed or was dropped)",
-        )
     }
 }
 
@@ -227,6 +169,11 @@ async fn preflight(State(Gw(gw)): State<Gw>, headers: HeaderMap) -> Response {
     }
     let mut response = gw.cors(&headers, StatusCode::NO_CONTENT.into_response());
     allow_preflight(&mut response);
+    // The long-poll may also be asked for with `Prefer: wait=N`.
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type, Prefer"),
+    );
     response
 }
 
@@ -277,28 +224,33 @@ async fn create_run(
         };
         // Only what was checked goes upstream: the model and the input as validated (defaults
         // filled in), nothing else.
-        let forwarded = with_valid_input(model, &input, |input| {
-            serde_json::to_vec(&CreateRequest {
+        let (forwarded, resolution) = with_valid_input(model, &input, |input| {
+            let body = serde_json::to_vec(&CreateRequest {
                 model: model.id,
                 input,
-            })
-        })?
-        .map_err(|e| {
+            });
+            (body, input.resolution)
+        })?;
+        let forwarded = forwarded.map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
                 format!("The proxy could not write the request: {e}"),
             )
         })?;
-        Ok(Bytes::from(forwarded))
+        Ok((Bytes::from(forwarded), resolution))
     }
     .await;
-    let response = match result {
-        Ok(body) => {
+    let response = match (result, &gw.broker) {
+        (Ok((body, resolution)), Some(broker)) => {
+            let host = headers.get(header::HOST).cloned();
+            broker.create(client.ip(), body, resolution, host).await
+        }
+        (Ok((body, _)), None) => {
             gw.forward(Method::POST, "/runs", &headers, Some(body))
                 .await
         }
-        Err(error) => error.into_response(),
+        (Err(error), _) => error.into_response(),
     };
     gw.cors(&headers, response)
 }
@@ -308,9 +260,16 @@ async fn get_run(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     method: Method,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let response = match gw.admit(&headers, client) {
+    // Behind the broker a run it knows costs the key nothing: only unknown ids count
+    // against the client's budget.
+    let admitted = match &gw.broker {
+        Some(broker) if broker.knows(&id) => gw.admit_origin(&headers),
+        _ => gw.admit(&headers, client),
+    };
+    let response = match admitted {
         Err(error) => error.into_response(),
         // axum answers HEAD with the GET handler; the proxy forwards GET and POST only.
         Ok(()) if method == Method::HEAD => ApiError::new(
@@ -333,10 +292,22 @@ async fn get_run(
             )
             .into_response()
         }
-        Ok(()) => {
-            gw.forward(Method::GET, &format!("/runs/{id}"), &headers, None)
-                .await
-        }
+        Ok(()) => match &gw.broker {
+            Some(broker) => {
+                let wait = requested_wait(
+                    query.get("wait").map(String::as_str),
+                    headers.get("prefer"),
+                    broker.config.max_wait_secs,
+                );
+                let seen = query.get("seen").cloned();
+                let host = headers.get(header::HOST).cloned();
+                broker.get(&id, wait, seen, host).await
+            }
+            None => {
+                gw.forward(Method::GET, &format!("/runs/{id}"), &headers, None)
+                    .await
+            }
+        },
     };
     gw.cors(&headers, response)
 }

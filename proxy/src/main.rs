@@ -3,10 +3,13 @@
 //! by the built-in simulator. See the README for every flag.
 
 mod api_error;
+mod broker;
 mod gateway;
 mod image;
 mod rate_limit;
+mod scheduler;
 mod simulator;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,9 +24,13 @@ use axum::Router;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use broker::Broker;
 use gateway::{Gateway, Secret, MAX_BODY_BYTES};
 use rate_limit::SlidingWindow;
+use scheduler::Scheduler;
 use simulator::Simulator;
+use std::sync::atomic::AtomicU64;
+use upstream::Upstream;
 
 const DEFAULT_UPSTREAM: &str = "https://api.runbase.net/v1";
 
@@ -41,11 +48,17 @@ struct Config {
     body_timeout: Duration,
     sim_run_time: Duration,
     test_faults: bool,
+    pass_through: bool,
+    limits: scheduler::Limits,
+    broker: broker::Config,
 }
 
 const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
     [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--client-limit N]
     [--upstream-timeout-ms MS] [--body-timeout-ms MS] [--sim-run-ms MS] [--test-faults]
+    [--pass-through] [--key-requests N] [--key-window-ms MS] [--key-margin-ms MS]
+    [--key-spare N] [--queue-max N] [--queue-wait-ms MS] [--poll-interval-ms MS]
+    [--first-poll-ms MS] [--long-poll-s S] [--keep-finished-ms MS]
 Every flag has an environment variable (RUNBASE_LISTEN, RUNBASE_WWW, ...); flags win.
 The API key is read from RUNBASE_API_KEY only, never from a flag (flags show in `ps`).";
 
@@ -74,11 +87,21 @@ fn config() -> Result<Config, String> {
         "--upstream-timeout-ms",
         "--body-timeout-ms",
         "--sim-run-ms",
+        "--key-requests",
+        "--key-window-ms",
+        "--key-margin-ms",
+        "--key-spare",
+        "--queue-max",
+        "--queue-wait-ms",
+        "--poll-interval-ms",
+        "--first-poll-ms",
+        "--long-poll-s",
+        "--keep-finished-ms",
     ];
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         match arg.as_str() {
-            "--test-faults" => i += 1,
+            "--test-faults" | "--pass-through" => i += 1,
             a if known.contains(&a) => i += 2,
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -143,6 +166,31 @@ fn config() -> Result<Config, String> {
         sim_run_time: Duration::from_millis(number("sim-run-ms", 4_000)?),
         test_faults: args.iter().any(|a| a == "--test-faults")
             || std::env::var("RUNBASE_TEST_FAULTS").is_ok_and(|v| v == "1"),
+        pass_through: args.iter().any(|a| a == "--pass-through")
+            || std::env::var("RUNBASE_PASS_THROUGH").is_ok_and(|v| v == "1"),
+        limits: {
+            let requests = number("key-requests", 20)?;
+            let spare = number("key-spare", 1)?;
+            if requests == 0 || spare >= requests {
+                return Err("--key-requests must be at least 1 and more than --key-spare".into());
+            }
+            scheduler::Limits {
+                requests: (requests - spare) as usize,
+                window: Duration::from_millis(number("key-window-ms", 10_000)?.max(1)),
+                margin: Duration::from_millis(number("key-margin-ms", 500)?),
+                starve: Duration::from_secs(2),
+            }
+        },
+        broker: broker::Config {
+            long_poll_secs: number("long-poll-s", 25)?.clamp(1, 60),
+            max_wait_secs: 60,
+            queue_max: number("queue-max", 64)? as usize,
+            queue_wait: Duration::from_millis(number("queue-wait-ms", 30_000)?),
+            poll_interval: Duration::from_millis(number("poll-interval-ms", 1_000)?.max(100)),
+            first_poll: Duration::from_millis(number("first-poll-ms", 2_000)?),
+            keep_finished: Duration::from_millis(number("keep-finished-ms", 3_600_000)?),
+            keep_max: 10_000,
+        },
     })
 }
 
@@ -181,6 +229,16 @@ async fn main() {
         "  API for the browser: http://{local}{}/runs",
         config.api_prefix
     );
+    if config.pass_through {
+        println!("  broker OFF (--pass-through): every browser request is forwarded upstream");
+    } else {
+        println!(
+            "  broker ON: {} upstream requests per {} ms (+{} ms margin) for the whole key; stats at /__runbase/stats",
+            config.limits.requests,
+            config.limits.window.as_millis(),
+            config.limits.margin.as_millis()
+        );
+    }
     if config.test_faults {
         println!("  test fault controls ON at /__sim/faults and /__sim/stats");
     }
@@ -241,28 +299,61 @@ fn app(config: &Config, local: SocketAddr) -> Router {
             (format!("http://{local}/sim/v1"), key, "simulator")
         }
     };
-    let gateway = Gateway {
-        upstream,
+    let upstream = Arc::new(Upstream {
+        base: upstream,
         key,
+        client,
+        forward_host: backend == "simulator",
+        requests: AtomicU64::new(0),
+        rate_limited: AtomicU64::new(0),
+    });
+    let broker = (!config.pass_through).then(|| {
+        Broker::new(
+            upstream.clone(),
+            Scheduler::new(config.limits),
+            config.broker.clone(),
+        )
+    });
+    let gateway = Gateway {
+        upstream: upstream.clone(),
+        broker: broker.clone(),
         backend,
         allowed_models: config.allowed_models.clone(),
         allowed_origins: config.allowed_origins.clone(),
-        client,
         per_client,
-        forward_host: backend == "simulator",
         body_timeout: config.body_timeout,
     };
     let backend_info = serde_json::json!({
         "backend": backend,
         "apiBase": config.api_prefix,
         "models": config.allowed_models,
+        "broker": broker.is_some(),
     });
+    let stats = move || match &broker {
+        Some(broker) => broker.stats(),
+        None => broker::pass_through_stats(&upstream),
+    };
+    let stats_text = stats.clone();
     let static_files = ServeDir::new(&config.www).append_index_html_on_directories(true);
     router
         .nest(&config.api_prefix, Arc::new(gateway).router())
         .route(
             "/__runbase/backend",
             get(move || async move { axum::Json(backend_info).into_response() }),
+        )
+        .route(
+            "/__runbase/stats",
+            get(move || async move { axum::Json(stats()).into_response() }),
+        )
+        .route(
+            "/metrics",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    broker::metrics_text(&stats_text()),
+                )
+                    .into_response()
+            }),
         )
         .nest_service("/pkg", ServeDir::new(&config.pkg))
         .fallback_service(static_files)

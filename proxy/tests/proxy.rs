@@ -127,8 +127,10 @@ impl Fake {
     }
 }
 
+/// The proxy as it forwards every browser request (`--pass-through`): these tests are about
+/// what reaches the upstream and what comes back (the broker's own are in broker.rs).
 fn proxy_to(upstream: &str, extra: &[&str]) -> Server {
-    let mut args = vec!["--upstream", upstream];
+    let mut args = vec!["--upstream", upstream, "--pass-through"];
     args.extend_from_slice(extra);
     Server::start(&args, &[("RUNBASE_API_KEY", KEY)])
 }
@@ -519,7 +521,10 @@ async fn in_front_of_the_simulator() {
     assert_eq!(as_run(&run).status, RunStatus::Pending);
     assert_eq!(run["costUsd"], 50000);
     assert!(run.get("input").is_none() && nulls(&run, "").is_empty());
-    let (_, _, run) = send(client().get(server.url(&format!("/api/v1/runs/{id}")))).await;
+    // The broker follows the run; the long-poll answers once it has finished.
+    let (_, headers, run) =
+        send(client().get(server.url(&format!("/api/v1/runs/{id}?wait=10")))).await;
+    assert_eq!(headers["x-runbase-long-poll"], "25");
     assert_eq!(run["status"], "succeeded");
     assert!(run["completedAt"].is_string());
     let url = run["output"]["urls"][0].as_str().unwrap();

@@ -1,0 +1,653 @@
+//! The run broker (issue 13): the proxy owns the key's budget. Every upstream request goes
+//! through the key's one [`Scheduler`]; each run the proxy created is followed by one poller
+//! that polls upstream around when the run should end (learned per resolution from recent
+//! runs' `completedAt - createdAt`), then every `poll_interval`; browsers read the latest state
+//! from the run table, and `?wait=` long-polls wake on a change (a `watch` channel per run).
+//! Creates queue (bounded in length and wait, round-robin between client addresses); beyond
+//! that the proxy answers its own 429 with a Retry-After computed from the queue.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use runbase_image::core::api::{Run, RunStatus};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::api_error::ApiError;
+use crate::scheduler::{Class, Scheduler};
+use crate::upstream::{run_response, Answer, Upstream};
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// What `X-Runbase-Long-Poll` advertises (seconds).
+    pub long_poll_secs: u64,
+    /// The longest `?wait=` honoured (seconds).
+    pub max_wait_secs: u64,
+    pub queue_max: usize,
+    pub queue_wait: Duration,
+    /// Between polls of a run that is not finished when expected.
+    pub poll_interval: Duration,
+    /// The first poll of a run of a resolution nothing has been learned about yet.
+    pub first_poll: Duration,
+    pub keep_finished: Duration,
+    pub keep_max: usize,
+}
+
+/// What the table holds for one run.
+#[derive(Clone)]
+enum Slot {
+    /// An id made elsewhere, being fetched once.
+    Loading,
+    Run(Arc<Run>),
+    /// The fetch of an unknown id failed: every waiter gets this answer.
+    Error(Arc<Answer>),
+}
+
+struct Entry {
+    tx: watch::Sender<Slot>,
+}
+
+#[derive(Default)]
+struct Table {
+    runs: HashMap<String, Entry>,
+    finished: VecDeque<(Instant, String)>,
+}
+
+#[derive(Default)]
+struct Counters {
+    created: u64,
+    finished: u64,
+    polls_of_finished: u64,
+    lags_ms: VecDeque<f64>,
+    refused: u64,
+    unknown_fetched: u64,
+}
+
+pub struct Broker {
+    pub upstream: Arc<Upstream>,
+    pub sched: Arc<Scheduler>,
+    pub config: Config,
+    table: Mutex<Table>,
+    /// Expected run time in ms by resolution (exponential moving average).
+    learned: Mutex<HashMap<String, f64>>,
+    counters: Mutex<Counters>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const LAGS_KEPT: usize = 2000;
+/// Added to the expected finish before the first poll (the API's clock and ours differ by
+/// a request's travel time).
+const FIRST_POLL_SLACK: Duration = Duration::from_millis(250);
+
+impl Broker {
+    pub fn new(upstream: Arc<Upstream>, sched: Arc<Scheduler>, config: Config) -> Arc<Self> {
+        Arc::new(Broker {
+            upstream,
+            sched,
+            config,
+            table: Mutex::new(Table::default()),
+            learned: Mutex::new(HashMap::new()),
+            counters: Mutex::new(Counters::default()),
+        })
+    }
+
+    pub fn knows(&self, id: &str) -> bool {
+        locked(&self.table).runs.contains_key(id)
+    }
+
+    /// The proxy's own 429: the queue is full or the wait too long.
+    fn overloaded(&self) -> Response {
+        locked(&self.counters).refused += 1;
+        let waiting = self.sched.creates_waiting();
+        // Every run costs at least a create and a poll: the key serves one create per two
+        // slots, and the queue ahead goes first.
+        let secs = ((waiting + 1) as f64 * 2.0 * self.sched.limits.secs_per_request()).ceil();
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("The proxy's API key is busy ({waiting} run(s) queued): retry after {secs} s"),
+        )
+        .retry_after(secs.max(1.0) as u64)
+        .into_response()
+    }
+
+    /// `POST /runs` (already checked): queued, then created upstream in a task of its own so a
+    /// browser that goes away cannot lose a run the API has made.
+    pub async fn create(
+        self: &Arc<Self>,
+        client: IpAddr,
+        body: Bytes,
+        resolution: &'static str,
+        host: Option<HeaderValue>,
+    ) -> Response {
+        if self.sched.creates_waiting() >= self.config.queue_max {
+            return self.overloaded();
+        }
+        let deadline = Instant::now() + self.config.queue_wait;
+        loop {
+            let Ok(permit) =
+                tokio::time::timeout_at(deadline, self.sched.acquire(Class::Create(client))).await
+            else {
+                return self.overloaded();
+            };
+            let broker = self.clone();
+            let (body, host) = (body.clone(), host.clone());
+            let task = tokio::spawn(async move {
+                let started = Instant::now();
+                let result = broker
+                    .upstream
+                    .call(Method::POST, "/runs", host.as_ref(), Some(body))
+                    .await;
+                match result {
+                    Ok(answer) if answer.is_rate_limited() => {
+                        permit.rate_limited(answer.retry_after_secs());
+                        None
+                    }
+                    Ok(answer) => {
+                        permit.answered();
+                        if let Some(run) = &answer.run {
+                            broker.follow_new(run.clone(), started, resolution, host);
+                        }
+                        Some(answer.into_response())
+                    }
+                    Err(error) => {
+                        drop(permit);
+                        Some(error.into_response())
+                    }
+                }
+            });
+            match task.await {
+                Ok(Some(response)) => return response,
+                // Refused upstream for the key's rate (someone else uses the key): the
+                // scheduler now pauses everyone; try again while the wait allows.
+                Ok(None) if Instant::now() < deadline => continue,
+                Ok(None) => return self.overloaded(),
+                Err(_) => {
+                    return ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal_error",
+                        "The proxy failed while creating the run",
+                    )
+                    .into_response()
+                }
+            }
+        }
+    }
+
+    fn follow_new(
+        self: &Arc<Self>,
+        run: Run,
+        started: Instant,
+        resolution: &'static str,
+        host: Option<HeaderValue>,
+    ) {
+        locked(&self.counters).created += 1;
+        let id = run.id.clone();
+        let finished = run.status.is_finished();
+        self.insert(&id, Slot::Run(Arc::new(run)), finished);
+        if !finished {
+            let first_due = started + self.first_poll_delay(resolution);
+            tokio::spawn(
+                self.clone()
+                    .follow(id, first_due, resolution.to_string(), host),
+            );
+        }
+    }
+
+    fn first_poll_delay(&self, resolution: &str) -> Duration {
+        match locked(&self.learned).get(resolution) {
+            Some(ms) => Duration::from_millis(*ms as u64) + FIRST_POLL_SLACK,
+            None => self.config.first_poll,
+        }
+    }
+
+    fn insert(&self, id: &str, slot: Slot, finished: bool) {
+        let mut table = locked(&self.table);
+        let now = Instant::now();
+        while let Some((at, old)) = table.finished.front().cloned() {
+            let too_many = table.runs.len() >= self.config.keep_max;
+            if !too_many && at + self.config.keep_finished > now {
+                break;
+            }
+            table.finished.pop_front();
+            table.runs.remove(&old);
+        }
+        match table.runs.get(id) {
+            Some(entry) => {
+                entry.tx.send_replace(slot);
+            }
+            None => {
+                let (tx, _) = watch::channel(slot);
+                table.runs.insert(id.to_string(), Entry { tx });
+            }
+        }
+        if finished {
+            table.finished.push_back((now, id.to_string()));
+        }
+    }
+
+    /// A new state of a followed run; `false` when the table has let the run go.
+    fn publish(&self, id: &str, run: Run) -> bool {
+        let finished = run.status.is_finished();
+        let mut table = locked(&self.table);
+        let Some(entry) = table.runs.get(id) else {
+            return false;
+        };
+        let changed = match &*entry.tx.borrow() {
+            Slot::Run(old) => **old != run,
+            _ => true,
+        };
+        if changed {
+            entry.tx.send_replace(Slot::Run(Arc::new(run)));
+        }
+        if finished {
+            table.finished.push_back((Instant::now(), id.to_string()));
+        }
+        true
+    }
+
+    /// The one poller of a run: polls upstream until the run is finished (a failed or refused
+    /// poll is only retried: the browser keeps the last known state).
+    async fn follow(
+        self: Arc<Self>,
+        id: String,
+        first_due: Instant,
+        resolution: String,
+        host: Option<HeaderValue>,
+    ) {
+        let started = Instant::now();
+        let mut due = first_due;
+        let (mut polls, mut missing) = (0u64, 0u32);
+        let path = format!("/runs/{id}");
+        loop {
+            tokio::time::sleep_until(due).await;
+            let permit = self.sched.acquire(Class::Poll).await;
+            polls += 1;
+            let result = self
+                .upstream
+                .call(Method::GET, &path, host.as_ref(), None)
+                .await;
+            match result {
+                Ok(answer) if answer.is_rate_limited() => {
+                    permit.rate_limited(answer.retry_after_secs())
+                }
+                Ok(answer) => {
+                    permit.answered();
+                    if let Some(run) = answer.run {
+                        missing = 0;
+                        let finished = run.status.is_finished();
+                        if finished {
+                            self.finished(&resolution, &run, polls);
+                        }
+                        if !self.publish(&id, run) || finished {
+                            return;
+                        }
+                    } else if answer.status == StatusCode::NOT_FOUND {
+                        missing += 1;
+                        if missing >= 5 {
+                            return;
+                        }
+                    }
+                }
+                Err(_) => drop(permit),
+            }
+            let elapsed = started.elapsed();
+            let interval = if elapsed < Duration::from_secs(60) {
+                self.config.poll_interval
+            } else if elapsed < Duration::from_secs(180) {
+                self.config.poll_interval * 2
+            } else {
+                self.config.poll_interval * 5
+            };
+            due = Instant::now() + interval;
+        }
+    }
+
+    /// Learns the run's duration and counts its polls and how late the proxy knew.
+    fn finished(&self, resolution: &str, run: &Run, polls: u64) {
+        let created = run.created_at.as_deref().and_then(iso_ms);
+        let completed = run.completed_at.as_deref().and_then(iso_ms);
+        if let (Some(created), Some(completed), RunStatus::Succeeded) =
+            (created, completed, &run.status)
+        {
+            let took = (completed - created) as f64;
+            if took > 0.0 && took < 3_600_000.0 {
+                let mut learned = locked(&self.learned);
+                let ema = learned.entry(resolution.to_string()).or_insert(took);
+                *ema = 0.7 * *ema + 0.3 * took;
+            }
+        }
+        let mut counters = locked(&self.counters);
+        counters.finished += 1;
+        counters.polls_of_finished += polls;
+        if let Some(completed) = completed {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let lag = (now - completed).max(0) as f64;
+            if lag < 3_600_000.0 {
+                counters.lags_ms.push_back(lag);
+                if counters.lags_ms.len() > LAGS_KEPT {
+                    counters.lags_ms.pop_front();
+                }
+            }
+        }
+    }
+
+    /// `GET /runs/{id}`: from the table; an id it does not know is fetched once (and then
+    /// followed if it is not finished). With a wait, answers when the status differs from
+    /// `seen` (without `seen`: when the run is finished) or when the wait ends.
+    pub async fn get(
+        self: &Arc<Self>,
+        id: &str,
+        wait: Duration,
+        seen: Option<String>,
+        host: Option<HeaderValue>,
+    ) -> Response {
+        let mut rx = {
+            let mut table = locked(&self.table);
+            match table.runs.get(id) {
+                Some(entry) => entry.tx.subscribe(),
+                None => {
+                    let (tx, rx) = watch::channel(Slot::Loading);
+                    table.runs.insert(id.to_string(), Entry { tx });
+                    tokio::spawn(self.clone().fetch_unknown(id.to_string(), host));
+                    rx
+                }
+            }
+        };
+        let deadline = Instant::now() + wait;
+        loop {
+            let slot = rx.borrow_and_update().clone();
+            match slot {
+                Slot::Loading => {
+                    if rx.changed().await.is_err() {
+                        return ApiError::new(
+                            StatusCode::BAD_GATEWAY,
+                            "upstream_unreachable",
+                            "The proxy could not fetch this run",
+                        )
+                        .into_response();
+                    }
+                }
+                Slot::Error(answer) => return answer.as_ref().clone().into_response(),
+                Slot::Run(run) => {
+                    let ready = match &seen {
+                        Some(seen) => run.status.as_str() != seen,
+                        None => run.status.is_finished(),
+                    };
+                    if ready || Instant::now() >= deadline {
+                        return run_response(StatusCode::OK, &run);
+                    }
+                    tokio::select! {
+                        changed = rx.changed() => if changed.is_err() {
+                            return run_response(StatusCode::OK, &run);
+                        },
+                        _ = tokio::time::sleep_until(deadline) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// A run made elsewhere: one GET through the scheduler (again only after a 429).
+    async fn fetch_unknown(self: Arc<Self>, id: String, host: Option<HeaderValue>) {
+        locked(&self.counters).unknown_fetched += 1;
+        let path = format!("/runs/{id}");
+        let mut tries = 0;
+        let answer = loop {
+            tries += 1;
+            let permit = self.sched.acquire(Class::Poll).await;
+            match self
+                .upstream
+                .call(Method::GET, &path, host.as_ref(), None)
+                .await
+            {
+                Ok(answer) if answer.is_rate_limited() && tries < 3 => {
+                    permit.rate_limited(answer.retry_after_secs())
+                }
+                Ok(answer) => {
+                    if answer.is_rate_limited() {
+                        permit.rate_limited(answer.retry_after_secs());
+                    } else {
+                        permit.answered();
+                    }
+                    break answer;
+                }
+                Err(error) => {
+                    drop(permit);
+                    break stored(error);
+                }
+            }
+        };
+        match answer.run.clone() {
+            Some(run) => {
+                let finished = run.status.is_finished();
+                self.insert(&id, Slot::Run(Arc::new(run)), finished);
+                if !finished {
+                    let due = Instant::now() + self.config.poll_interval;
+                    tokio::spawn(self.clone().follow(id, due, "?".into(), host));
+                }
+            }
+            None => {
+                let mut table = locked(&self.table);
+                if let Some(entry) = table.runs.remove(&id) {
+                    entry.tx.send_replace(Slot::Error(Arc::new(answer)));
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> Value {
+        let snap = self.sched.snapshot();
+        let limits = self.sched.limits;
+        let (followed, known) = {
+            let table = locked(&self.table);
+            let followed = table
+                .runs
+                .values()
+                .filter(|e| matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished()))
+                .count();
+            (followed, table.runs.len())
+        };
+        let counters = locked(&self.counters);
+        let mut lags: Vec<f64> = counters.lags_ms.iter().copied().collect();
+        lags.sort_by(f64::total_cmp);
+        let pct = |p: f64| -> Value {
+            if lags.is_empty() {
+                return Value::Null;
+            }
+            let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
+            json!(lags[i.min(lags.len() - 1)].round())
+        };
+        let learned: serde_json::Map<String, Value> = locked(&self.learned)
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.round())))
+            .collect();
+        json!({
+            "mode": "broker",
+            "upstream": {
+                "requestsInWindow": snap.in_window,
+                "requestsTotal": self.upstream.requests.load(Ordering::Relaxed),
+                "rateLimited": self.upstream.rate_limited.load(Ordering::Relaxed),
+                "inFlight": snap.inflight,
+                "granted": snap.granted_total,
+                "pauses": snap.rate_limited,
+                "pausedMs": snap.paused_ms,
+                "limit": limits.requests,
+                "windowMs": limits.window.as_millis() as u64,
+                "marginMs": limits.margin.as_millis() as u64,
+            },
+            "queue": {
+                "creates": snap.creates_waiting,
+                "polls": snap.polls_waiting,
+                "max": self.config.queue_max,
+                "refused": counters.refused,
+            },
+            "runs": {
+                "followed": followed,
+                "known": known,
+                "created": counters.created,
+                "finished": counters.finished,
+                "pollsPerFinishedRun": if counters.finished == 0 { 0.0 } else {
+                    counters.polls_of_finished as f64 / counters.finished as f64
+                },
+                "unknownFetched": counters.unknown_fetched,
+                "expectedMsByResolution": learned,
+            },
+            "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
+        })
+    }
+}
+
+/// The proxy's own error kept as an answer, so every waiter gets the same.
+fn stored(error: ApiError) -> Answer {
+    Answer {
+        status: error.status,
+        content_type: Some(HeaderValue::from_static("application/json")),
+        retry_after: error.retry_after_secs.map(HeaderValue::from),
+        body: Bytes::from(serde_json::to_vec(&error.body).unwrap_or_default()),
+        run: None,
+    }
+}
+
+/// The stats of a pass-through proxy: only what it sent upstream.
+pub fn pass_through_stats(upstream: &Upstream) -> Value {
+    json!({
+        "mode": "pass-through",
+        "upstream": {
+            "requestsTotal": upstream.requests.load(Ordering::Relaxed),
+            "rateLimited": upstream.rate_limited.load(Ordering::Relaxed),
+        },
+    })
+}
+
+/// The stats as Prometheus text (every number of the JSON, flattened).
+pub fn metrics_text(stats: &Value) -> String {
+    let mut out = String::new();
+    fn walk(out: &mut String, prefix: &str, value: &Value) {
+        match value {
+            Value::Object(fields) => {
+                for (k, v) in fields {
+                    walk(out, &format!("{prefix}_{}", snake(k)), v);
+                }
+            }
+            Value::Number(n) => {
+                let _ = writeln!(out, "# TYPE {prefix} gauge\n{prefix} {n}");
+            }
+            _ => {}
+        }
+    }
+    walk(&mut out, "runbase", stats);
+    let _ = writeln!(
+        out,
+        "# TYPE runbase_broker gauge\nrunbase_broker {}",
+        u8::from(stats["mode"] == "broker")
+    );
+    out
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// The wait a browser asked for: `?wait=N` or `Prefer: wait=N`, at most `max` seconds.
+pub fn requested_wait(query: Option<&str>, prefer: Option<&HeaderValue>, max: u64) -> Duration {
+    let from_prefer = prefer.and_then(|v| v.to_str().ok()).and_then(|v| {
+        v.split([',', ';'])
+            .filter_map(|p| p.trim().strip_prefix("wait="))
+            .find_map(|n| n.trim().parse::<f64>().ok())
+    });
+    let secs = query
+        .and_then(|q| q.trim().parse::<f64>().ok())
+        .or(from_prefer)
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(0.0)
+        .min(max as f64);
+    Duration::from_secs_f64(secs)
+}
+
+/// Sent on every answer of the broker's runs endpoints: the longest wait a client should ask for.
+pub const LONG_POLL_HEADER: header::HeaderName =
+    header::HeaderName::from_static("x-runbase-long-poll");
+
+/// `2026-06-01T12:00:04.200Z` (or without milliseconds) as ms since 1970.
+pub fn iso_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let n = |from: usize, to: usize| t.get(from..to)?.parse::<i64>().ok();
+    if t.len() < 20 || !t.ends_with('Z') || t.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
+    let (year, month, day) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    let (h, m, s) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
+    let ms = match t.get(19..t.len() - 1) {
+        Some("") => 0,
+        Some(frac) if frac.starts_with('.') && frac.len() > 1 => {
+            let digits: String = frac[1..].chars().chain("000".chars()).take(3).collect();
+            digits.parse::<i64>().ok()?
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some((days * 86_400 + h * 3600 + m * 60 + s) * 1000 + ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_waits() {
+        assert_eq!(iso_ms("1970-01-01T00:00:01.500Z"), Some(1500));
+        assert_eq!(iso_ms("2026-06-01T12:00:04Z"), Some(1_780_315_204_000));
+        assert_eq!(iso_ms("2026-06-01T12:00:04.2Z"), Some(1_780_315_204_200));
+        assert_eq!(iso_ms("yesterday"), None);
+        assert_eq!(
+            requested_wait(Some("25"), None, 60),
+            Duration::from_secs(25)
+        );
+        assert_eq!(
+            requested_wait(Some("600"), None, 60),
+            Duration::from_secs(60)
+        );
+        let prefer = HeaderValue::from_static("respond-async, wait=10");
+        assert_eq!(
+            requested_wait(None, Some(&prefer), 60),
+            Duration::from_secs(10)
+        );
+        assert_eq!(requested_wait(Some("x"), None, 60), Duration::ZERO);
+        assert!(
+            metrics_text(&json!({"mode": "broker", "lagMs": {"p50": 12}}))
+                .contains("runbase_lag_ms_p50 12")
+        );
+    }
+}
