@@ -1,0 +1,249 @@
+// Load bench of the proxy as run broker (issue 13), Node 18+ with plain fetch, no browser.
+//
+//   cargo build -p runbase-server && node bench/load.mjs            # full, ~6 min, writes docs/LOAD.md
+//   node bench/load.mjs --smoke                                      # tiny (< 30 s), writes nothing
+//
+// Every scenario starts two fresh `target/debug/runbase-server` processes side by side: one
+// with the broker (the default) and one with `--pass-through` (every browser request forwarded,
+// as before issue 13). Each has the built-in simulator as its upstream, reached over HTTP
+// exactly like the real API (one key, the documented 20 requests / 10 s, no Retry-After), so
+// upstream requests and 429s are counted by the simulator itself (/__sim/stats).
+//
+// Users behave like the wasm client: the broker advertises X-Runbase-Long-Poll, so they create
+// and then long-poll `?wait=25&seen=<status>`; against --pass-through they poll on the client's
+// own schedule (1 s, 1.5 s, then every 2 s). Both honour Retry-After on a 429 (else 1, 2, 4 … s)
+// and give up a request after 5 retries, as the client does. A run is *lost* when it was created
+// upstream and its user never learned that it finished; *refused* when it was never created.
+import { spawn } from "node:child_process";
+import { writeFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import os from "node:os";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const binary = join(root, "target/debug/runbase-server");
+const smoke = process.argv.includes("--smoke");
+const KEY = "sk-sim-proxy";
+const MAX_RETRIES = 5;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function start(extra) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      binary,
+      ["--listen", "127.0.0.1:0", "--test-faults", "--client-limit", "100000", ...extra],
+      { cwd: root, env: { ...process.env, RUNBASE_API_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`no listening line:\n${out}`)), 20000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = /listening on (http:\/\/[^/\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ base: m[1], child });
+      }
+    });
+    child.stderr.on("data", () => {});
+    child.on("error", reject);
+  });
+}
+
+const body = JSON.stringify({ model: "openai/gpt-image-2", input: { prompt: "A matte ceramic vase" } });
+
+async function request(url, init) {
+  try {
+    const res = await fetch(url, init);
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, headers: res.headers, json };
+  } catch (e) {
+    return { status: 0, headers: new Headers(), json: null, error: String(e) };
+  }
+}
+
+function backoff(res, attempt) {
+  const after = Number(res.headers.get("retry-after"));
+  return (Number.isFinite(after) && after > 0 ? after : 2 ** attempt) * 1000;
+}
+
+// One user generating one image; returns what happened.
+async function generate(base, longPoll) {
+  const started = Date.now();
+  const record = { started, created: false, known: null, completedAt: null, requests: 0, refused: false };
+  let run = null;
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(`${base}/api/v1/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    record.requests++;
+    if (res.status === 201) {
+      run = res.json;
+      break;
+    }
+    if ((res.status === 429 || res.status >= 500 || res.status === 0) && attempt < MAX_RETRIES) {
+      await sleep(backoff(res, attempt));
+      continue;
+    }
+    record.refused = true;
+    return record;
+  }
+  record.created = true;
+  const url = `${base}/api/v1/runs/${run.id}`;
+  let failures = 0;
+  let polls = 0;
+  while (!["succeeded", "failed"].includes(run.status)) {
+    if (!longPoll) {
+      const elapsed = Date.now() - started;
+      await sleep(elapsed < 1000 ? 1000 : elapsed < 2500 ? 1500 : 2000);
+    }
+    const res = await request(longPoll ? `${url}?wait=25&seen=${encodeURIComponent(run.status)}` : url);
+    record.requests++;
+    polls++;
+    if (res.status === 200) {
+      run = res.json;
+      failures = 0;
+      continue;
+    }
+    if (++failures > MAX_RETRIES || polls > 400) return record; // the client gives up: lost
+    await sleep(backoff(res, failures - 1));
+  }
+  record.known = Date.now();
+  record.completedAt = Date.parse(run.completedAt);
+  return record;
+}
+
+function pct(values, p) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
+}
+
+// Runs `arrivals` (ms offsets from now) against one server and summarises.
+async function scenario(mode, runMs, arrivals) {
+  const server = await start(["--sim-run-ms", String(runMs), ...(mode === "pass-through" ? ["--pass-through"] : [])]);
+  try {
+    const t0 = Date.now();
+    const records = await Promise.all(
+      arrivals.map(async (at) => {
+        await sleep(at);
+        return generate(server.base, mode === "broker");
+      }),
+    );
+    const end = Date.now();
+    const sim = await (await fetch(`${server.base}/__sim/stats`)).json();
+    const proxy = await (await fetch(`${server.base}/__runbase/stats`)).json();
+    const key = sim.keys[KEY] ?? { requests: 0, rate_limited: 0, max_in_10s: 0 };
+    const created = records.filter((r) => r.created);
+    const known = records.filter((r) => r.known !== null);
+    const lags = known.map((r) => Math.max(0, r.known - r.completedAt));
+    const lastKnown = known.length ? Math.max(...known.map((r) => r.known)) : end;
+    return {
+      mode,
+      runs: records.length,
+      created: created.length,
+      lost: created.length - known.length,
+      refused: records.filter((r) => r.refused).length,
+      upstream: key.requests,
+      upstream429: key.rate_limited,
+      maxIn10s: key.max_in_10s,
+      perRun: created.length ? key.requests / created.length : 0,
+      browserRequests: records.reduce((n, r) => n + r.requests, 0),
+      lagP50: pct(lags, 0.5),
+      lagP95: pct(lags, 0.95),
+      throughput: known.length / Math.max(0.001, (lastKnown - t0) / 1000),
+      seconds: (end - t0) / 1000,
+      pollsPerRun: proxy.runs?.pollsPerFinishedRun ?? null,
+    };
+  } finally {
+    server.child.kill("SIGTERM");
+  }
+}
+
+const jitter = (n, spread) => Array.from({ length: n }, () => Math.random() * spread);
+const steady = (rate, seconds) =>
+  Array.from({ length: Math.round(rate * seconds) }, (_, i) => (i / rate) * 1000 + Math.random() * 200);
+
+const runMs = smoke ? 1500 : 4000;
+const plans = smoke
+  ? [
+      { name: "1 user", arrivals: jitter(1, 0) },
+      { name: "3 users", arrivals: jitter(3, 1000) },
+      { name: "0.5 run/s × 6 s", arrivals: steady(0.5, 6), rate: 0.5 },
+    ]
+  : [
+      ...[1, 5, 10, 20, 50].map((n) => ({ name: `${n} user${n > 1 ? "s" : ""}`, arrivals: jitter(n, 1000) })),
+      ...[0.5, 0.8, 1.0, 1.2].map((rate) => ({ name: `${rate} run/s × 30 s`, arrivals: steady(rate, 30), rate })),
+    ];
+
+if (!existsSync(binary)) {
+  console.error(`build first: cargo build -p runbase-server (${binary} is missing)`);
+  process.exit(2);
+}
+
+const rows = [];
+for (const plan of plans) {
+  const [broker, pass] = await Promise.all([
+    scenario("broker", runMs, plan.arrivals),
+    scenario("pass-through", runMs, plan.arrivals),
+  ]);
+  for (const r of [broker, pass]) {
+    rows.push({ plan, ...r });
+    console.log(
+      `${plan.name.padEnd(18)} ${r.mode.padEnd(12)} runs ${r.runs} created ${r.created} lost ${r.lost} refused ${r.refused} ` +
+        `upstream ${r.upstream} (429s ${r.upstream429}, max/10s ${r.maxIn10s}, ${r.perRun.toFixed(2)}/run) ` +
+        `lag p50 ${r.lagP50} p95 ${r.lagP95} ms, ${r.throughput.toFixed(2)} run/s in ${r.seconds.toFixed(1)} s`,
+    );
+  }
+}
+
+const broker = rows.filter((r) => r.mode === "broker");
+const fmt = (v, d = 0) => (v === null || v === undefined ? "–" : (v / (d ? 1 : 1000)).toFixed(d ? d : 2));
+const checks = [
+  ["0 upstream 429s at every load (broker)", broker.every((r) => r.upstream429 === 0)],
+  ["0 lost runs at every load (broker)", broker.every((r) => r.lost === 0)],
+  ["≤ 20 upstream requests in any 10 s (broker)", broker.every((r) => r.maxIn10s <= 20)],
+];
+const sustained = broker.filter((r) => r.plan.rate >= 1.0);
+if (sustained.length)
+  checks.push([
+    `≥ 0.8 run/s sustained (broker, arrivals ≥ 1 run/s: ${sustained.map((r) => r.throughput.toFixed(2)).join(", ")})`,
+    sustained.every((r) => r.throughput >= 0.8),
+  ]);
+const half = broker.find((r) => r.plan.rate === 0.5);
+if (half) checks.push([`lag p50 ≤ 2 s at 0.5 run/s (broker: ${fmt(half.lagP50)} s)`, half.lagP50 !== null && half.lagP50 <= 2000]);
+
+console.log("\n" + checks.map(([what, ok]) => `${ok ? "met   " : "MISSED"} ${what}`).join("\n"));
+
+if (!smoke) {
+  const cpu = os.cpus();
+  const lines = [
+    "# Load: the proxy as run broker (issue 13)",
+    "",
+    `Measured by \`node bench/load.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, node ${process.version}.`,
+    `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s.`,
+    "Every scenario ran the broker and `--pass-through` side by side, each with its own server and simulator.",
+    "Users: N users starting within 1 s, one run each; or arrivals at a steady rate for 30 s. Lag: the run's `completedAt` to the moment its user knew (end to end).",
+    "Throughput: runs known finished ÷ time from the first arrival to the last run known.",
+    "",
+    "## Targets (broker)",
+    ...checks.map(([what, ok]) => `- ${what}: **${ok ? "met" : "missed"}**`),
+    "",
+    "| load | mode | runs | lost | refused | upstream requests | upstream 429s | most in 10 s | upstream / run | lag p50 (s) | lag p95 (s) | throughput (run/s) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.plan.name} | ${r.mode} | ${r.runs} | ${r.lost} | ${r.refused} | ${r.upstream} | ${r.upstream429} | ${r.maxIn10s} | ${r.perRun.toFixed(2)} | ${fmt(r.lagP50)} | ${fmt(r.lagP95)} | ${r.throughput.toFixed(2)} |`,
+    ),
+    "",
+  ];
+  writeFileSync(join(root, "docs/LOAD.md"), lines.join("\n"));
+  console.log("wrote docs/LOAD.md");
+}
+process.exit(checks.every(([, ok]) => ok) ? 0 : 1);
