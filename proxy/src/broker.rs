@@ -6,7 +6,7 @@
 //! Creates queue (bounded in length and wait, round-robin between client addresses); beyond
 //! that the proxy answers its own 429 with a Retry-After computed from the queue.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -78,6 +78,11 @@ pub struct Broker {
     table: Mutex<Table>,
     /// Expected run time in ms by resolution (exponential moving average).
     learned: Mutex<HashMap<String, f64>>,
+    /// Bumped whenever something is learned or a scout stops.
+    learned_gen: watch::Sender<u64>,
+    /// Resolutions with nothing learned yet whose one "scout" run is polled from
+    /// `first_poll` on; the other runs of that resolution wait until it has learned.
+    scouting: Mutex<HashSet<String>>,
     counters: Mutex<Counters>,
 }
 
@@ -98,6 +103,8 @@ impl Broker {
             config,
             table: Mutex::new(Table::default()),
             learned: Mutex::new(HashMap::new()),
+            learned_gen: watch::channel(0).0,
+            scouting: Mutex::new(HashSet::new()),
             counters: Mutex::new(Counters::default()),
         })
     }
@@ -197,18 +204,41 @@ impl Broker {
         let finished = run.status.is_finished();
         self.insert(&id, Slot::Run(Arc::new(run)), finished);
         if !finished {
-            let first_due = started + self.first_poll_delay(resolution);
             tokio::spawn(
                 self.clone()
-                    .follow(id, first_due, resolution.to_string(), host),
+                    .follow(id, started, None, resolution.to_string(), host),
             );
         }
     }
 
-    fn first_poll_delay(&self, resolution: &str) -> Duration {
-        match locked(&self.learned).get(resolution) {
-            Some(ms) => Duration::from_millis(*ms as u64) + FIRST_POLL_SLACK,
-            None => self.config.first_poll,
+    fn expected(&self, resolution: &str) -> Option<Duration> {
+        locked(&self.learned)
+            .get(resolution)
+            .map(|ms| Duration::from_millis(*ms as u64))
+    }
+
+    /// When to poll a new run first: at its expected end once learned; with nothing learned,
+    /// one run of the resolution scouts (polled from `first_poll` on, every `poll_interval`)
+    /// and the others wait for what it learns (at most 30 s).
+    async fn first_due(&self, started: Instant, resolution: &str) -> (Instant, Option<Scout<'_>>) {
+        let mut generation = self.learned_gen.subscribe();
+        let give_up = Instant::now() + Duration::from_secs(30);
+        loop {
+            generation.borrow_and_update();
+            if let Some(expected) = self.expected(resolution) {
+                return (started + expected + FIRST_POLL_SLACK, None);
+            }
+            if locked(&self.scouting).insert(resolution.to_string()) {
+                let scout = Scout {
+                    broker: self,
+                    resolution: resolution.to_string(),
+                };
+                return (started + self.config.first_poll, Some(scout));
+            }
+            tokio::select! {
+                _ = generation.changed() => {}
+                _ = tokio::time::sleep_until(give_up) => return (Instant::now(), None),
+            }
         }
     }
 
@@ -262,12 +292,15 @@ impl Broker {
     async fn follow(
         self: Arc<Self>,
         id: String,
-        first_due: Instant,
+        started: Instant,
+        first_due: Option<Instant>,
         resolution: String,
         host: Option<HeaderValue>,
     ) {
-        let started = Instant::now();
-        let mut due = first_due;
+        let (mut due, _scout) = match first_due {
+            Some(due) => (due, None),
+            None => self.first_due(started, &resolution).await,
+        };
         let (mut polls, mut missing) = (0u64, 0u32);
         let path = format!("/runs/{id}");
         loop {
@@ -323,9 +356,12 @@ impl Broker {
         {
             let took = (completed - created) as f64;
             if took > 0.0 && took < 3_600_000.0 {
-                let mut learned = locked(&self.learned);
-                let ema = learned.entry(resolution.to_string()).or_insert(took);
-                *ema = 0.7 * *ema + 0.3 * took;
+                {
+                    let mut learned = locked(&self.learned);
+                    let ema = learned.entry(resolution.to_string()).or_insert(took);
+                    *ema = 0.7 * *ema + 0.3 * took;
+                }
+                self.learned_gen.send_modify(|g| *g += 1);
             }
         }
         let mut counters = locked(&self.counters);
@@ -436,8 +472,9 @@ impl Broker {
                 let finished = run.status.is_finished();
                 self.insert(&id, Slot::Run(Arc::new(run)), finished);
                 if !finished {
-                    let due = Instant::now() + self.config.poll_interval;
-                    tokio::spawn(self.clone().follow(id, due, "?".into(), host));
+                    let now = Instant::now();
+                    let due = Some(now + self.config.poll_interval);
+                    tokio::spawn(self.clone().follow(id, now, due, "?".into(), host));
                 }
             }
             None => {
@@ -508,6 +545,19 @@ impl Broker {
             },
             "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
         })
+    }
+}
+
+/// The one scouting run of a resolution; when it stops, the waiting runs look again.
+struct Scout<'a> {
+    broker: &'a Broker,
+    resolution: String,
+}
+
+impl Drop for Scout<'_> {
+    fn drop(&mut self) {
+        locked(&self.broker.scouting).remove(&self.resolution);
+        self.broker.learned_gen.send_modify(|g| *g += 1);
     }
 }
 
