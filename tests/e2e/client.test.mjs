@@ -125,9 +125,13 @@ test("5xx, HTML 502 pages, dropped connections and slow answers on polls are ret
     { on: "poll", kind: "malformed_json" },
     { on: "poll", kind: "slow", delay_ms: 1500 },
   ]);
-  // Six failures in a row for one poll: one more retry than the default allows.
-  const result = await generate(proxyClient({ requestTimeoutMs: 700, maxRetries: 6 }));
+  // Six failures in a row for one poll: one more retry than the default allows. Key mode: the
+  // proxy polls upstream itself (a run broker), so a poll fault would never reach the client.
+  const result = await generate(keyClient("sk-sim-pollfaults", { requestTimeoutMs: 700, maxRetries: 6 }));
   assert.equal(result.status, "succeeded", JSON.stringify(result));
+  const seen = (await stats())["sk-sim-pollfaults"];
+  // The create, the five answered faults (a dropped connection is not counted) and the good poll.
+  assert.ok(seen.requests >= 1 + 5 + 1, `the client met the poll faults itself: ${JSON.stringify(seen)}`);
 });
 
 test("a failing create is never retried and says so, with a short excerpt of an HTML page", async () => {
@@ -189,11 +193,13 @@ test("run outcomes: failed, unknown status, no output, never finishing", async (
 
 test("usage exhausted while polling keeps the run id and is not retried", async () => {
   await server.faults([{ on: "poll", kind: "usage_exceeded" }]);
+  // Key mode: behind the proxy (a run broker) the client does not poll upstream itself.
   const error = await inPage(async (lib, options) => {
     await new lib.RunbaseClient(options).generate({ prompt: "A lamp" });
-  }, proxyClient());
-  assert.equal(error.code, "USAGE_EXCEEDED");
+  }, keyClient("sk-sim-usage-poll"));
+  assert.equal(error?.code, "USAGE_EXCEEDED", JSON.stringify(error));
   assert.match(error.runId, /^run_/);
+  assert.equal((await stats())["sk-sim-usage-poll"].requests, 2, "one create, one poll: not retried");
 });
 
 test("abort stops a request in flight and a pending wait, and keeps the run id", async () => {
@@ -457,7 +463,9 @@ test("a key whose 20-per-10 s window another client filled: generate backs off 1
 // ---------- aborts and time-outs never panic ----------
 
 /** Starts `call(client, signal)` in the page, aborts with `reason` after `after` ms (or
- *  hands an already-aborted signal when `after` is "before"); how it ended, as plain data. */
+ *  hands an already-aborted signal when `after` is "before"); how it ended, as plain data,
+ *  and whether the same client then still creates and reads a run. Key mode, straight to the
+ *  simulator, so that a poll fault meets the client's own poll. */
 async function stopped(options, { call, reason, after, fault, timeoutMs }) {
   await resetFaults();
   if (fault) await server.faults([fault]);
@@ -475,7 +483,7 @@ async function stopped(options, { call, reason, after, fault, timeoutMs }) {
     const callOptions = { signal, ...(timeoutMs ? { timeoutMs } : {}) };
     let runId;
     const started = performance.now();
-    try {
+    const outcome = await (async () => { try {
       const work = {
         createRun: () => client.createRun({ prompt: "A lamp" }, callOptions).then((run) => { runId = run.id; }),
         getRun: async () => { runId = (await client.createRun({ prompt: "A lamp" })).id; await client.getRun(runId, callOptions); },
@@ -489,16 +497,24 @@ async function stopped(options, { call, reason, after, fault, timeoutMs }) {
         outcome: "rejected", isRunbaseError: e instanceof lib.RunbaseError, kind: e?.kind, message: String(e?.message),
         runId: e?.runId, createdRunId: runId, retryable: e?.retryable, ms: performance.now() - started,
       };
+    } })();
+    try {
+      const again = await client.createRun({ prompt: "Still working" });
+      outcome.sameClient = (await client.getRun(again.id)).id === again.id ? "works" : "wrong run";
+    } catch (e) {
+      outcome.sameClient = `${e?.name}: ${e?.message}`;
     }
+    return outcome;
   }, [options, call, reason, after, timeoutMs]);
 }
 
 /** Plays each case; the problems found, one line per case that went wrong. */
 async function stopCases(cases) {
   const failures = [];
-  for (const [what, call, reason, after, fault, kind, runExists, timeoutMs] of cases) {
-    const result = await stopped(proxyClient(), { call, reason, after, fault, timeoutMs });
+  for (const [index, [what, call, reason, after, fault, kind, runExists, timeoutMs]] of cases.entries()) {
+    const result = await stopped(keyClient(`sk-sim-stop-${call}-${index}`), { call, reason, after, fault, timeoutMs });
     const problems = [];
+    if (result.sameClient !== "works") problems.push(`the same client afterwards: ${result.sameClient}`);
     if (result.outcome !== "rejected") problems.push(`resolved after ${Math.round(result.ms)} ms`);
     else {
       if (!result.isRunbaseError) problems.push(`not a RunbaseError: ${result.message}`);
@@ -547,7 +563,7 @@ test("aborts with any reason, already-aborted signals and time-outs end as Runba
     const valid = lib.validateInput({ prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" });
     const { urls, run } = await client.generate({ prompt: "After every abort" });
     return { valid: valid.ok, urls: urls.length, status: run.status };
-  }, proxyClient());
+  }, keyClient("sk-sim-stop-after"));
   assert.deepEqual(failures, []);
   assert.deepEqual(after, { valid: true, urls: 1, status: "succeeded" });
   assert.deepEqual(pageErrors, [], "no uncaught error in the page (a panic would be one)");
