@@ -10,15 +10,20 @@ import { isDeepStrictEqual } from "node:util";
 import { startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 let server, browser, page;
+/** A second simulator that only ever sees the page's key-mode requests: the first one's proxy
+ *  polls its runs itself (a run broker), in the background too, and would take a poll fault
+ *  meant for the client. */
+let direct;
 /** Uncaught errors of the page: a panic in wasm would show here (RuntimeError: unreachable). */
 const pageErrors = [];
 before(async () => {
   server = await startSimulator({ runMs: 1200 });
+  direct = await startSimulator({ runMs: 1200 });
   browser = await launchChromium();
   page = await openPackagePage(browser, server);
   page.on("pageerror", (e) => pageErrors.push(e.message));
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); server?.stop(); direct?.stop(); });
 
 /** Runs `body(lib, arg)` in the page; errors come back as plain objects. */
 async function inPage(body, arg) {
@@ -41,6 +46,9 @@ const keyClient = (key, extra = {}) => ({ apiKey: key, baseUrl: `${server.url}/s
 const proxyClient = (extra = {}) => ({ baseUrl: "/api/v1", ...extra });
 const stats = async () => (await (await fetch(`${server.url}/__sim/stats`)).json()).keys;
 const resetFaults = () => fetch(`${server.url}/__sim/faults`, { method: "DELETE" });
+/** Key mode against the second simulator, for tests that script poll faults. */
+const directClient = (key, extra = {}) => ({ apiKey: key, baseUrl: `${direct.url}/sim/v1`, ...extra });
+const directStats = async () => (await (await fetch(`${direct.url}/__sim/stats`)).json()).keys;
 
 async function generate(options, input = { prompt: "A lamp", aspect_ratio: "16:9" }, call = {}) {
   return inPage(async (lib, [options, input, call]) => {
@@ -112,13 +120,13 @@ test("429 with Retry-After is honoured, without it backs off, then the run succe
   const honoured = await generate(keyClient("sk-sim-429a"));
   assert.equal(honoured.status, "succeeded");
   assert.ok(honoured.ms >= 2000 + 1200, `waited ${honoured.ms} ms`);
-  await server.faults([{ on: "poll", kind: "rate_limited", count: 2 }]);
-  const backedOff = await generate(keyClient("sk-sim-429b"));
+  await direct.faults([{ on: "poll", kind: "rate_limited", count: 2 }]);
+  const backedOff = await generate(directClient("sk-sim-429b"));
   assert.equal(backedOff.status, "succeeded");
 });
 
 test("5xx, HTML 502 pages, dropped connections and slow answers on polls are retried", async () => {
-  await server.faults([
+  await direct.faults([
     { on: "poll", kind: "server_error", count: 2 },
     { on: "poll", kind: "html_502" },
     { on: "poll", kind: "drop" },
@@ -127,9 +135,9 @@ test("5xx, HTML 502 pages, dropped connections and slow answers on polls are ret
   ]);
   // Six failures in a row for one poll: one more retry than the default allows. Key mode: the
   // proxy polls upstream itself (a run broker), so a poll fault would never reach the client.
-  const result = await generate(keyClient("sk-sim-pollfaults", { requestTimeoutMs: 700, maxRetries: 6 }));
+  const result = await generate(directClient("sk-sim-pollfaults", { requestTimeoutMs: 700, maxRetries: 6 }));
   assert.equal(result.status, "succeeded", JSON.stringify(result));
-  const seen = (await stats())["sk-sim-pollfaults"];
+  const seen = (await directStats())["sk-sim-pollfaults"];
   // The create, the five answered faults (a dropped connection is not counted) and the good poll.
   assert.ok(seen.requests >= 1 + 5 + 1, `the client met the poll faults itself: ${JSON.stringify(seen)}`);
 });
@@ -192,14 +200,14 @@ test("run outcomes: failed, unknown status, no output, never finishing", async (
 });
 
 test("usage exhausted while polling keeps the run id and is not retried", async () => {
-  await server.faults([{ on: "poll", kind: "usage_exceeded" }]);
+  await direct.faults([{ on: "poll", kind: "usage_exceeded" }]);
   // Key mode: behind the proxy (a run broker) the client does not poll upstream itself.
   const error = await inPage(async (lib, options) => {
     await new lib.RunbaseClient(options).generate({ prompt: "A lamp" });
-  }, keyClient("sk-sim-usage-poll"));
-  assert.equal(error?.code, "USAGE_EXCEEDED", JSON.stringify(error));
+  }, directClient("sk-sim-usage-poll"));
+  assert.equal(error?.code, "USAGE_EXCEEDED", String(JSON.stringify(error)));
   assert.match(error.runId, /^run_/);
-  assert.equal((await stats())["sk-sim-usage-poll"].requests, 2, "one create, one poll: not retried");
+  assert.equal((await directStats())["sk-sim-usage-poll"].requests, 2, "one create, one poll: not retried");
 });
 
 test("abort stops a request in flight and a pending wait, and keeps the run id", async () => {
@@ -465,10 +473,10 @@ test("a key whose 20-per-10 s window another client filled: generate backs off 1
 /** Starts `call(client, signal)` in the page, aborts with `reason` after `after` ms (or
  *  hands an already-aborted signal when `after` is "before"); how it ended, as plain data,
  *  and whether the same client then still creates and reads a run. Key mode, straight to the
- *  simulator, so that a poll fault meets the client's own poll. */
+ *  second simulator, so that a poll fault meets the client's own poll. */
 async function stopped(options, { call, reason, after, fault, timeoutMs }) {
-  await resetFaults();
-  if (fault) await server.faults([fault]);
+  await fetch(`${direct.url}/__sim/faults`, { method: "DELETE" });
+  if (fault) await direct.faults([fault]);
   return inPage(async (lib, [options, call, reason, after, timeoutMs]) => {
     const client = new lib.RunbaseClient(options);
     const reasons = {
@@ -512,7 +520,7 @@ async function stopped(options, { call, reason, after, fault, timeoutMs }) {
 async function stopCases(cases) {
   const failures = [];
   for (const [index, [what, call, reason, after, fault, kind, runExists, timeoutMs]] of cases.entries()) {
-    const result = await stopped(keyClient(`sk-sim-stop-${call}-${index}`), { call, reason, after, fault, timeoutMs });
+    const result = await stopped(directClient(`sk-sim-stop-${call}-${index}`), { call, reason, after, fault, timeoutMs });
     const problems = [];
     if (result.sameClient !== "works") problems.push(`the same client afterwards: ${result.sameClient}`);
     if (result.outcome !== "rejected") problems.push(`resolved after ${Math.round(result.ms)} ms`);
@@ -525,7 +533,7 @@ async function stopCases(cases) {
     }
     if (problems.length) failures.push(`${what}: ${problems.join("; ")}`);
   }
-  await resetFaults();
+  await fetch(`${direct.url}/__sim/faults`, { method: "DELETE" });
   return failures;
 }
 
@@ -563,7 +571,7 @@ test("aborts with any reason, already-aborted signals and time-outs end as Runba
     const valid = lib.validateInput({ prompt: "A lamp", aspect_ratio: "16:9", resolution: "4K" });
     const { urls, run } = await client.generate({ prompt: "After every abort" });
     return { valid: valid.ok, urls: urls.length, status: run.status };
-  }, keyClient("sk-sim-stop-after"));
+  }, directClient("sk-sim-stop-after"));
   assert.deepEqual(failures, []);
   assert.deepEqual(after, { valid: true, urls: 1, status: "succeeded" });
   assert.deepEqual(pageErrors, [], "no uncaught error in the page (a panic would be one)");
