@@ -17,12 +17,13 @@ use axum::body::Bytes;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{Run, RunStatus};
+use runbase_image::core::time::iso8601_unix_ms;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::api_error::ApiError;
-use crate::scheduler::{Class, Scheduler};
+use crate::scheduler::{Class, Permit, Scheduler};
 use crate::upstream::{run_response, Answer, Upstream};
 
 #[derive(Clone, Debug)]
@@ -91,6 +92,20 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 const LAGS_KEPT: usize = 2000;
+/// What one poll of a followed run showed.
+enum Polled {
+    /// Finished, or no longer in the table: stop following.
+    Done,
+    Going,
+    NotFound,
+    /// Refused, unreadable or unanswered: the browser keeps the last known state.
+    Failed,
+}
+
+/// A run's one optional progress poll (if the key has budget to spare) goes a third of the
+/// way to its first due poll, and at the latest this long after it was created.
+const PROGRESS_POLL_BY: Duration = Duration::from_secs(3);
+
 /// Added to the expected finish before the first poll (the API's clock and ours differ by
 /// a request's travel time).
 const FIRST_POLL_SLACK: Duration = Duration::from_millis(250);
@@ -303,54 +318,97 @@ impl Broker {
         };
         let (mut polls, mut missing) = (0u64, 0u32);
         let path = format!("/runs/{id}");
+        // One early look for the run's progress (pending → processing), so that people
+        // watching see it move; only with budget to spare, never before a create or a due poll.
+        let span = due.saturating_duration_since(started);
+        let progress_at = started + (span / 3).min(PROGRESS_POLL_BY);
+        if span >= Duration::from_secs(1) {
+            tokio::time::sleep_until(progress_at).await;
+            if let Some(permit) = self.sched.try_spare() {
+                polls += 1;
+                let polled = self.poll(permit, &id, &path, host.as_ref(), &resolution, polls);
+                if let Polled::Done = polled.await {
+                    return;
+                }
+            }
+        }
         loop {
             tokio::time::sleep_until(due).await;
             let permit = self.sched.acquire(Class::Poll).await;
             polls += 1;
-            let result = self
-                .upstream
-                .call(Method::GET, &path, host.as_ref(), None)
-                .await;
-            match result {
-                Ok(answer) if answer.is_rate_limited() => {
-                    permit.rate_limited(answer.retry_after_secs())
-                }
-                Ok(answer) => {
-                    permit.answered();
-                    if let Some(run) = answer.run {
-                        missing = 0;
-                        let finished = run.status.is_finished();
-                        if finished {
-                            self.finished(&resolution, &run, polls);
-                        }
-                        if !self.publish(&id, run) || finished {
-                            return;
-                        }
-                    } else if answer.status == StatusCode::NOT_FOUND {
-                        missing += 1;
-                        if missing >= 5 {
-                            return;
-                        }
+            match self
+                .poll(permit, &id, &path, host.as_ref(), &resolution, polls)
+                .await
+            {
+                Polled::Done => return,
+                Polled::Going => missing = 0,
+                Polled::NotFound => {
+                    missing += 1;
+                    if missing >= 5 {
+                        return;
                     }
                 }
-                Err(_) => drop(permit),
+                Polled::Failed => {}
             }
             let elapsed = started.elapsed();
             let interval = if elapsed < Duration::from_secs(60) {
                 self.config.poll_interval
             } else if elapsed < Duration::from_secs(180) {
                 self.config.poll_interval * 2
-            } else {
+            } else if elapsed < Duration::from_secs(600) {
                 self.config.poll_interval * 5
+            } else {
+                // A run this late is most likely stuck: it must not eat the key's budget.
+                self.config.poll_interval * 30
             };
             due = Instant::now() + interval;
         }
     }
 
+    /// One upstream poll with a granted slot; publishes what it learns.
+    async fn poll(
+        &self,
+        permit: Permit,
+        id: &str,
+        path: &str,
+        host: Option<&HeaderValue>,
+        resolution: &str,
+        polls: u64,
+    ) -> Polled {
+        match self.upstream.call(Method::GET, path, host, None).await {
+            Ok(answer) if answer.is_rate_limited() => {
+                permit.rate_limited(answer.retry_after_secs());
+                Polled::Failed
+            }
+            Ok(answer) => {
+                permit.answered();
+                match answer.run {
+                    Some(run) => {
+                        let finished = run.status.is_finished();
+                        if finished {
+                            self.finished(resolution, &run, polls);
+                        }
+                        if !self.publish(id, run) || finished {
+                            Polled::Done
+                        } else {
+                            Polled::Going
+                        }
+                    }
+                    None if answer.status == StatusCode::NOT_FOUND => Polled::NotFound,
+                    None => Polled::Failed,
+                }
+            }
+            Err(_) => {
+                drop(permit);
+                Polled::Failed
+            }
+        }
+    }
+
     /// Learns the run's duration and counts its polls and how late the proxy knew.
     fn finished(&self, resolution: &str, run: &Run, polls: u64) {
-        let created = run.created_at.as_deref().and_then(iso_ms);
-        let completed = run.completed_at.as_deref().and_then(iso_ms);
+        let created = run.created_at.as_deref().and_then(iso8601_unix_ms);
+        let completed = run.completed_at.as_deref().and_then(iso8601_unix_ms);
         if let (Some(created), Some(completed), RunStatus::Succeeded) =
             (created, completed, &run.status)
         {
@@ -643,44 +701,12 @@ pub fn requested_wait(query: Option<&str>, prefer: Option<&HeaderValue>, max: u6
 pub const LONG_POLL_HEADER: header::HeaderName =
     header::HeaderName::from_static("x-runbase-long-poll");
 
-/// `2026-06-01T12:00:04.200Z` (or without milliseconds) as ms since 1970.
-pub fn iso_ms(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let n = |from: usize, to: usize| t.get(from..to)?.parse::<i64>().ok();
-    if t.len() < 20 || !t.ends_with('Z') || t.as_bytes().get(10) != Some(&b'T') {
-        return None;
-    }
-    let (year, month, day) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
-    let (h, m, s) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
-    let ms = match t.get(19..t.len() - 1) {
-        Some("") => 0,
-        Some(frac) if frac.starts_with('.') && frac.len() > 1 => {
-            let digits: String = frac[1..].chars().chain("000".chars()).take(3).collect();
-            digits.parse::<i64>().ok()?
-        }
-        _ => return None,
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some((days * 86_400 + h * 3600 + m * 60 + s) * 1000 + ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn times_and_waits() {
-        assert_eq!(iso_ms("1970-01-01T00:00:01.500Z"), Some(1500));
-        assert_eq!(iso_ms("2026-06-01T12:00:04Z"), Some(1_780_315_204_000));
-        assert_eq!(iso_ms("2026-06-01T12:00:04.2Z"), Some(1_780_315_204_200));
-        assert_eq!(iso_ms("yesterday"), None);
+    fn waits() {
         assert_eq!(
             requested_wait(Some("25"), None, 60),
             Duration::from_secs(25)

@@ -183,6 +183,33 @@ impl Scheduler {
         }
     }
 
+    /// A slot now, only if the key is idle enough to spare one: nothing waiting, not paused,
+    /// and at most half the window in use. For requests that help people but are not needed
+    /// (a run's progress), so they never delay a create or a due poll.
+    pub fn try_spare(self: &Arc<Self>) -> Option<Permit> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let hold = self.limits.hold();
+        while state.done.front().is_some_and(|t| *t + hold <= now) {
+            state.done.pop_front();
+        }
+        let busy = state.inflight + state.done.len();
+        let waiting = !state.polls.is_empty() || state.creates.values().any(|q| !q.is_empty());
+        if waiting
+            || state.paused_until.is_some_and(|t| t > now)
+            || busy * 2 >= self.limits.requests
+        {
+            return None;
+        }
+        state.inflight += 1;
+        state.granted.push_back(now);
+        state.granted_total += 1;
+        Some(Permit {
+            sched: self.clone(),
+            armed: true,
+        })
+    }
+
     /// Creates waiting now (closed waiters left out).
     pub fn creates_waiting(&self) -> usize {
         let state = self.lock();

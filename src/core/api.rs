@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{ClientError, ErrorKind};
+use super::time::{fraction_ms, http_date_unix_ms};
 use super::validate::{Issue, NormalizedInput};
 use super::value::{ascii_number, split_ascii, Members, Value};
 
@@ -385,7 +386,7 @@ pub fn parse_retry_after(header: &str, now_unix_ms: f64) -> Option<u64> {
     if let Some(ms) = seconds_as_ms(header) {
         return Some(ms.min(86_400_000));
     }
-    let at = http_date_unix_ms(header)?;
+    let at = http_date_unix_ms(header)? as f64;
     Some((at - now_unix_ms).clamp(0.0, 86_400_000.0) as u64)
 }
 
@@ -397,61 +398,8 @@ fn seconds_as_ms(text: &str) -> Option<u64> {
         return None;
     }
     let whole = ascii_number(whole)?;
-    let millis = if fraction.is_empty() {
-        0
-    } else {
-        ascii_number(fraction)?;
-        // The first three digits are the milliseconds: "5" is 500, "25" is 250, "1234" is 123.
-        let first3 = fraction.get(..fraction.len().min(3))?;
-        ascii_number(first3)? * 10u64.pow(3 - first3.len() as u32)
-    };
+    let millis = fraction_ms(fraction)?;
     Some(whole * 1000 + millis)
-}
-
-/// `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, the form HTTP servers send).
-fn http_date_unix_ms(text: &str) -> Option<f64> {
-    let mut parts = text.split_whitespace().skip(1);
-    let number = |part: Option<&str>| ascii_number(part?).map(|n| n as i64);
-    let day = number(parts.next())?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year = number(parts.next())?;
-    let mut clock = parts.next()?.split(':');
-    let (h, m, s) = (
-        number(clock.next())?,
-        number(clock.next())?,
-        number(clock.next())?,
-    );
-    if parts.next()? != "GMT"
-        || !(1..=31).contains(&day)
-        || !(0..24).contains(&h)
-        || !(0..60).contains(&m)
-        || !(0..61).contains(&s)
-    {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
 }
 
 #[cfg(test)]
@@ -539,8 +487,7 @@ mod tests {
         assert_eq!(parse_retry_after(" 1.5 ", 0.0), Some(1500));
         assert_eq!(parse_retry_after("-1", 0.0), None);
         assert_eq!(parse_retry_after("soon", 0.0), None);
-        let now = http_date_unix_ms("Sun, 06 Nov 1994 08:49:37 GMT").expect("date");
-        assert_eq!(now, 784_111_777_000.0);
+        let now = http_date_unix_ms("Sun, 06 Nov 1994 08:49:37 GMT").expect("date") as f64;
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:42 GMT", now),
             Some(5000)

@@ -7,5 +7,6 @@ pub mod model;
 pub mod policy;
 pub mod reference_url;
 pub mod suggest;
+pub mod time;
 pub mod validate;
 pub mod value;

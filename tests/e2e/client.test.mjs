@@ -363,7 +363,13 @@ for (const [mode, options] of [["key mode", () => keyClient("sk-sim-typed")], ["
     assert.deepEqual(generated.run.output, { urls: generated.urls });
     assert.equal(creates.length, 1);
     assert.deepEqual(creates[0], { id: generated.run.id, model: MODEL, status: "pending", costUsd: 50000, createdAt: generated.run.createdAt });
-    assert.deepEqual(updates.map((u) => u.status), ["pending", "processing", "succeeded"]);
+    if (mode === "key mode") {
+      assert.deepEqual(updates.map((u) => u.status), ["pending", "processing", "succeeded"]);
+    } else {
+      // Behind the broker, "processing" is seen only when the key has budget to spare for a
+      // progress poll (here it is busy with this test's other runs): never a made-up status.
+      assert.match(updates.map((u) => u.status).join(","), /^pending,(processing,)?succeeded$/);
+    }
     for (const update of updates) {
       assert.equal(update.id, generated.run.id);
       assert.equal(update.model, MODEL);
@@ -371,9 +377,8 @@ for (const [mode, options] of [["key mode", () => keyClient("sk-sim-typed")], ["
       assert.equal(update.createdAt, generated.run.createdAt);
       noNulls(update, `update ${update.status}`);
     }
-    assert.equal(updates[0].completedAt, undefined);
-    assert.equal(updates[1].completedAt, undefined);
-    assert.deepEqual(updates[2], generated.run, "the last update is the finished run");
+    for (const update of updates.slice(0, -1)) assert.equal(update.completedAt, undefined);
+    assert.deepEqual(updates.at(-1), generated.run, "the last update is the finished run");
   });
 }
 

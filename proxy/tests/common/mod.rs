@@ -174,19 +174,7 @@ pub fn iso_ms(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let n = |from: usize, to: usize| text[from..to].parse::<i64>().ok();
-    let (year, month, day) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
-    let (h, m, s, ms) = (n(11, 13)?, n(14, 16)?, n(17, 19)?, n(20, 23)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) + ms)
+    runbase_image::core::time::iso8601_unix_ms(text)
 }
 
 /// Paths of every `null` inside a JSON value (the documented objects have none).
