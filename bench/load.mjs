@@ -127,7 +127,9 @@ function pct(values, p) {
 
 // Runs `arrivals` (ms offsets from now) against one server and summarises.
 async function scenario(mode, runMs, arrivals) {
-  const server = await start(["--sim-run-ms", String(runMs), ...(mode === "pass-through" ? ["--pass-through"] : [])]);
+  // Runs of varied length: each takes the run time ± 50 % (2–6 s for 4 s).
+  const server = await start(["--sim-run-ms", String(runMs), "--sim-run-spread", String(SPREAD),
+    ...(mode === "pass-through" ? ["--pass-through"] : [])]);
   try {
     const t0 = Date.now();
     const records = await Promise.all(
@@ -171,6 +173,7 @@ const steady = (rate, seconds) =>
   Array.from({ length: Math.round(rate * seconds) }, (_, i) => (i / rate) * 1000 + Math.random() * 200);
 
 const runMs = smoke ? 1500 : 4000;
+const SPREAD = 50;
 const plans = smoke
   ? [
       { name: "1 user", arrivals: jitter(1, 0) },
@@ -227,7 +230,7 @@ if (!smoke) {
     "# Load: the proxy as run broker (issue 13)",
     "",
     `Measured by \`node bench/load.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, node ${process.version}.`,
-    `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s.`,
+    `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s ± ${SPREAD} % (${(runMs * (1 - SPREAD / 100)) / 1000}–${(runMs * (1 + SPREAD / 100)) / 1000} s).`,
     "Every scenario ran the broker and `--pass-through` side by side, each with its own server and simulator.",
     "Users: N users starting within 1 s, one run each; or arrivals at a steady rate for 30 s. Lag: the run's `completedAt` to the moment its user knew (end to end).",
     "Throughput: runs known finished ÷ time from the first arrival to the last run known. Most in 10 s counts every request the simulator received, refused ones included (the simulator itself does not count refused requests against the key, so pass-through fares better here than against an API that does).",

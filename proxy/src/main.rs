@@ -47,6 +47,7 @@ struct Config {
     upstream_timeout: Duration,
     body_timeout: Duration,
     sim_run_time: Duration,
+    sim_run_spread: u64,
     test_faults: bool,
     pass_through: bool,
     limits: scheduler::Limits,
@@ -55,7 +56,8 @@ struct Config {
 
 const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
     [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--client-limit N]
-    [--upstream-timeout-ms MS] [--body-timeout-ms MS] [--sim-run-ms MS] [--test-faults]
+    [--upstream-timeout-ms MS] [--body-timeout-ms MS] [--sim-run-ms MS]
+    [--sim-run-spread PERCENT] [--test-faults]
     [--pass-through] [--key-requests N] [--key-window-ms MS] [--key-margin-ms MS]
     [--key-spare N] [--queue-max N] [--queue-wait-ms MS] [--poll-interval-ms MS]
     [--first-poll-ms MS] [--long-poll-s S] [--keep-finished-ms MS]
@@ -87,6 +89,7 @@ fn config() -> Result<Config, String> {
         "--upstream-timeout-ms",
         "--body-timeout-ms",
         "--sim-run-ms",
+        "--sim-run-spread",
         "--key-requests",
         "--key-window-ms",
         "--key-margin-ms",
@@ -164,6 +167,7 @@ fn config() -> Result<Config, String> {
         upstream_timeout: Duration::from_millis(number("upstream-timeout-ms", 60_000)?),
         body_timeout: Duration::from_millis(number("body-timeout-ms", 20_000)?),
         sim_run_time: Duration::from_millis(number("sim-run-ms", 4_000)?),
+        sim_run_spread: number("sim-run-spread", 0)?,
         test_faults: args.iter().any(|a| a == "--test-faults")
             || std::env::var("RUNBASE_TEST_FAULTS").is_ok_and(|v| v == "1"),
         pass_through: args.iter().any(|a| a == "--pass-through")
@@ -288,7 +292,11 @@ fn app(config: &Config, local: SocketAddr) -> Router {
     let (upstream, key, backend) = match &config.api_key {
         Some(key) => (config.upstream.clone(), key.clone(), "runbase"),
         None => {
-            let sim = Simulator::new(config.sim_run_time, config.test_faults);
+            let sim = Simulator::new(
+                config.sim_run_time,
+                config.sim_run_spread,
+                config.test_faults,
+            );
             router = router
                 .nest("/sim/v1", sim.api_router())
                 .nest("/sim/images", sim.image_router());

@@ -83,6 +83,8 @@ struct SimRun {
     resolution: &'static str,
     /// Micro-dollars, by the input's resolution.
     cost_usd: u64,
+    /// How long this run takes (the server's run time, varied by `--sim-run-spread`).
+    run_time: Duration,
     created: Instant,
     created_at: SystemTime,
     outcome: Outcome,
@@ -106,6 +108,8 @@ struct SimState {
 
 pub struct Simulator {
     run_time: Duration,
+    /// Each run's time varies by up to this fraction either way (0: all alike).
+    spread: f64,
     faults_enabled: bool,
     state: Mutex<SimState>,
 }
@@ -114,9 +118,10 @@ pub struct Simulator {
 struct Sim(Arc<Simulator>);
 
 impl Simulator {
-    pub fn new(run_time: Duration, faults_enabled: bool) -> Arc<Self> {
+    pub fn new(run_time: Duration, spread_percent: u64, faults_enabled: bool) -> Arc<Self> {
         Arc::new(Simulator {
             run_time,
+            spread: spread_percent.min(100) as f64 / 100.0,
             faults_enabled,
             state: Mutex::new(SimState {
                 runs: HashMap::new(),
@@ -191,18 +196,26 @@ impl Simulator {
         }
     }
 
+    /// The `n`-th run's time: the run time, varied by up to the spread either way (a fixed
+    /// scatter by run number, so a test run is repeatable).
+    fn run_time_of(&self, n: u64) -> Duration {
+        let unit = (n.wrapping_mul(2_654_435_761) % 1000) as f64 / 999.0; // 0..=1
+        self.run_time
+            .mul_f64(1.0 + self.spread * (2.0 * unit - 1.0))
+    }
+
     /// Where a run is now: `pending` for the first fifth of its time, `processing` until it
     /// is done, then `succeeded` or `failed`; the test-only outcomes bend this.
     fn status_of(&self, run: &SimRun, now: Instant) -> RunStatus {
         let elapsed = now.saturating_duration_since(run.created);
-        let pending_for = self.run_time / 5;
+        let pending_for = run.run_time / 5;
         match &run.outcome {
             Outcome::NeverFinishes if elapsed >= pending_for => RunStatus::Processing,
-            Outcome::UnknownStatus if elapsed < self.run_time => {
+            Outcome::UnknownStatus if elapsed < run.run_time => {
                 RunStatus::Other("warming_up".into())
             }
             _ if elapsed < pending_for => RunStatus::Pending,
-            _ if elapsed < self.run_time => RunStatus::Processing,
+            _ if elapsed < run.run_time => RunStatus::Processing,
             Outcome::Fail(_) => RunStatus::Failed,
             _ => RunStatus::Succeeded,
         }
@@ -231,7 +244,7 @@ impl Simulator {
             model: Some(run.model.to_string()),
             completed_at: status
                 .is_finished()
-                .then(|| iso8601(run.created_at + self.run_time)),
+                .then(|| iso8601(run.created_at + run.run_time)),
             status,
             cost_usd: Some(run.cost_usd),
             created_at: Some(iso8601(run.created_at)),
@@ -508,6 +521,7 @@ fn create(
         resolution,
         // Every resolution the validator accepts has a price.
         cost_usd: model.cost_usd(resolution).unwrap_or_default(),
+        run_time: sim.run_time_of(state.next_id),
         created: Instant::now(),
         created_at: SystemTime::now(),
         outcome,
@@ -714,6 +728,21 @@ fn iso8601(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_times_vary_within_the_spread() {
+        let alike = Simulator::new(Duration::from_secs(4), 0, false);
+        assert_eq!(alike.run_time_of(7), Duration::from_secs(4));
+        let varied = Simulator::new(Duration::from_secs(4), 50, false);
+        let times: Vec<Duration> = (1..=50).map(|n| varied.run_time_of(n)).collect();
+        assert!(times
+            .iter()
+            .all(|t| *t >= Duration::from_secs(2) && *t <= Duration::from_secs(6)));
+        let (shortest, longest) = (times.iter().min(), times.iter().max());
+        assert!(longest
+            .zip(shortest)
+            .is_some_and(|(l, s)| *l - *s > Duration::from_secs(3)));
+    }
 
     #[test]
     fn iso_dates() {
