@@ -168,25 +168,17 @@ impl Broker {
             let task = tokio::spawn(async move {
                 let started = Instant::now();
                 let result = broker
-                    .upstream
-                    .call(Method::POST, "/runs", host.as_ref(), Some(body))
+                    .send(permit, Method::POST, "/runs", host.as_ref(), Some(body))
                     .await;
                 match result {
-                    Ok(answer) if answer.is_rate_limited() => {
-                        permit.rate_limited(answer.retry_after_secs());
-                        None
-                    }
+                    Ok(answer) if answer.is_rate_limited() => None,
                     Ok(answer) => {
-                        permit.answered();
                         if let Some(run) = &answer.run {
                             broker.follow_new(run.clone(), started, resolution, host);
                         }
                         Some(answer.into_response())
                     }
-                    Err(error) => {
-                        drop(permit);
-                        Some(error.into_response())
-                    }
+                    Err(error) => Some(error.into_response()),
                 }
             });
             match task.await {
@@ -365,6 +357,27 @@ impl Broker {
         }
     }
 
+    /// One upstream request on a granted slot, which the answer settles: a 429 pauses
+    /// everyone, anything else frees the slot as answered.
+    async fn send(
+        &self,
+        permit: Permit,
+        method: Method,
+        path: &str,
+        host: Option<&HeaderValue>,
+        body: Option<Bytes>,
+    ) -> Result<Answer, ApiError> {
+        let result = self.upstream.call(method, path, host, body).await;
+        match &result {
+            Ok(answer) if answer.is_rate_limited() => {
+                permit.rate_limited(answer.retry_after_secs())
+            }
+            Ok(_) => permit.answered(),
+            Err(_) => drop(permit),
+        }
+        result
+    }
+
     /// One upstream poll with a granted slot; publishes what it learns.
     async fn poll(
         &self,
@@ -375,33 +388,24 @@ impl Broker {
         resolution: &str,
         polls: u64,
     ) -> Polled {
-        match self.upstream.call(Method::GET, path, host, None).await {
-            Ok(answer) if answer.is_rate_limited() => {
-                permit.rate_limited(answer.retry_after_secs());
-                Polled::Failed
-            }
-            Ok(answer) => {
-                permit.answered();
-                match answer.run {
-                    Some(run) => {
-                        let finished = run.status.is_finished();
-                        if finished {
-                            self.finished(resolution, &run, polls);
-                        }
-                        if !self.publish(id, run) || finished {
-                            Polled::Done
-                        } else {
-                            Polled::Going
-                        }
+        match self.send(permit, Method::GET, path, host, None).await {
+            Ok(answer) if answer.is_rate_limited() => Polled::Failed,
+            Ok(answer) => match answer.run {
+                Some(run) => {
+                    let finished = run.status.is_finished();
+                    if finished {
+                        self.finished(resolution, &run, polls);
                     }
-                    None if answer.status == StatusCode::NOT_FOUND => Polled::NotFound,
-                    None => Polled::Failed,
+                    if !self.publish(id, run) || finished {
+                        Polled::Done
+                    } else {
+                        Polled::Going
+                    }
                 }
-            }
-            Err(_) => {
-                drop(permit);
-                Polled::Failed
-            }
+                None if answer.status == StatusCode::NOT_FOUND => Polled::NotFound,
+                None => Polled::Failed,
+            },
+            Err(_) => Polled::Failed,
         }
     }
 
@@ -504,25 +508,12 @@ impl Broker {
             tries += 1;
             let permit = self.sched.acquire(Class::Poll).await;
             match self
-                .upstream
-                .call(Method::GET, &path, host.as_ref(), None)
+                .send(permit, Method::GET, &path, host.as_ref(), None)
                 .await
             {
-                Ok(answer) if answer.is_rate_limited() && tries < 3 => {
-                    permit.rate_limited(answer.retry_after_secs())
-                }
-                Ok(answer) => {
-                    if answer.is_rate_limited() {
-                        permit.rate_limited(answer.retry_after_secs());
-                    } else {
-                        permit.answered();
-                    }
-                    break answer;
-                }
-                Err(error) => {
-                    drop(permit);
-                    break stored(error);
-                }
+                Ok(answer) if answer.is_rate_limited() && tries < 3 => {}
+                Ok(answer) => break answer,
+                Err(error) => break stored(error),
             }
         };
         match answer.run.clone() {
