@@ -5,11 +5,14 @@
 //! from the run table, and `?wait=` long-polls wake on a change (a `watch` channel per run).
 //! Creates queue (bounded in length and wait, round-robin between client addresses); beyond
 //! that the proxy answers its own 429 with a Retry-After computed from the queue.
+//! With `--redis` ([`Shared`]) every state is written to Redis too, any instance answers any
+//! run (reading Redis and waking on its `changed` messages), each run's poller holds a lease,
+//! and an instance takes over the runs whose poller's lease expired.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::api_error::ApiError;
 use crate::scheduler::{Class, Permit, Scheduler};
+use crate::shared::{Lease, Meta, Shared, LEASE};
 use crate::upstream::{run_response, Answer, Upstream};
 
 #[derive(Clone, Debug)]
@@ -70,6 +74,7 @@ struct Counters {
     lags_ms: VecDeque<f64>,
     refused: u64,
     unknown_fetched: u64,
+    taken_over: u64,
 }
 
 pub struct Broker {
@@ -85,6 +90,9 @@ pub struct Broker {
     /// `first_poll` on; the other runs of that resolution wait until it has learned.
     scouting: Mutex<HashSet<String>>,
     counters: Mutex<Counters>,
+    shared: Option<Arc<Shared>>,
+    /// The runs this instance polls.
+    following: Mutex<HashSet<String>>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,8 +119,13 @@ const PROGRESS_POLL_BY: Duration = Duration::from_secs(3);
 const FIRST_POLL_SLACK: Duration = Duration::from_millis(250);
 
 impl Broker {
-    pub fn new(upstream: Arc<Upstream>, sched: Arc<Scheduler>, config: Config) -> Arc<Self> {
-        Arc::new(Broker {
+    pub fn new(
+        upstream: Arc<Upstream>,
+        sched: Arc<Scheduler>,
+        config: Config,
+        shared: Option<Arc<Shared>>,
+    ) -> Arc<Self> {
+        let broker = Arc::new(Broker {
             upstream,
             sched,
             config,
@@ -121,7 +134,126 @@ impl Broker {
             learned_gen: watch::channel(0).0,
             scouting: Mutex::new(HashSet::new()),
             counters: Mutex::new(Counters::default()),
-        })
+            shared: shared.clone(),
+            following: Mutex::new(HashSet::new()),
+        });
+        if let Some(shared) = shared {
+            let (on_change, on_resubscribed) = (Arc::downgrade(&broker), Arc::downgrade(&broker));
+            shared.start(
+                move |id| {
+                    if let Some(broker) = on_change.upgrade() {
+                        broker.refresh(vec![id]);
+                    }
+                },
+                move || {
+                    if let Some(broker) = on_resubscribed.upgrade() {
+                        let watched = broker.watched_elsewhere();
+                        broker.refresh(watched);
+                    }
+                },
+            );
+            let broker = Arc::downgrade(&broker);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let Some(broker) = broker.upgrade() else {
+                        return;
+                    };
+                    broker.take_over().await;
+                }
+            });
+        }
+        broker
+    }
+
+    /// Runs in the table, not finished, that another instance polls.
+    fn watched_elsewhere(&self) -> Vec<String> {
+        let following = locked(&self.following);
+        locked(&self.table)
+            .runs
+            .iter()
+            .filter(|(id, e)| {
+                !following.contains(*id)
+                    && matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished())
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Reads these runs from Redis into the table (another instance wrote a new state).
+    fn refresh(self: &Arc<Self>, ids: Vec<String>) {
+        let ids: Vec<String> = {
+            let (table, following) = (locked(&self.table), locked(&self.following));
+            ids.into_iter()
+                .filter(|id| table.runs.contains_key(id) && !following.contains(id))
+                .collect()
+        };
+        let (Some(shared), false) = (self.shared.clone(), ids.is_empty()) else {
+            return;
+        };
+        let broker = self.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                if let Ok(Some((run, _))) = shared.load(&id).await {
+                    broker.apply_remote(&id, run);
+                }
+            }
+        });
+    }
+
+    /// A state another instance wrote: into the table (waking watchers), not back to Redis.
+    fn apply_remote(&self, id: &str, run: Run) {
+        let finished = run.status.is_finished();
+        let mut table = locked(&self.table);
+        let Some(entry) = table.runs.get(id) else {
+            return;
+        };
+        let changed = match &*entry.tx.borrow() {
+            Slot::Run(old) => **old != run,
+            _ => true,
+        };
+        if changed {
+            entry.tx.send_replace(Slot::Run(Arc::new(run)));
+            if finished {
+                table.finished.push_back((Instant::now(), id.to_string()));
+            }
+        }
+    }
+
+    /// Takes over the runs whose poller's lease expired (its instance died or lost Redis).
+    async fn take_over(self: &Arc<Self>) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let Some(ids) = shared.orphans().await else {
+            return;
+        };
+        for id in ids {
+            if locked(&self.following).contains(&id) || shared.claim(&id).await != Some(true) {
+                continue;
+            }
+            match shared.load(&id).await {
+                Ok(Some((run, meta))) if !run.status.is_finished() => {
+                    locked(&self.counters).taken_over += 1;
+                    let meta = meta.unwrap_or(Meta {
+                        resolution: "?".into(),
+                        started_unix_ms: unix_ms(),
+                        host: None,
+                    });
+                    let since = (unix_ms() - meta.started_unix_ms).clamp(0, 86_400_000);
+                    let started = Instant::now()
+                        .checked_sub(Duration::from_millis(since as u64))
+                        .unwrap_or_else(Instant::now);
+                    let host = meta.host.and_then(|h| HeaderValue::from_str(&h).ok());
+                    self.insert(&id, Slot::Run(Arc::new(run)), false);
+                    let due = Some(Instant::now());
+                    let follow = self.clone().follow(id, started, due, meta.resolution, host);
+                    tokio::spawn(follow);
+                }
+                Ok(_) => shared.unfollow(&id).await,
+                Err(()) => {}
+            }
+        }
     }
 
     pub fn knows(&self, id: &str) -> bool {
@@ -158,9 +290,15 @@ impl Broker {
         }
         let deadline = Instant::now() + self.config.queue_wait;
         loop {
-            let Ok(permit) =
-                tokio::time::timeout_at(deadline, self.sched.acquire(Class::Create(client))).await
-            else {
+            let queued = match self.enqueue(client, deadline).await {
+                Ok(queued) => queued,
+                Err(response) => return response,
+            };
+            let acquire = self.sched.acquire(Class::Create(client, queued.clone()));
+            let Ok(permit) = tokio::time::timeout_at(deadline, acquire).await else {
+                if let (Some(shared), Some(queued)) = (&self.shared, queued) {
+                    shared.dequeue(&queued).await;
+                }
                 return self.overloaded();
             };
             let broker = self.clone();
@@ -199,6 +337,38 @@ impl Broker {
         }
     }
 
+    /// With `--redis`: a place in the shared create queue, or the answer when there is none
+    /// (Redis away: 503; the queue full: the proxy's 429).
+    async fn enqueue(&self, client: IpAddr, deadline: Instant) -> Result<Option<String>, Response> {
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let unavailable = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SHARED_STATE_UNAVAILABLE",
+                "The proxy cannot reach its shared state (Redis), so it cannot start new runs \
+                 without risking the key's budget; runs already started go on. Retry shortly.",
+            )
+            .retry_after(5)
+            .into_response()
+        };
+        if !shared.is_up() {
+            return Err(unavailable());
+        }
+        // Each client's creates are spaced by two slots in the shared queue's virtual time.
+        let step = Duration::from_secs_f64(2.0 * self.sched.limits.secs_per_request());
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match shared
+            .enqueue(&client.to_string(), self.config.queue_max, wait, step)
+            .await
+        {
+            Ok(Ok(member)) => Ok(Some(member)),
+            Ok(Err(_)) => Err(self.overloaded()),
+            Err(_) => Err(unavailable()),
+        }
+    }
+
     fn follow_new(
         self: &Arc<Self>,
         run: Run,
@@ -209,6 +379,18 @@ impl Broker {
         locked(&self.counters).created += 1;
         let id = run.id.clone();
         let finished = run.status.is_finished();
+        if let Some(shared) = &self.shared {
+            let started_unix_ms = unix_ms() - started.elapsed().as_millis() as i64;
+            let meta = Meta {
+                resolution: resolution.to_string(),
+                started_unix_ms,
+                host: host
+                    .as_ref()
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string),
+            };
+            shared.put_run(&run, Some(&meta), self.config.keep_finished);
+        }
         self.insert(&id, Slot::Run(Arc::new(run)), finished);
         if !finished {
             tokio::spawn(
@@ -286,6 +468,9 @@ impl Broker {
             _ => true,
         };
         if changed {
+            if let Some(shared) = &self.shared {
+                shared.put_run(&run, None, self.config.keep_finished);
+            }
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
         }
         if finished {
@@ -304,6 +489,9 @@ impl Broker {
         resolution: String,
         host: Option<HeaderValue>,
     ) {
+        let Some(following) = self.start_following(&id).await else {
+            return;
+        };
         let (mut due, _scout) = match first_due {
             Some(due) => (due, None),
             None => self.first_due(started, &resolution).await,
@@ -316,7 +504,10 @@ impl Broker {
         let progress_at = started + (span / 3).min(PROGRESS_POLL_BY);
         if span >= Duration::from_secs(1) {
             tokio::time::sleep_until(progress_at).await;
-            if let Some(permit) = self.sched.try_spare() {
+            if following.lost() {
+                return;
+            }
+            if let Some(permit) = self.sched.try_spare().await {
                 polls += 1;
                 let polled = self.poll(permit, &id, &path, host.as_ref(), &resolution, polls);
                 if let Polled::Done = polled.await {
@@ -327,6 +518,9 @@ impl Broker {
         loop {
             tokio::time::sleep_until(due).await;
             let permit = self.sched.acquire(Class::Poll).await;
+            if following.lost() {
+                return;
+            }
             polls += 1;
             match self
                 .poll(permit, &id, &path, host.as_ref(), &resolution, polls)
@@ -355,6 +549,55 @@ impl Broker {
             };
             due = Instant::now() + interval;
         }
+    }
+
+    /// Makes this instance the run's one poller: with `--redis`, the holder of its lease
+    /// (taken over runs come with it; without Redis's answer this instance goes on), renewed
+    /// until the returned guard is dropped. `None`: another instance or task polls it.
+    async fn start_following(self: &Arc<Self>, id: &str) -> Option<Following> {
+        if let Some(shared) = &self.shared {
+            if shared.renew(id).await == Some(Lease::Another) {
+                return None;
+            }
+        }
+        if !locked(&self.following).insert(id.to_string()) {
+            return None;
+        }
+        let lost = Arc::new(AtomicBool::new(false));
+        let keeper = self.shared.clone().map(|shared| {
+            let (broker, id, lost) = (Arc::downgrade(self), id.to_string(), lost.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LEASE / 3).await;
+                    match shared.renew(&id).await {
+                        Some(Lease::Another) => {
+                            lost.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        // Redis lost everything: write the run again.
+                        Some(Lease::Retaken) => {
+                            let Some(broker) = broker.upgrade() else {
+                                return;
+                            };
+                            let slot = locked(&broker.table)
+                                .runs
+                                .get(&id)
+                                .map(|e| e.tx.borrow().clone());
+                            if let Some(Slot::Run(run)) = slot {
+                                shared.put_run(&run, None, broker.config.keep_finished);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            })
+        });
+        Some(Following {
+            broker: self.clone(),
+            id: id.to_string(),
+            lost,
+            keeper,
+        })
     }
 
     /// One upstream request on a granted slot, which the answer settles: a 429 pauses
@@ -453,6 +696,20 @@ impl Broker {
         seen: Option<String>,
         host: Option<HeaderValue>,
     ) -> Response {
+        if let (Some(shared), false) = (&self.shared, self.knows(id)) {
+            // Another instance's run: its state is in Redis, its changes come as messages.
+            if let Ok(Some((run, _))) = shared.load(id).await {
+                let finished = run.status.is_finished();
+                let mut table = locked(&self.table);
+                if !table.runs.contains_key(id) {
+                    let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
+                    table.runs.insert(id.to_string(), Entry { tx });
+                    if finished {
+                        table.finished.push_back((Instant::now(), id.to_string()));
+                    }
+                }
+            }
+        }
         let mut rx = {
             let mut table = locked(&self.table);
             match table.runs.get(id) {
@@ -590,11 +847,47 @@ impl Broker {
                     counters.polls_of_finished as f64 / counters.finished as f64
                 },
                 "unknownFetched": counters.unknown_fetched,
+                "takenOver": counters.taken_over,
                 "expectedMsByResolution": learned,
             },
             "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
+            "shared": self.shared.as_ref().map(|s| s.stats()),
         })
     }
+}
+
+/// A run this instance polls, until its poller stops (and lets the lease go).
+struct Following {
+    broker: Arc<Broker>,
+    id: String,
+    /// Another instance took the run over.
+    lost: Arc<AtomicBool>,
+    keeper: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Following {
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        if let Some(keeper) = self.keeper.take() {
+            keeper.abort();
+        }
+        locked(&self.broker.following).remove(&self.id);
+        if let Some(shared) = self.broker.shared.clone() {
+            let id = std::mem::take(&mut self.id);
+            tokio::spawn(async move { shared.drop_lease(&id).await });
+        }
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The one scouting run of a resolution; when it stops, the waiting runs look again.

@@ -8,6 +8,7 @@ mod gateway;
 mod image;
 mod rate_limit;
 mod scheduler;
+mod shared;
 mod simulator;
 mod upstream;
 
@@ -52,6 +53,7 @@ struct Config {
     pass_through: bool,
     limits: scheduler::Limits,
     broker: broker::Config,
+    redis: Option<String>,
 }
 
 const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
@@ -60,7 +62,7 @@ const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--a
     [--sim-run-spread PERCENT] [--test-faults]
     [--pass-through] [--key-requests N] [--key-window-ms MS] [--key-margin-ms MS]
     [--key-spare N] [--queue-max N] [--queue-wait-ms MS] [--poll-interval-ms MS]
-    [--first-poll-ms MS] [--long-poll-s S] [--keep-finished-ms MS]
+    [--first-poll-ms MS] [--long-poll-s S] [--keep-finished-ms MS] [--redis URL]
 Every flag has an environment variable (RUNBASE_LISTEN, RUNBASE_WWW, ...); flags win.
 The API key is read from RUNBASE_API_KEY only, never from a flag (flags show in `ps`).";
 
@@ -100,6 +102,7 @@ fn config() -> Result<Config, String> {
         "--first-poll-ms",
         "--long-poll-s",
         "--keep-finished-ms",
+        "--redis",
     ];
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -183,6 +186,7 @@ fn config() -> Result<Config, String> {
                 window: Duration::from_millis(number("key-window-ms", 10_000)?.max(1)),
                 margin: Duration::from_millis(number("key-margin-ms", 500)?),
                 starve: Duration::from_secs(2),
+                in_flight: Duration::ZERO,
             }
         },
         broker: broker::Config {
@@ -195,18 +199,24 @@ fn config() -> Result<Config, String> {
             keep_finished: Duration::from_millis(number("keep-finished-ms", 3_600_000)?),
             keep_max: 10_000,
         },
+        redis: flag("redis"),
     })
 }
 
 #[tokio::main]
 async fn main() {
-    let config = match config() {
+    let mut config = match config() {
         Ok(config) => config,
         Err(message) => {
             eprintln!("{message}");
             std::process::exit(2);
         }
     };
+    config.limits.in_flight = config.upstream_timeout + config.limits.hold();
+    if config.redis.is_some() && config.pass_through {
+        eprintln!("--redis shares the broker's state: it cannot go with --pass-through");
+        std::process::exit(2);
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -215,7 +225,23 @@ async fn main() {
         }
     };
     let local = listener.local_addr().unwrap_or(config.listen);
-    let app = app(&config, local);
+    let shared = match &config.redis {
+        Some(url) => {
+            let key = config.api_key.as_ref().map_or("", |k| k.expose());
+            match shared::Shared::new(url, key, &config.upstream) {
+                Ok(shared) => Some(shared),
+                Err(message) => {
+                    eprintln!("{message}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(shared) = &shared {
+        shared.connect_at_start().await;
+    }
+    let app = app(&config, local, shared.clone());
     println!("runbase-server listening on http://{local}/");
     if config.api_key.is_some() {
         println!(
@@ -242,6 +268,17 @@ async fn main() {
             config.limits.window.as_millis(),
             config.limits.margin.as_millis()
         );
+    }
+    match &shared {
+        Some(shared) if shared.is_up() => println!(
+            "  shared state: Redis at {} (instance {}): budget, queue and runs shared with every instance on it",
+            shared.shown_url, shared.instance
+        ),
+        Some(shared) => println!(
+            "  shared state: Redis at {} does NOT answer: new runs are refused (503) until it does",
+            shared.shown_url
+        ),
+        None => println!("  shared state: in memory (one instance; --redis URL to run several)"),
     }
     if config.test_faults {
         println!("  test fault controls ON at /__sim/faults and /__sim/stats");
@@ -275,7 +312,7 @@ async fn main() {
     }
 }
 
-fn app(config: &Config, local: SocketAddr) -> Router {
+fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) -> Router {
     let client = reqwest::Client::builder()
         .timeout(config.upstream_timeout)
         .connect_timeout(Duration::from_secs(10))
@@ -318,8 +355,9 @@ fn app(config: &Config, local: SocketAddr) -> Router {
     let broker = (!config.pass_through).then(|| {
         Broker::new(
             upstream.clone(),
-            Scheduler::new(config.limits),
+            Scheduler::new(config.limits, shared.clone()),
             config.broker.clone(),
+            shared,
         )
     });
     let gateway = Gateway {

@@ -5,6 +5,8 @@
 //! between client addresses (round-robin); polls in the order they fell due, and a poll that
 //! has waited `starve` goes before any create, so no run is starved. An upstream 429 (someone
 //! else uses the key) pauses every request: `Retry-After` when sent, else 1, 2, 4 … 32 s.
+//! With `--redis` the window is the one all instances share ([`Shared`]): the local queues
+//! still choose which request goes next, Redis decides when.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -14,6 +16,8 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
+use crate::shared::{Budget, Shared, Take};
+
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Requests the scheduler may use per window (the documented limit minus the spare).
@@ -22,6 +26,9 @@ pub struct Limits {
     pub margin: Duration,
     /// A poll that has waited this long goes before creates.
     pub starve: Duration,
+    /// How long a slot counts while its request is in flight (the upstream time-out and
+    /// `hold`), in the shared window: a dead instance's slots then expire by themselves.
+    pub in_flight: Duration,
 }
 
 impl Limits {
@@ -37,13 +44,16 @@ impl Limits {
 }
 
 pub enum Class {
-    Create(IpAddr),
+    /// A create from this client address, with its member in the shared queue (`--redis`).
+    Create(IpAddr, Option<String>),
     Poll,
 }
 
 struct Waiter {
     since: Instant,
     tx: oneshot::Sender<Permit>,
+    /// `Some` for a create: its client, and its member in the shared queue.
+    create: Option<(IpAddr, Option<String>)>,
 }
 
 #[derive(Default)]
@@ -64,6 +74,7 @@ struct State {
 
 pub struct Scheduler {
     pub limits: Limits,
+    shared: Option<Arc<Shared>>,
     state: Mutex<State>,
     wake: Notify,
 }
@@ -72,6 +83,10 @@ pub struct Scheduler {
 pub struct Permit {
     sched: Arc<Scheduler>,
     armed: bool,
+    /// The slot's member in the shared window.
+    member: Option<String>,
+    /// Answered with something other than a 429 (clears the shared strikes).
+    answered: bool,
 }
 
 impl Drop for Permit {
@@ -84,14 +99,37 @@ impl Drop for Permit {
             }
             self.sched.wake.notify_one();
         }
+        if let (Some(member), Some(shared)) = (self.member.take(), self.sched.shared.clone()) {
+            let (hold, answered) = (self.sched.limits.hold(), self.answered);
+            spawn(async move { shared.release(&member, hold, answered).await });
+        }
+    }
+}
+
+/// Spawns on the runtime if there is one (a permit may be dropped while shutting down).
+fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(task);
     }
 }
 
 impl Permit {
+    fn new(sched: &Arc<Scheduler>, member: Option<String>) -> Permit {
+        Permit {
+            sched: sched.clone(),
+            armed: true,
+            member,
+            answered: false,
+        }
+    }
+
     /// The upstream answered 429 RATE_LIMITED: pause everyone.
     pub fn rate_limited(self, retry_after_secs: Option<u64>) {
         let sched = self.sched.clone();
         drop(self);
+        if let Some(shared) = sched.shared.clone() {
+            spawn(async move { shared.pause(retry_after_secs).await });
+        }
         {
             let mut state = sched.lock();
             state.strikes += 1;
@@ -106,7 +144,8 @@ impl Permit {
     }
 
     /// The upstream answered something else: the key is not limited any more.
-    pub fn answered(self) {
+    pub fn answered(mut self) {
+        self.answered = true;
         let sched = self.sched.clone();
         drop(self);
         sched.lock().strikes = 0;
@@ -125,17 +164,36 @@ pub struct Snapshot {
 }
 
 impl Scheduler {
-    pub fn new(limits: Limits) -> Arc<Self> {
+    pub fn new(limits: Limits, shared: Option<Arc<Shared>>) -> Arc<Self> {
         let sched = Arc::new(Scheduler {
             limits,
+            shared,
             state: Mutex::new(State::default()),
             wake: Notify::new(),
         });
         let runner = sched.clone();
         tokio::spawn(async move {
+            // A waiter taken from the queues while Redis is asked for its slot.
+            let mut held: Option<Waiter> = None;
             loop {
-                let next = runner.dispatch();
                 let wake = runner.wake.notified();
+                let next = match (runner.budget(), &runner.shared) {
+                    (Budget::Shared, Some(shared)) => {
+                        runner.dispatch_shared(shared, &mut held).await
+                    }
+                    (Budget::Alone { limit, record }, shared) => {
+                        if let Some(waiter) = held.take() {
+                            runner.requeue(waiter);
+                        }
+                        if let (true, Some(shared)) = (record, shared) {
+                            if shared.take_replay_due() {
+                                shared.record(&runner.own_slots()).await;
+                            }
+                        }
+                        runner.dispatch(limit, record)
+                    }
+                    (Budget::Shared, None) => None,
+                };
                 match next {
                     Some(at) => {
                         tokio::select! { _ = tokio::time::sleep_until(at) => {}, _ = wake => {} }
@@ -151,19 +209,149 @@ impl Scheduler {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn budget(&self) -> Budget {
+        match &self.shared {
+            Some(shared) => shared.budget(self.limits.requests, self.limits.hold()),
+            None => Budget::Alone {
+                limit: self.limits.requests,
+                record: false,
+            },
+        }
+    }
+
+    /// This instance's slots still counting, as (how long each still counts, member), for
+    /// writing back into the shared window.
+    fn own_slots(&self) -> Vec<(Duration, String)> {
+        let Some(shared) = &self.shared else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let state = self.lock();
+        let answered = state
+            .done
+            .iter()
+            .map(|t| (*t + self.limits.hold()).saturating_duration_since(now));
+        let in_flight = std::iter::repeat_n(self.limits.in_flight, state.inflight);
+        answered
+            .chain(in_flight)
+            .map(|d| (d, shared.member()))
+            .collect()
+    }
+
+    /// Puts a waiter back at the front of its queue.
+    fn requeue(&self, waiter: Waiter) {
+        let mut state = self.lock();
+        match &waiter.create {
+            Some((ip, _)) => {
+                let ip = *ip;
+                let queue = state.creates.entry(ip).or_default();
+                queue.push_front(waiter);
+                if queue.len() == 1 {
+                    state.rotation.push_front(ip);
+                }
+            }
+            None => state.polls.push_front(waiter),
+        }
+    }
+
+    /// Hands a granted slot to its waiter; a waiter gone meanwhile gives it back at once.
+    fn grant(self: &Arc<Self>, state: &mut State, waiter: Waiter, member: Option<String>) {
+        let now = Instant::now();
+        state.inflight += 1;
+        match waiter.tx.send(Permit::new(self, member)) {
+            Ok(()) => {
+                state.granted.push_back(now);
+                state.granted_total += 1;
+            }
+            Err(mut permit) => {
+                permit.armed = false;
+                state.inflight -= 1;
+                // Nothing was sent: the slot stops counting now.
+                if let (Some(member), Some(shared)) = (permit.member.take(), self.shared.clone()) {
+                    spawn(async move { shared.release(&member, Duration::ZERO, false).await });
+                }
+            }
+        }
+    }
+
+    /// Grants through the shared window, one waiter at a time; `Some(t)`: look again then.
+    async fn dispatch_shared(
+        self: &Arc<Self>,
+        shared: &Shared,
+        held: &mut Option<Waiter>,
+    ) -> Option<Instant> {
+        loop {
+            let now = Instant::now();
+            if held.is_none() {
+                let mut state = self.lock();
+                self.prune(&mut state, now);
+                if let Some(until) = state.paused_until.filter(|t| *t > now) {
+                    return Some(until);
+                }
+                *held = next_waiter(&mut state, now, self.limits.starve);
+            }
+            let waiter = held.as_ref()?;
+            if waiter.tx.is_closed() {
+                if let Some((_, Some(queued))) = held.take().and_then(|w| w.create) {
+                    shared.dequeue(&queued).await;
+                }
+                continue;
+            }
+            let queued = waiter.create.as_ref().and_then(|(_, q)| q.as_deref());
+            match shared
+                .take(self.limits.requests, self.limits.in_flight, queued)
+                .await
+            {
+                Ok(Take::Granted(member)) => {
+                    if let Some(waiter) = held.take() {
+                        let mut state = self.lock();
+                        self.grant(&mut state, waiter, Some(member));
+                    }
+                }
+                // Freed slots are not announced: look again soon.
+                Ok(Take::Wait(wait)) => {
+                    return Some(Instant::now() + wait.min(Duration::from_millis(250)))
+                }
+                // Redis is away: the next round grants alone (see `Shared::budget`).
+                Err(_) => return Some(Instant::now() + Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Drops what has left the window.
+    fn prune(&self, state: &mut State, now: Instant) {
+        let limits = self.limits;
+        while state
+            .done
+            .front()
+            .is_some_and(|t| *t + limits.hold() <= now)
+        {
+            state.done.pop_front();
+        }
+        while state
+            .granted
+            .front()
+            .is_some_and(|t| *t + limits.window <= now)
+        {
+            state.granted.pop_front();
+        }
+    }
+
     /// Waits for a slot. Creates that cannot wait are the caller's to time out (dropping the
     /// future leaves the queue).
     pub async fn acquire(self: &Arc<Self>, class: Class) -> Permit {
         let (tx, rx) = oneshot::channel();
-        let waiter = Waiter {
+        let mut waiter = Waiter {
             since: Instant::now(),
             tx,
+            create: None,
         };
         {
             let mut state = self.lock();
             match class {
                 Class::Poll => state.polls.push_back(waiter),
-                Class::Create(ip) => {
+                Class::Create(ip, queued) => {
+                    waiter.create = Some((ip, queued));
                     let queue = state.creates.entry(ip).or_default();
                     queue.push_back(waiter);
                     if queue.len() == 1 {
@@ -176,38 +364,48 @@ impl Scheduler {
         match rx.await {
             Ok(permit) => permit,
             // The scheduler is gone (shutdown): a permit that counts for nothing.
-            Err(_) => Permit {
-                sched: self.clone(),
-                armed: false,
-            },
+            Err(_) => {
+                let mut permit = Permit::new(self, None);
+                permit.armed = false;
+                permit
+            }
         }
     }
 
     /// A slot now, only if the key is idle enough to spare one: nothing waiting, not paused,
     /// and at most half the window in use. For requests that help people but are not needed
     /// (a run's progress), so they never delay a create or a due poll.
-    pub fn try_spare(self: &Arc<Self>) -> Option<Permit> {
+    /// With `--redis`, the shared window must be at most half used.
+    pub async fn try_spare(self: &Arc<Self>) -> Option<Permit> {
         let now = Instant::now();
-        let mut state = self.lock();
-        let hold = self.limits.hold();
-        while state.done.front().is_some_and(|t| *t + hold <= now) {
-            state.done.pop_front();
-        }
-        let busy = state.inflight + state.done.len();
-        let waiting = !state.polls.is_empty() || state.creates.values().any(|q| !q.is_empty());
-        if waiting
-            || state.paused_until.is_some_and(|t| t > now)
-            || busy * 2 >= self.limits.requests
         {
-            return None;
+            let mut state = self.lock();
+            self.prune(&mut state, now);
+            let busy = state.inflight + state.done.len();
+            let waiting = !state.polls.is_empty() || state.creates.values().any(|q| !q.is_empty());
+            if waiting
+                || state.paused_until.is_some_and(|t| t > now)
+                || busy * 2 >= self.limits.requests
+            {
+                return None;
+            }
         }
+        let member = match (self.budget(), &self.shared) {
+            (Budget::Shared, Some(shared)) => {
+                let half = self.limits.requests / 2;
+                match shared.take(half, self.limits.in_flight, None).await {
+                    Ok(Take::Granted(member)) => Some(member),
+                    _ => return None,
+                }
+            }
+            (Budget::Alone { limit, .. }, _) if limit < self.limits.requests => return None,
+            _ => None,
+        };
+        let mut state = self.lock();
         state.inflight += 1;
         state.granted.push_back(now);
         state.granted_total += 1;
-        Some(Permit {
-            sched: self.clone(),
-            armed: true,
-        })
+        Some(Permit::new(self, member))
     }
 
     /// Creates waiting now (closed waiters left out).
@@ -221,56 +419,53 @@ impl Scheduler {
             .count()
     }
 
-    /// Grants every slot free now; `Some(t)` is when to look again.
-    fn dispatch(self: &Arc<Self>) -> Option<Instant> {
+    /// Grants every slot free now within `limit` slots per window (written to the shared
+    /// window too when `record`); `Some(t)` is when to look again.
+    fn dispatch(self: &Arc<Self>, limit: usize, record: bool) -> Option<Instant> {
+        let mut recorded = Vec::new();
+        let next = self.dispatch_alone(limit, record.then_some(&mut recorded));
+        if let (false, Some(shared)) = (recorded.is_empty(), self.shared.clone()) {
+            spawn(async move { shared.record(&recorded).await });
+        }
+        next
+    }
+
+    fn dispatch_alone(
+        self: &Arc<Self>,
+        limit: usize,
+        mut recorded: Option<&mut Vec<(Duration, String)>>,
+    ) -> Option<Instant> {
         let limits = self.limits;
         let mut state = self.lock();
         loop {
             let now = Instant::now();
-            while state
-                .done
-                .front()
-                .is_some_and(|t| *t + limits.hold() <= now)
-            {
-                state.done.pop_front();
-            }
-            while state
-                .granted
-                .front()
-                .is_some_and(|t| *t + limits.window <= now)
-            {
-                state.granted.pop_front();
-            }
+            self.prune(&mut state, now);
             if let Some(until) = state.paused_until {
                 if until > now {
                     return Some(until);
                 }
                 state.paused_until = None;
             }
-            if state.inflight + state.done.len() >= limits.requests {
+            if state.inflight + state.done.len() >= limit {
                 // A slot frees when the oldest answer leaves the window, or when one in
-                // flight is answered (which wakes us).
-                return state.done.front().map(|t| *t + limits.hold());
+                // flight is answered (which wakes us); with no slot at all (Redis away),
+                // look again soon.
+                let soon = (limit == 0).then_some(now + Duration::from_millis(250));
+                return state.done.front().map(|t| *t + limits.hold()).or(soon);
             }
             let waiter = next_waiter(&mut state, now, limits.starve)?;
             if waiter.tx.is_closed() {
                 continue;
             }
-            state.inflight += 1;
-            let permit = Permit {
-                sched: self.clone(),
-                armed: true,
+            let member = match (&mut recorded, &self.shared) {
+                (Some(recorded), Some(shared)) => {
+                    let member = shared.member();
+                    recorded.push((limits.in_flight, member.clone()));
+                    Some(member)
+                }
+                _ => None,
             };
-            match waiter.tx.send(permit) {
-                Ok(()) => {
-                    state.granted.push_back(now);
-                    state.granted_total += 1;
-                }
-                Err(mut permit) => {
-                    permit.armed = false;
-                    state.inflight -= 1;
-                }
-            }
+            self.grant(&mut state, waiter, member);
         }
     }
 

@@ -77,6 +77,18 @@ impl Server {
         self.output.lock().unwrap().clone()
     }
 
+    /// Waits (up to 5 s) until the server has printed `text`; everything printed.
+    pub fn wait_for_output(&self, text: &str) -> String {
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let output = self.output();
+            if output.contains(text) || std::time::Instant::now() > until {
+                return output;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then the exit status and everything printed.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
@@ -113,7 +125,8 @@ impl Drop for Server {
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        // Longer than the proxy's own queue wait (30 s), so that its answer is what a test sees.
+        .timeout(Duration::from_secs(60))
         .build()
         .expect("client")
 }
@@ -191,5 +204,70 @@ pub fn nulls(value: &Value, path: &str) -> Vec<String> {
             .flat_map(|(k, v)| nulls(v, &format!("{path}.{k}")))
             .collect(),
         _ => vec![],
+    }
+}
+
+/// A real redis-server of the tests' own, on a free port, without persistence; killed on drop.
+pub struct Redis {
+    pub url: String,
+    pub port: u16,
+    child: Child,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Redis::start_on(port)
+    }
+
+    /// On a given port (to bring one back where it was).
+    pub fn start_on(port: u16) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (scripts/setup installs it: apt redis-server)");
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < until,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+            port,
+            child,
+        }
+    }
+
+    /// SIGSTOP: Redis holds every connection open and answers nothing.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
