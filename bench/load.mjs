@@ -19,6 +19,7 @@ import { writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import os from "node:os";
+import net from "node:net";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const binary = join(root, "target/debug/runbase-server");
@@ -28,12 +29,12 @@ const MAX_RETRIES = 5;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function start(extra) {
+function start(extra, key = "") {
   return new Promise((resolve, reject) => {
     const child = spawn(
       binary,
       ["--listen", "127.0.0.1:0", "--test-faults", "--client-limit", "100000", ...extra],
-      { cwd: root, env: { ...process.env, RUNBASE_API_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: root, env: { ...process.env, RUNBASE_API_KEY: key }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
     const timer = setTimeout(() => reject(new Error(`no listening line:\n${out}`)), 20000);
@@ -48,6 +49,28 @@ function start(extra) {
     child.stderr.on("data", () => {});
     child.on("error", reject);
   });
+}
+
+// A redis-server of the bench's own on a free port (scripts/setup installs it).
+async function startRedis() {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => (socket.end(), resolve(true)));
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return { url: `redis://127.0.0.1:${port}`, child };
+    await sleep(25);
+  }
+  throw new Error("redis-server did not start");
 }
 
 const body = JSON.stringify({ model: "openai/gpt-image-2", input: { prompt: "A matte ceramic vase" } });
@@ -71,13 +94,16 @@ function backoff(res, attempt) {
   return (Number.isFinite(after) && after > 0 ? after : 2 ** attempt) * 1000;
 }
 
-// One user generating one image; returns what happened.
-async function generate(base, longPoll) {
+// One user generating one image; returns what happened. With several bases (proxy instances
+// behind a load balancer) each request goes to the next one in turn.
+async function generate(bases, longPoll) {
+  let turn = 0;
+  const next = () => bases[turn++ % bases.length];
   const started = Date.now();
   const record = { started, created: false, known: null, completedAt: null, requests: 0, refused: false };
   let run = null;
   for (let attempt = 0; ; attempt++) {
-    const res = await request(`${base}/api/v1/runs`, {
+    const res = await request(`${next()}/api/v1/runs`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
@@ -95,7 +121,7 @@ async function generate(base, longPoll) {
     return record;
   }
   record.created = true;
-  const url = `${base}/api/v1/runs/${run.id}`;
+  const path = `/api/v1/runs/${run.id}`;
   let failures = 0;
   let polls = 0;
   while (!["succeeded", "failed"].includes(run.status)) {
@@ -103,6 +129,7 @@ async function generate(base, longPoll) {
       const elapsed = Date.now() - started;
       await sleep(elapsed < 1000 ? 1000 : elapsed < 2500 ? 1500 : 2000);
     }
+    const url = `${next()}${path}`;
     const res = await request(longPoll ? `${url}?wait=25&seen=${encodeURIComponent(run.status)}` : url);
     record.requests++;
     polls++;
@@ -125,22 +152,36 @@ function pct(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
 }
 
-// Runs `arrivals` (ms offsets from now) against one server and summarises.
+const TWO = "2 brokers + Redis";
+
+// Runs `arrivals` (ms offsets from now) against one server (or, for TWO, two proxies of one
+// key on one Redis, users spread over both) and summarises.
 async function scenario(mode, runMs, arrivals) {
   // Runs of varied length: each takes the run time ± 50 % (2–6 s for 4 s).
-  const server = await start(["--sim-run-ms", String(runMs), "--sim-run-spread", String(SPREAD),
-    ...(mode === "pass-through" ? ["--pass-through"] : [])]);
+  const simArgs = ["--sim-run-ms", String(runMs), "--sim-run-spread", String(SPREAD)];
+  const server = await start([...simArgs, ...(mode === "pass-through" ? ["--pass-through"] : [])]);
+  const stop = [server.child];
   try {
+    let bases = [server.base];
+    if (mode === TWO) {
+      const redis = await startRedis();
+      stop.push(redis.child);
+      const proxyArgs = ["--upstream", `${server.base}/sim/v1`, "--redis", redis.url];
+      const proxies = await Promise.all([start(proxyArgs, KEY), start(proxyArgs, KEY)]);
+      stop.push(...proxies.map((p) => p.child));
+      bases = proxies.map((p) => p.base);
+    }
     const t0 = Date.now();
     const records = await Promise.all(
-      arrivals.map(async (at) => {
+      arrivals.map(async (at, user) => {
         await sleep(at);
-        return generate(server.base, mode === "broker");
+        // Each user starts on the next instance, then takes turns.
+        return generate(user % 2 ? [...bases].reverse() : bases, mode !== "pass-through");
       }),
     );
     const end = Date.now();
     const sim = await (await fetch(`${server.base}/__sim/stats`)).json();
-    const proxy = await (await fetch(`${server.base}/__runbase/stats`)).json();
+    const proxy = await (await fetch(`${bases[0]}/__runbase/stats`)).json();
     const key = sim.keys[KEY] ?? { requests: 0, rate_limited: 0, max_in_10s: 0 };
     const created = records.filter((r) => r.created);
     const known = records.filter((r) => r.known !== null);
@@ -164,7 +205,7 @@ async function scenario(mode, runMs, arrivals) {
       pollsPerRun: proxy.runs?.pollsPerFinishedRun ?? null,
     };
   } finally {
-    server.child.kill("SIGTERM");
+    for (const child of stop) child.kill("SIGTERM");
   }
 }
 
@@ -192,11 +233,10 @@ if (!existsSync(binary)) {
 
 const rows = [];
 for (const plan of plans) {
-  const [broker, pass] = await Promise.all([
-    scenario("broker", runMs, plan.arrivals),
-    scenario("pass-through", runMs, plan.arrivals),
-  ]);
-  for (const r of [broker, pass]) {
+  const results = await Promise.all(
+    ["broker", TWO, "pass-through"].map((mode) => scenario(mode, runMs, plan.arrivals)),
+  );
+  for (const r of results) {
     rows.push({ plan, ...r });
     console.log(
       `${plan.name.padEnd(18)} ${r.mode.padEnd(12)} runs ${r.runs} created ${r.created} lost ${r.lost} refused ${r.refused} ` +
@@ -206,7 +246,7 @@ for (const plan of plans) {
   }
 }
 
-const broker = rows.filter((r) => r.mode === "broker");
+const broker = rows.filter((r) => r.mode !== "pass-through");
 const fmt = (v, d = 0) => (v === null || v === undefined ? "–" : (v / (d ? 1 : 1000)).toFixed(d ? d : 2));
 const checks = [
   ["0 upstream 429s at every load (broker)", broker.every((r) => r.upstream429 === 0)],
@@ -227,11 +267,11 @@ console.log("\n" + checks.map(([what, ok]) => `${ok ? "met   " : "MISSED"} ${wha
 if (!smoke) {
   const cpu = os.cpus();
   const lines = [
-    "# Load: the proxy as run broker (issue 13)",
+    "# Load: the proxy as run broker (issues 13 and 14)",
     "",
     `Measured by \`node bench/load.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, node ${process.version}.`,
     `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s ± ${SPREAD} % (${(runMs * (1 - SPREAD / 100)) / 1000}–${(runMs * (1 + SPREAD / 100)) / 1000} s).`,
-    "Every scenario ran the broker and `--pass-through` side by side, each with its own server and simulator.",
+    `Every scenario ran three set-ups side by side, each with its own simulator: one broker; ${TWO} (two proxy instances of the one key on one redis-server, each user's requests taking turns between them as behind a load balancer; the targets below hold for both broker rows); and \`--pass-through\`.`,
     "Users: N users starting within 1 s, one run each; or arrivals at a steady rate for 30 s. Lag: the run's `completedAt` to the moment its user knew (end to end).",
     "Throughput: runs known finished ÷ time from the first arrival to the last run known. Most in 10 s counts every request the simulator received, refused ones included (the simulator itself does not count refused requests against the key, so pass-through fares better here than against an API that does).",
     "",

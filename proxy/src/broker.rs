@@ -160,6 +160,7 @@ impl Broker {
                         return;
                     };
                     broker.take_over().await;
+                    broker.sync_learned().await;
                 }
             });
         }
@@ -217,6 +218,31 @@ impl Broker {
             if finished {
                 table.finished.push_back((Instant::now(), id.to_string()));
             }
+        }
+    }
+
+    /// Takes what other instances learned of run times.
+    async fn sync_learned(&self) {
+        let Some(remote) = self.shared.as_ref() else {
+            return;
+        };
+        let Some(remote) = remote.learned().await else {
+            return;
+        };
+        let changed = {
+            let mut learned = locked(&self.learned);
+            let mut changed = false;
+            for (resolution, ms) in remote {
+                let local = learned.entry(resolution).or_insert(-1.0);
+                if (*local - ms).abs() >= 1.0 {
+                    *local = ms;
+                    changed = true;
+                }
+            }
+            changed
+        };
+        if changed {
+            self.learned_gen.send_modify(|g| *g += 1);
         }
     }
 
@@ -422,11 +448,29 @@ impl Broker {
                     broker: self,
                     resolution: resolution.to_string(),
                 };
-                return (started + self.config.first_poll, Some(scout));
+                // One scout among all instances (without Redis's answer, this one).
+                let elsewhere = match &self.shared {
+                    Some(shared) => shared.claim_scout(resolution, SCOUT_FOR).await == Some(false),
+                    None => false,
+                };
+                if !elsewhere {
+                    return (started + self.config.first_poll, Some(scout));
+                }
+                scout.elsewhere();
             }
+            // What another run (here or elsewhere) learns arrives as a new generation; look
+            // again every second for a scout of another instance that died.
+            let again = if self.shared.is_some() {
+                Instant::now() + Duration::from_secs(1)
+            } else {
+                give_up
+            };
             tokio::select! {
                 _ = generation.changed() => {}
-                _ = tokio::time::sleep_until(give_up) => return (Instant::now(), None),
+                _ = tokio::time::sleep_until(again.min(give_up)) => {}
+            }
+            if Instant::now() >= give_up {
+                return (Instant::now(), None);
             }
         }
     }
@@ -661,12 +705,17 @@ impl Broker {
         {
             let took = (completed - created) as f64;
             if took > 0.0 && took < 3_600_000.0 {
-                {
+                let ema = {
                     let mut learned = locked(&self.learned);
                     let ema = learned.entry(resolution.to_string()).or_insert(took);
                     *ema = 0.7 * *ema + 0.3 * took;
-                }
+                    *ema
+                };
                 self.learned_gen.send_modify(|g| *g += 1);
+                if let Some(shared) = self.shared.clone() {
+                    let resolution = resolution.to_string();
+                    tokio::spawn(async move { shared.learn(&resolution, ema).await });
+                }
             }
         }
         let mut counters = locked(&self.counters);
@@ -896,10 +945,25 @@ struct Scout<'a> {
     resolution: String,
 }
 
+/// How long an instance may scout a resolution before another may.
+const SCOUT_FOR: Duration = Duration::from_secs(30);
+
+impl Scout<'_> {
+    /// Another instance scouts: nothing to let go here but the local mark.
+    fn elsewhere(self) {
+        locked(&self.broker.scouting).remove(&self.resolution);
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Scout<'_> {
     fn drop(&mut self) {
         locked(&self.broker.scouting).remove(&self.resolution);
         self.broker.learned_gen.send_modify(|g| *g += 1);
+        if let Some(shared) = self.broker.shared.clone() {
+            let resolution = std::mem::take(&mut self.resolution);
+            tokio::spawn(async move { shared.drop_scout(&resolution).await });
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! - `run:{id}`, `meta:{id}`, `followed`, `lease:{id}`: each run's latest state, what its
 //!   poller needs, the runs not finished, and which instance polls each (a lease that expires,
 //!   so another takes a dead instance's runs over);
+//! - `learned`, `scout:{resolution}`: how long runs take, and which instance is learning it;
 //! - channel `changed`: a run id, published on each new state, waking other instances' watchers.
 //!
 //! When Redis does not answer, the instance goes on alone but safely: it grants nothing for
@@ -416,16 +417,53 @@ impl Shared {
 
     /// Takes the lease on a run: `Some(true)` taken, `Some(false)` another instance holds it.
     pub async fn claim(&self, id: &str) -> Option<bool> {
+        self.claim_for(&format!("lease:{id}"), LEASE).await
+    }
+
+    /// Makes this instance the scout of a resolution (the one whose run is polled early to
+    /// learn how long runs take), for at most `ttl`.
+    pub async fn claim_scout(&self, resolution: &str, ttl: Duration) -> Option<bool> {
+        self.claim_for(&format!("scout:{resolution}"), ttl).await
+    }
+
+    pub async fn drop_scout(&self, resolution: &str) {
+        self.drop_claim(&format!("scout:{resolution}")).await;
+    }
+
+    async fn claim_for(&self, name: &str, ttl: Duration) -> Option<bool> {
         let mut conn = self.conn().await.ok()?;
         let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(self.key(&format!("lease:{id}")))
+            .arg(self.key(name))
             .arg(&self.instance)
             .arg("NX")
             .arg("PX")
-            .arg(LEASE.as_millis() as u64)
+            .arg(ttl.as_millis() as u64)
             .query_async(&mut conn)
             .await;
         self.noted(answer).ok().map(|ok| ok.is_some())
+    }
+
+    /// A run's expected time at a resolution, learned by any instance.
+    pub async fn learn(&self, resolution: &str, ms: f64) {
+        if let Ok(mut conn) = self.conn().await {
+            let answer: redis::RedisResult<()> = redis::cmd("HSET")
+                .arg(self.key("learned"))
+                .arg(resolution)
+                .arg(ms.round() as u64)
+                .query_async(&mut conn)
+                .await;
+            let _ = self.noted(answer);
+        }
+    }
+
+    /// Every expected run time learned so far, by resolution.
+    pub async fn learned(&self) -> Option<HashMap<String, f64>> {
+        let mut conn = self.conn().await.ok()?;
+        let answer: redis::RedisResult<HashMap<String, f64>> = redis::cmd("HGETALL")
+            .arg(self.key("learned"))
+            .query_async(&mut conn)
+            .await;
+        self.noted(answer).ok()
     }
 
     /// Renews the lease (`None`: Redis did not answer). A lease that vanished (Redis
@@ -449,11 +487,16 @@ impl Shared {
 
     /// Lets the run's lease go (it finished here).
     pub async fn drop_lease(&self, id: &str) {
+        self.drop_claim(&format!("lease:{id}")).await;
+    }
+
+    /// Lets a lease or a scout claim go, if it is still this instance's.
+    async fn drop_claim(&self, name: &str) {
         if let Ok(mut conn) = self.conn().await {
             let answer: redis::RedisResult<i64> = self
                 .scripts
                 .drop_lease
-                .key(self.key(&format!("lease:{id}")))
+                .key(self.key(name))
                 .arg(&self.instance)
                 .invoke_async(&mut conn)
                 .await;

@@ -148,6 +148,7 @@ async fn a_killed_proxy_s_runs_reach_their_users_through_the_other() {
     for run in &finished {
         assert_eq!(run["status"], "succeeded", "{run}");
     }
+    eprintln!("the killed instance's 6 runs (4 s) reached their users {taken:?} after the kill");
     let stats = get_json(b.url("/__runbase/stats")).await;
     assert_eq!(stats["runs"]["takenOver"], 6, "{stats}");
     assert!(
@@ -224,4 +225,40 @@ async fn redis_missing_at_start_is_said_and_joined_when_it_comes() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn redis_restarted_empty_loses_no_run() {
+    let upstream = simulator(6000);
+    let redis = Redis::start();
+    let (a, b) = (
+        proxy(&upstream, Some(&redis.url)),
+        proxy(&upstream, Some(&redis.url)),
+    );
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let (status, _, run) = create(&a).await;
+        assert_eq!(status, 201, "{run}");
+        runs.push(run);
+    }
+    // Users watch through the instance that did not create the runs, while Redis dies and
+    // comes back with nothing (no persistence): the pollers write their runs again.
+    let only_b = [&b];
+    let watch = futures_util::future::join_all(runs.into_iter().map(|r| follow(&only_b, r, 0)));
+    let port = redis.port;
+    let restart = async move {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        drop(redis);
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        Redis::start_on(port)
+    };
+    let (finished, _redis) = tokio::join!(watch, restart);
+    for run in &finished {
+        assert_eq!(run["status"], "succeeded", "{run}");
+    }
+    let (_, limited, most) = upstream_seen(&upstream).await;
+    assert_eq!(limited, 0);
+    assert!(most <= 19, "{most}");
+    let (status, _, run) = create(&b).await;
+    assert_eq!(status, 201, "creates resume: {run}");
 }
