@@ -81,7 +81,12 @@ pub fn allow_preflight(response: &mut Response) {
 /// Reads a run request's body: `{"model": string, "input": object}`; refuses the rest with the
 /// API's own codes. Shared by the simulator and the proxy so both answer alike.
 pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
-    let parsed: Value = serde_json::from_slice(body).map_err(|e| {
+    let parsed =
+        serde_json::from_slice::<Value>(body).or_else(|e| match mend_lone_surrogates(body) {
+            Some(mended) => serde_json::from_slice(&mended),
+            None => Err(e),
+        });
+    let mut parsed: Value = parsed.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
@@ -95,8 +100,9 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
             "The request needs a \"model\" string, such as \"openai/gpt-image-2\"",
         ));
     };
-    let input = match parsed.get("input") {
-        Some(input @ Value::Object(_)) => input.clone(),
+    let model = model.to_string();
+    let input = match parsed.get_mut("input").map(Value::take) {
+        Some(input @ Value::Object(_)) => input,
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -105,7 +111,52 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
             ))
         }
     };
-    Ok((model.to_string(), input))
+    Ok((model, input))
+}
+
+/// JSON text with every lone surrogate escape (`\ud800` without its pair: what
+/// `JSON.stringify` writes for a lone surrogate in a JS string) turned into `\ufffd`, as the
+/// library's own reading of a JS string does (same length in UTF-16 code units); `None` when
+/// there is none. serde_json refuses such escapes; JavaScript accepts them.
+pub fn mend_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
+    let hex_at = |i: usize| -> Option<u32> {
+        let digits = json.get(i..i + 4)?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let escape_at = |i: usize| -> Option<u32> {
+        (json.get(i) == Some(&b'\\') && json.get(i + 1) == Some(&b'u'))
+            .then(|| hex_at(i + 2))
+            .flatten()
+    };
+    let mut out = Vec::with_capacity(json.len());
+    let (mut i, mut mended) = (0, false);
+    while i < json.len() {
+        if json[i] != b'\\' {
+            out.push(json[i]);
+            i += 1;
+            continue;
+        }
+        let Some(unit) = escape_at(i) else {
+            // Another escape (`\\`, `\"` …): both bytes as they are.
+            out.extend_from_slice(&json[i..(i + 2).min(json.len())]);
+            i += 2;
+            continue;
+        };
+        let paired = (0xD800..0xDC00).contains(&unit)
+            && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+        if paired {
+            out.extend_from_slice(&json[i..i + 12]);
+            i += 12;
+        } else if (0xD800..0xE000).contains(&unit) {
+            out.extend_from_slice(b"\\ufffd");
+            mended = true;
+            i += 6;
+        } else {
+            out.extend_from_slice(&json[i..i + 6]);
+            i += 6;
+        }
+    }
+    mended.then_some(out)
 }
 
 /// Validates `input` with the library, as the browser does, and hands the input as it should
@@ -155,5 +206,30 @@ pub fn to_core_value(value: &Value, depth: usize) -> runbase_image::Value {
                 .collect(),
         ),
         Value::Object(_) => V::Opaque("an object"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_are_mended_and_pairs_kept() {
+        let mend =
+            |s: &str| mend_lone_surrogates(s.as_bytes()).map(|v| String::from_utf8(v).unwrap());
+        assert_eq!(
+            mend(r#"{"p":"a\ud800b"}"#).as_deref(),
+            Some(r#"{"p":"a\ufffdb"}"#)
+        );
+        assert_eq!(
+            mend(r#"{"p":"\udc00\ud83d"}"#).as_deref(),
+            Some(r#"{"p":"\ufffd\ufffd"}"#)
+        );
+        assert_eq!(mend(r#"{"p":"\ud83d\ude00 \\ud800"}"#), None);
+        assert_eq!(mend(r#"{"p":"\u0041"}"#), None);
+        let (_, input) = parse_run_request(br#"{"model":"m","input":{"prompt":"x\ud800"}}"#)
+            .ok()
+            .unwrap();
+        assert_eq!(input["prompt"], "x\u{fffd}");
     }
 }

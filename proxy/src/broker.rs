@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use crate::api_error::ApiError;
 use crate::scheduler::{Class, Permit, Scheduler};
 use crate::shared::{Lease, Meta, Shared, LEASE};
+use crate::spend::Hold;
 use crate::upstream::{run_response, Answer, Upstream};
 
 #[derive(Clone, Debug)]
@@ -93,7 +94,15 @@ pub struct Broker {
     shared: Option<Arc<Shared>>,
     /// The runs this instance polls.
     following: Mutex<HashSet<String>>,
+    /// Ids the upstream answered 404 for, and when.
+    gone: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long an unknown id waits for budget to spare before queueing behind everything else.
+const LOOKUP_SPARE_WAIT: Duration = Duration::from_secs(10);
+/// How long a 404 for an id is remembered, and for how many ids at most.
+const GONE_FOR: Duration = Duration::from_secs(600);
+const GONE_KEPT: usize = 10_000;
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -136,6 +145,7 @@ impl Broker {
             counters: Mutex::new(Counters::default()),
             shared: shared.clone(),
             following: Mutex::new(HashSet::new()),
+            gone: Mutex::new(HashMap::new()),
         });
         if let Some(shared) = shared {
             let (on_change, on_resubscribed) = (Arc::downgrade(&broker), Arc::downgrade(&broker));
@@ -310,47 +320,73 @@ impl Broker {
         body: Bytes,
         resolution: &'static str,
         host: Option<HeaderValue>,
+        spend: Option<Hold>,
     ) -> Response {
+        // The spend guard's reservation is settled with what the API charged, in the task
+        // that creates (a browser gone meanwhile must not skip it); no run made, given back.
+        let mut spend = spend;
+        let give_back = |spend: Option<Hold>| {
+            if let Some(hold) = spend {
+                tokio::spawn(hold.settle(None));
+            }
+        };
         if self.sched.creates_waiting() >= self.config.queue_max {
+            give_back(spend);
             return self.overloaded();
         }
         let deadline = Instant::now() + self.config.queue_wait;
         loop {
             let queued = match self.enqueue(client, deadline).await {
                 Ok(queued) => queued,
-                Err(response) => return response,
+                Err(response) => {
+                    give_back(spend);
+                    return response;
+                }
             };
             let acquire = self.sched.acquire(Class::Create(client, queued.clone()));
             let Ok(permit) = tokio::time::timeout_at(deadline, acquire).await else {
                 if let (Some(shared), Some(queued)) = (&self.shared, queued) {
                     shared.dequeue(&queued).await;
                 }
+                give_back(spend);
                 return self.overloaded();
             };
             let broker = self.clone();
-            let (body, host) = (body.clone(), host.clone());
+            let (body, host, hold) = (body.clone(), host.clone(), spend.take());
             let task = tokio::spawn(async move {
                 let started = Instant::now();
                 let result = broker
                     .send(permit, Method::POST, "/runs", host.as_ref(), Some(body))
                     .await;
                 match result {
-                    Ok(answer) if answer.is_rate_limited() => None,
+                    Ok(answer) if answer.is_rate_limited() => (None, hold),
                     Ok(answer) => {
+                        let charged = answer.run.as_ref().map(|run| run.cost_usd);
+                        if let Some(hold) = hold {
+                            // A run without `costUsd` keeps its reserved price.
+                            hold.settle_run(charged).await;
+                        }
                         if let Some(run) = &answer.run {
                             broker.follow_new(run.clone(), started, resolution, host);
                         }
-                        Some(answer.into_response())
+                        (Some(answer.into_response()), None)
                     }
-                    Err(error) => Some(error.into_response()),
+                    // Unanswered: a run may have been made; the reservation stays counted.
+                    Err(error) => (Some(error.into_response()), None),
                 }
             });
             match task.await {
-                Ok(Some(response)) => return response,
+                Ok((Some(response), _)) => return response,
                 // Refused upstream for the key's rate (someone else uses the key): the
                 // scheduler now pauses everyone; try again while the wait allows.
-                Ok(None) if Instant::now() < deadline => continue,
-                Ok(None) => return self.overloaded(),
+                Ok((None, hold)) if Instant::now() < deadline => {
+                    spend = hold;
+                    continue;
+                }
+                Ok((None, hold)) => {
+                    give_back(hold);
+                    return self.overloaded();
+                }
                 Err(_) => {
                     return ApiError::new(
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -759,6 +795,14 @@ impl Broker {
                 }
             }
         }
+        if self.known_gone(id) {
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "run_not_found",
+                "No run with this id (the API said so lately)",
+            )
+            .into_response();
+        }
         let mut rx = {
             let mut table = locked(&self.table);
             match table.runs.get(id) {
@@ -805,6 +849,27 @@ impl Broker {
         }
     }
 
+    /// A slot from the budget to spare, if one comes within `wait`.
+    async fn spare_within(&self, wait: Duration) -> Option<Permit> {
+        let until = Instant::now() + wait;
+        loop {
+            if let Some(permit) = self.sched.try_spare().await {
+                return Some(permit);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Whether the upstream said this id is no run, lately (answered here without asking again).
+    fn known_gone(&self, id: &str) -> bool {
+        locked(&self.gone)
+            .get(id)
+            .is_some_and(|at| at.elapsed() < GONE_FOR)
+    }
+
     /// A run made elsewhere: one GET through the scheduler (again only after a 429).
     async fn fetch_unknown(self: Arc<Self>, id: String, host: Option<HeaderValue>) {
         locked(&self.counters).unknown_fetched += 1;
@@ -812,7 +877,13 @@ impl Broker {
         let mut tries = 0;
         let answer = loop {
             tries += 1;
-            let permit = self.sched.acquire(Class::Poll).await;
+            // An id the proxy does not know may be invented: it goes upstream only on budget
+            // to spare (no create or poll waiting, at most half the window in use) and, after
+            // waiting 10 s for that, after every create and due poll.
+            let permit = match self.spare_within(LOOKUP_SPARE_WAIT).await {
+                Some(permit) => permit,
+                None => self.sched.acquire(Class::Poll).await,
+            };
             match self
                 .send(permit, Method::GET, &path, host.as_ref(), None)
                 .await
@@ -833,6 +904,13 @@ impl Broker {
                 }
             }
             None => {
+                if answer.status == StatusCode::NOT_FOUND {
+                    let mut gone = locked(&self.gone);
+                    if gone.len() >= GONE_KEPT {
+                        gone.clear();
+                    }
+                    gone.insert(id.clone(), Instant::now());
+                }
                 let mut table = locked(&self.table);
                 if let Some(entry) = table.runs.remove(&id) {
                     entry.tx.send_replace(Slot::Error(Arc::new(answer)));

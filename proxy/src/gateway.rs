@@ -19,8 +19,10 @@ use axum::Router;
 use runbase_image::core::api::CreateRequest;
 
 use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
+use crate::body_budget::BodyBudget;
 use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
+use crate::spend::SpendGuard;
 use crate::upstream::Upstream;
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
@@ -54,8 +56,14 @@ pub struct Gateway {
     pub allowed_models: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub per_client: Mutex<SlidingWindow>,
+    /// Behind the broker: fetches of run ids it does not know, per client (an invented id
+    /// costs an upstream request).
+    pub lookups: Mutex<SlidingWindow>,
     /// How long a request body may take to arrive (slow-loris bodies are cut off).
     pub body_timeout: Duration,
+    pub body_budget: Arc<BodyBudget>,
+    /// Limits in money (`--spend-*-usd`); `None` without any.
+    pub spend: Option<Arc<SpendGuard>>,
 }
 
 #[derive(Clone)]
@@ -133,16 +141,7 @@ impl Gateway {
     }
 
     fn admit_client(&self, client: SocketAddr) -> Result<(), ApiError> {
-        let mut budget = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(wait) = budget.check(&client.ip().to_string(), Instant::now()) {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "Too many requests from this client to the proxy: wait and retry",
-            )
-            .retry_after(retry_after_secs(wait)));
-        }
-        Ok(())
+        admit_in(&self.per_client, client, "requests")
     }
 
     async fn forward(
@@ -203,10 +202,23 @@ async fn create_run(
     request: Request,
 ) -> Response {
     let headers = request.headers().clone();
+    // Held until the create has gone upstream: the checked body waits in the queue.
+    let mut reservation = None;
     let result = async {
         gw.admit(&headers, client)?;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .unwrap_or(MAX_BODY_BYTES);
+        if declared > MAX_BODY_BYTES {
+            // Read and dropped (clients often cannot read an answer sent before their body
+            // is out), then refused.
+            return Err(discard_body(request.into_body(), gw.body_timeout).await);
+        }
+        reservation = Some(gw.body_budget.reserve(client.ip(), declared)?);
         let body = read_body(request.into_body(), gw.body_timeout).await?;
         let (model_id, input) = parse_run_request(&body)?;
+        drop(body);
         if !gw.allowed_models.contains(&model_id) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -238,20 +250,43 @@ async fn create_run(
                 format!("The proxy could not write the request: {e}"),
             )
         })?;
-        Ok((Bytes::from(forwarded), resolution))
+        let hold = match &gw.spend {
+            Some(guard) => {
+                let price = model.cost_usd(resolution).unwrap_or(0);
+                Some(guard.reserve(client.ip(), price).await?)
+            }
+            None => None,
+        };
+        Ok((Bytes::from(forwarded), resolution, hold))
     }
     .await;
     let response = match (result, &gw.broker) {
-        (Ok((body, resolution)), Some(broker)) => {
+        (Ok((body, resolution, hold)), Some(broker)) => {
             let host = headers.get(header::HOST).cloned();
-            broker.create(client.ip(), body, resolution, host).await
-        }
-        (Ok((body, _)), None) => {
-            gw.forward(Method::POST, "/runs", &headers, Some(body))
+            broker
+                .create(client.ip(), body, resolution, host, hold)
                 .await
+        }
+        (Ok((body, _, hold)), None) => {
+            let host = headers.get(header::HOST);
+            match gw
+                .upstream
+                .call(Method::POST, "/runs", host, Some(body))
+                .await
+            {
+                Ok(answer) => {
+                    if let Some(hold) = hold {
+                        hold.settle_run(answer.run.as_ref().map(|r| r.cost_usd))
+                            .await;
+                    }
+                    answer.into_response()
+                }
+                Err(error) => error.into_response(),
+            }
         }
         (Err(error), _) => error.into_response(),
     };
+    drop(reservation);
     gw.cors(&headers, response)
 }
 
@@ -267,7 +302,10 @@ async fn get_run(
     // against the client's budget.
     let admitted = match &gw.broker {
         Some(broker) if broker.knows(&id) => gw.admit_origin(&headers),
-        _ => gw.admit(&headers, client),
+        Some(_) => gw
+            .admit_origin(&headers)
+            .and_then(|()| admit_in(&gw.lookups, client, "lookups of unknown run ids")),
+        None => gw.admit(&headers, client),
     };
     let response = match admitted {
         Err(error) => error.into_response(),
@@ -312,6 +350,39 @@ async fn get_run(
     gw.cors(&headers, response)
 }
 
+/// One more request from `client` in `window`, or the proxy's 429 saying when.
+fn admit_in(window: &Mutex<SlidingWindow>, client: SocketAddr, what: &str) -> Result<(), ApiError> {
+    let mut window = window.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(wait) = window.check(&client.ip().to_string(), Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("Too many {what} from this client to the proxy: wait and retry"),
+        )
+        .retry_after(retry_after_secs(wait)));
+    }
+    Ok(())
+}
+
+/// Reads a body that is refused anyway, keeping none of it, for at most `limit`.
+async fn discard_body(body: Body, limit: Duration) -> ApiError {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let drained = tokio::time::timeout(limit, async {
+        while let Some(Ok(_)) = body.frame().await {}
+    });
+    let _ = drained.await;
+    too_large()
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("The request body is over {MAX_BODY_BYTES} bytes (four 4 MB reference images as data URLs)"),
+    )
+}
+
 /// Reads at most [`MAX_BODY_BYTES`], and only while the client keeps sending.
 async fn read_body(body: Body, limit: Duration) -> Result<Bytes, ApiError> {
     match tokio::time::timeout(limit, to_bytes(body, MAX_BODY_BYTES)).await {
@@ -320,10 +391,17 @@ async fn read_body(body: Body, limit: Duration) -> Result<Bytes, ApiError> {
             "request_timeout",
             "The request body arrived too slowly",
         )),
+        Ok(Err(e))
+            if std::error::Error::source(&e)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>()) =>
+        {
+            Err(too_large())
+        }
+        // The connection ended before the body did (shorter than its Content-Length).
         Ok(Err(_)) => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The request body is over {MAX_BODY_BYTES} bytes (four 4 MB reference images as data URLs)"),
+            StatusCode::BAD_REQUEST,
+            "incomplete_body",
+            "The request body ended before it was complete",
         )),
         Ok(Ok(body)) => Ok(body),
     }

@@ -3,13 +3,17 @@
 //! by the built-in simulator. See the README for every flag.
 
 mod api_error;
+mod body_budget;
 mod broker;
 mod gateway;
+mod hosts;
 mod image;
 mod rate_limit;
 mod scheduler;
+mod serve;
 mod shared;
 mod simulator;
+mod spend;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -34,6 +38,9 @@ use std::sync::atomic::AtomicU64;
 use upstream::Upstream;
 
 const DEFAULT_UPSTREAM: &str = "https://api.runbase.net/v1";
+/// Fetches of run ids the broker does not know, per client per 10 s (a page resuming its runs
+/// after a reload needs a few; an invented id costs an upstream request).
+const UNKNOWN_ID_LOOKUPS: usize = 4;
 
 struct Config {
     listen: SocketAddr,
@@ -44,6 +51,7 @@ struct Config {
     upstream: String,
     allowed_models: Vec<String>,
     allowed_origins: Vec<String>,
+    public_hosts: Vec<String>,
     client_limit: usize,
     upstream_timeout: Duration,
     body_timeout: Duration,
@@ -54,15 +62,22 @@ struct Config {
     limits: scheduler::Limits,
     broker: broker::Config,
     redis: Option<String>,
+    connections: serve::Limits,
+    body_budget: usize,
+    spend: spend::SpendLimits,
 }
 
 const USAGE: &str = "runbase-server [--listen ADDR] [--www DIR] [--pkg DIR] [--api-prefix PATH]
-    [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--client-limit N]
+    [--upstream URL] [--allowed-models A,B] [--allowed-origins O1,O2] [--public-host H1,H2]
+    [--client-limit N]
     [--upstream-timeout-ms MS] [--body-timeout-ms MS] [--sim-run-ms MS]
     [--sim-run-spread PERCENT] [--test-faults]
     [--pass-through] [--key-requests N] [--key-window-ms MS] [--key-margin-ms MS]
     [--key-spare N] [--queue-max N] [--queue-wait-ms MS] [--poll-interval-ms MS]
     [--first-poll-ms MS] [--long-poll-s S] [--keep-finished-ms MS] [--redis URL]
+    [--header-timeout-ms MS] [--idle-timeout-ms MS] [--max-connections N]
+    [--max-connections-per-client N] [--body-budget-mb MB] [--spend-per-client-hour-usd USD]
+    [--spend-per-client-day-usd USD] [--spend-per-day-usd USD]
 Every flag has an environment variable (RUNBASE_LISTEN, RUNBASE_WWW, ...); flags win.
 The API key is read from RUNBASE_API_KEY only, never from a flag (flags show in `ps`).";
 
@@ -87,6 +102,7 @@ fn config() -> Result<Config, String> {
         "--upstream",
         "--allowed-models",
         "--allowed-origins",
+        "--public-host",
         "--client-limit",
         "--upstream-timeout-ms",
         "--body-timeout-ms",
@@ -103,6 +119,14 @@ fn config() -> Result<Config, String> {
         "--long-poll-s",
         "--keep-finished-ms",
         "--redis",
+        "--header-timeout-ms",
+        "--idle-timeout-ms",
+        "--max-connections",
+        "--max-connections-per-client",
+        "--body-budget-mb",
+        "--spend-per-client-hour-usd",
+        "--spend-per-client-day-usd",
+        "--spend-per-day-usd",
     ];
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -166,15 +190,24 @@ fn config() -> Result<Config, String> {
             .to_string(),
         allowed_models,
         allowed_origins: list("allowed-origins", ""),
-        client_limit: number("client-limit", 40)? as usize,
+        public_hosts: list("public-host", ""),
+        // By default a client may use what the key has behind the broker (which shares it
+        // out fairly); without it every poll counts too.
+        client_limit: number(
+            "client-limit",
+            if pass_through(&args) {
+                40
+            } else {
+                number("key-requests", 20)?
+            },
+        )? as usize,
         upstream_timeout: Duration::from_millis(number("upstream-timeout-ms", 60_000)?),
         body_timeout: Duration::from_millis(number("body-timeout-ms", 20_000)?),
         sim_run_time: Duration::from_millis(number("sim-run-ms", 4_000)?),
         sim_run_spread: number("sim-run-spread", 0)?,
         test_faults: args.iter().any(|a| a == "--test-faults")
             || std::env::var("RUNBASE_TEST_FAULTS").is_ok_and(|v| v == "1"),
-        pass_through: args.iter().any(|a| a == "--pass-through")
-            || std::env::var("RUNBASE_PASS_THROUGH").is_ok_and(|v| v == "1"),
+        pass_through: pass_through(&args),
         limits: {
             let requests = number("key-requests", 20)?;
             let spare = number("key-spare", 1)?;
@@ -200,7 +233,38 @@ fn config() -> Result<Config, String> {
             keep_max: 10_000,
         },
         redis: flag("redis"),
+        connections: serve::Limits {
+            header_read: Duration::from_millis(number("header-timeout-ms", 10_000)?.max(100)),
+            idle: Duration::from_millis(number("idle-timeout-ms", 20_000)?.max(100)),
+            max_connections: number("max-connections", 0)? as usize,
+            max_per_client: number("max-connections-per-client", 64)?.max(1) as usize,
+        },
+        spend: {
+            let usd = |name: &str| -> Result<Option<u64>, String> {
+                flag(name)
+                    .map(|v| match v.parse::<f64>() {
+                        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok((usd * 1e6).round() as u64),
+                        _ => Err(format!("--{name} must be an amount in dollars, not {v:?}")),
+                    })
+                    .transpose()
+            };
+            spend::SpendLimits {
+                per_client_hour: usd("spend-per-client-hour-usd")?,
+                per_client_day: usd("spend-per-client-day-usd")?,
+                per_day: usd("spend-per-day-usd")?,
+            }
+        },
+        body_budget: {
+            let mb = number("body-budget-mb", 96)? as usize;
+            // A quarter must hold one largest body.
+            (mb * 1_000_000).max(4 * MAX_BODY_BYTES)
+        },
     })
+}
+
+fn pass_through(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--pass-through")
+        || std::env::var("RUNBASE_PASS_THROUGH").is_ok_and(|v| v == "1")
 }
 
 #[tokio::main]
@@ -213,6 +277,15 @@ async fn main() {
         }
     };
     config.limits.in_flight = config.upstream_timeout + config.limits.hold();
+    // Open connections stay well under the file descriptors the process may have (each
+    // also needs one upstream now and then, and files are served).
+    let files = raise_open_files_limit();
+    let fit = (files.saturating_sub(128) / 2).max(16) as usize;
+    let connections_limit = &mut config.connections.max_connections;
+    *connections_limit = match *connections_limit {
+        0 => fit.min(4096),
+        n => n.min(fit),
+    };
     if config.redis.is_some() && config.pass_through {
         eprintln!("--redis shares the broker's state: it cannot go with --pass-through");
         std::process::exit(2);
@@ -241,7 +314,8 @@ async fn main() {
     if let Some(shared) = &shared {
         shared.connect_at_start().await;
     }
-    let app = app(&config, local, shared.clone());
+    let connections = serve::Connections::default();
+    let app = app(&config, local, shared.clone(), connections.clone());
     println!("runbase-server listening on http://{local}/");
     if config.api_key.is_some() {
         println!(
@@ -258,6 +332,12 @@ async fn main() {
     println!(
         "  API for the browser: http://{local}{}/runs",
         config.api_prefix
+    );
+    println!(
+        "  host names answered: {} (any other Host gets 421; add names with --public-host)",
+        hosts::Hosts::new(local, &config.public_hosts)
+            .names()
+            .join(", ")
     );
     if config.pass_through {
         println!("  broker OFF (--pass-through): every browser request is forwarded upstream");
@@ -280,6 +360,13 @@ async fn main() {
         ),
         None => println!("  shared state: in memory (one instance; --redis URL to run several)"),
     }
+    println!(
+        "  connections: at most {} open ({} per client address), headers within {} ms, idle closed after {} ms",
+        config.connections.max_connections,
+        config.connections.max_per_client,
+        config.connections.header_read.as_millis(),
+        config.connections.idle.as_millis()
+    );
     if config.test_faults {
         println!("  test fault controls ON at /__sim/faults and /__sim/stats");
     }
@@ -297,22 +384,39 @@ async fn main() {
         let term = std::future::pending::<()>();
         tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     };
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
-    match served {
-        Ok(()) => println!("runbase-server stopped cleanly"),
-        Err(e) => {
-            eprintln!("runbase-server: {e}");
-            std::process::exit(1);
-        }
-    }
+    serve::serve(listener, app, config.connections, connections, shutdown).await;
+    println!("runbase-server stopped cleanly");
 }
 
-fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) -> Router {
+/// Raises the soft limit of open files to the hard one (often 1 024 → 524 288); the limit now.
+fn raise_open_files_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by reference.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: limit.rlim_max.min(65_536),
+            rlim_max: limit.rlim_max,
+        };
+        if wanted.rlim_cur > limit.rlim_cur && libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+            limit = wanted;
+        }
+    }
+    limit.rlim_cur
+}
+
+fn app(
+    config: &Config,
+    local: SocketAddr,
+    shared: Option<Arc<shared::Shared>>,
+    connections: serve::Connections,
+) -> Router {
+    let shared_for_spend = shared.clone();
     let client = reqwest::Client::builder()
         .timeout(config.upstream_timeout)
         .connect_timeout(Duration::from_secs(10))
@@ -360,6 +464,7 @@ fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) 
             shared,
         )
     });
+    let body_budget = body_budget::BodyBudget::new(config.body_budget);
     let gateway = Gateway {
         upstream: upstream.clone(),
         broker: broker.clone(),
@@ -367,7 +472,16 @@ fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) 
         allowed_models: config.allowed_models.clone(),
         allowed_origins: config.allowed_origins.clone(),
         per_client,
+        lookups: Mutex::new(SlidingWindow::new(
+            UNKNOWN_ID_LOOKUPS,
+            Duration::from_secs(10),
+        )),
         body_timeout: config.body_timeout,
+        body_budget: body_budget.clone(),
+        spend: config
+            .spend
+            .any()
+            .then(|| spend::SpendGuard::new(config.spend, shared_for_spend)),
     };
     let backend_info = serde_json::json!({
         "backend": backend,
@@ -375,9 +489,17 @@ fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) 
         "models": config.allowed_models,
         "broker": broker.is_some(),
     });
-    let stats = move || match &broker {
-        Some(broker) => broker.stats(),
-        None => broker::pass_through_stats(&upstream),
+    let stats = move || {
+        let mut stats = match &broker {
+            Some(broker) => broker.stats(),
+            None => broker::pass_through_stats(&upstream),
+        };
+        stats["connections"] = connections.stats();
+        stats["bodies"] = serde_json::json!({
+            "bytesInFlight": body_budget.in_use(),
+            "budgetBytes": body_budget.total,
+        });
+        stats
     };
     let stats_text = stats.clone();
     let static_files = ServeDir::new(&config.www).append_index_html_on_directories(true);
@@ -407,6 +529,10 @@ fn app(config: &Config, local: SocketAddr, shared: Option<Arc<shared::Shared>>) 
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hosts::Hosts::new(local, &config.public_hosts),
+            hosts::only_own_hosts,
         ))
         .layer(axum::middleware::from_fn(log_request))
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use crate::shared::{Budget, Shared, Take};
+use crate::shared::{Budget, Shared, Take, Want};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -297,9 +297,14 @@ impl Scheduler {
                 }
                 continue;
             }
-            let queued = waiter.create.as_ref().and_then(|(_, q)| q.as_deref());
+            let want = match &waiter.create {
+                Some((_, queued)) => Want::Create(queued.as_deref()),
+                None => Want::Poll {
+                    urgent: now.saturating_duration_since(waiter.since) >= self.limits.starve,
+                },
+            };
             match shared
-                .take(self.limits.requests, self.limits.in_flight, queued)
+                .take(self.limits.requests, self.limits.in_flight, want)
                 .await
             {
                 Ok(Take::Granted(member)) => {
@@ -310,7 +315,7 @@ impl Scheduler {
                 }
                 // Freed slots are not announced: look again soon.
                 Ok(Take::Wait(wait)) => {
-                    return Some(Instant::now() + wait.min(Duration::from_millis(250)))
+                    return Some(Instant::now() + wait.min(Duration::from_millis(100)))
                 }
                 // Redis is away: the next round grants alone (see `Shared::budget`).
                 Err(_) => return Some(Instant::now() + Duration::from_millis(50)),
@@ -393,7 +398,7 @@ impl Scheduler {
         let member = match (self.budget(), &self.shared) {
             (Budget::Shared, Some(shared)) => {
                 let half = self.limits.requests / 2;
-                match shared.take(half, self.limits.in_flight, None).await {
+                match shared.take(half, self.limits.in_flight, Want::Spare).await {
                     Ok(Take::Granted(member)) => Some(member),
                     _ => return None,
                 }

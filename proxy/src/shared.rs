@@ -92,6 +92,17 @@ pub enum Budget {
     Alone { limit: usize, record: bool },
 }
 
+/// What a slot is wanted for, which decides who goes first across instances.
+pub enum Want<'a> {
+    /// A create, with its member in the shared queue (it must be among the first in line for
+    /// the free slots).
+    Create(Option<&'a str>),
+    /// A poll; `urgent` once it has waited too long to let creates go first.
+    Poll { urgent: bool },
+    /// A request that helps but is not needed: only when no create waits anywhere.
+    Spare,
+}
+
 /// The answer to a request for a slot.
 pub enum Take {
     /// Granted: the slot's member in `slots`.
@@ -178,7 +189,30 @@ impl Shared {
         }))
     }
 
-    fn key(&self, name: &str) -> String {
+    /// Runs a script another module prepared (its keys made with [`Shared::key`]).
+    pub async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Option<T> {
+        let mut conn = self.conn().await.ok()?;
+        let answer = invocation.invoke_async(&mut conn).await;
+        self.noted(answer).ok()
+    }
+
+    /// Adds `by` (may be negative) to a counter.
+    pub async fn incr_by(&self, name: &str, by: i64) {
+        if let Ok(mut conn) = self.conn().await {
+            let answer: redis::RedisResult<i64> = redis::cmd("INCRBY")
+                .arg(self.key(name))
+                .arg(by)
+                .query_async(&mut conn)
+                .await;
+            let _ = self.noted(answer);
+        }
+    }
+
+    /// A name under this key's prefix.
+    pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
@@ -288,14 +322,19 @@ impl Shared {
         std::mem::take(&mut locked(&self.health).replay_due)
     }
 
-    /// A slot in the shared window; `queued` is the create's member in the shared queue (it
-    /// must be among the first in line for the free slots).
+    /// A slot in the shared window for `what`.
     pub async fn take(
         &self,
         limit: usize,
         lease: Duration,
-        queued: Option<&str>,
+        what: Want<'_>,
     ) -> redis::RedisResult<Take> {
+        let (queued, what) = match what {
+            Want::Create(queued) => (queued, "create"),
+            Want::Poll { urgent: true } => (None, "urgent"),
+            Want::Poll { urgent: false } => (None, "poll"),
+            Want::Spare => (None, "spare"),
+        };
         let member = self.member();
         let mut conn = self.conn().await?;
         let answer: redis::RedisResult<(i64, i64)> = self
@@ -310,6 +349,7 @@ impl Shared {
             .arg(&member)
             .arg(queued.unwrap_or(""))
             .arg(ALIVE.as_millis() as u64)
+            .arg(what)
             .invoke_async(&mut conn)
             .await;
         let (granted, wait_ms) = self.noted(answer)?;
@@ -712,13 +752,18 @@ impl Scripts {
         let script = |body: &str| Script::new(&format!("{NOW}{body}"));
         Scripts {
             // KEYS: slots, pause, queue, instances. ARGV: limit, lease ms, member, queued
-            // member or "", alive ms. Returns {1, 0} granted or {0, ms to wait}.
+            // member or "", alive ms, what (create, poll, urgent or spare). Returns {1, 0}
+            // granted or {0, ms to wait}.
             take: script(
                 r"
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return {0, paused} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+-- As in one instance: a poll lets the creates waiting anywhere go first, unless it has
+-- waited too long ('urgent'); a spare request (a run's progress) never goes before them.
+if ARGV[6] == 'poll' then free = free - redis.call('ZCARD', KEYS[3]) end
+if ARGV[6] == 'spare' and redis.call('ZCARD', KEYS[3]) > 0 then free = 0 end
 if free <= 0 then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {0, math.max(1, math.min(250, tonumber(first[2]) - now))}
@@ -728,7 +773,7 @@ if ARGV[4] ~= '' then
   local mine = string.match(ARGV[4], '^(.*):%d+$')
   local ahead = redis.call('ZRANGE', KEYS[3], 0, -1)
   local rank = 0
-  local found = false
+  local behind = false
   for _, m in ipairs(ahead) do
     local inst, deadline = string.match(m, '^(.*):%d+|(%d+)$')
     local seen = inst and redis.call('ZSCORE', KEYS[4], inst)
@@ -736,14 +781,17 @@ if ARGV[4] ~= '' then
       redis.call('ZREM', KEYS[3], m)
     elseif string.sub(m, 1, #ARGV[4] + 1) == ARGV[4] .. '|' then
       redis.call('ZREM', KEYS[3], m)
-      found = true
       break
     elseif inst ~= mine then
       rank = rank + 1
-      if rank >= free then break end
+      if rank >= free then
+        behind = true
+        break
+      end
     end
   end
-  if not found then return {0, 100} end
+  -- Not in the queue at all (dropped while its instance was out of touch): it goes now.
+  if behind then return {0, 100} end
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
 return {1, 0}

@@ -1,14 +1,16 @@
 //! The one way anything reaches the upstream API (the real one or the simulator over HTTP):
 //! the key added, the answer read. A success must be a run object: it is parsed as the core's
-//! `Run` and written again with serde; error answers go back as they came. Both the broker
-//! and `--pass-through` use this, so both count upstream requests and 429s the same way.
+//! `Run` and written again with serde. An error answer is re-shaped into the API's envelope
+//! with only its `code` and a message of at most 300 characters. The key is scrubbed from
+//! anything that goes back. Both the broker and `--pass-through` use this, so both count
+//! upstream requests and 429s the same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{excerpt, Run};
+use runbase_image::core::api::{excerpt, ErrorBody, ErrorDetail, Run};
 
 use crate::api_error::ApiError;
 use crate::gateway::Secret;
@@ -117,32 +119,91 @@ impl Upstream {
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
-        let mut content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
         let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
-        let mut body = answer.bytes().await.map_err(|e| upstream_failure(&e))?;
+        let body = answer.bytes().await.map_err(|e| upstream_failure(&e))?;
+        let body = self.scrubbed(&body);
         // A success is a run object: read it as one and write it again, members the API adds
-        // later kept. Error answers go back as they came (a 500's body may not even be JSON).
-        let mut run = None;
-        if status.is_success() {
+        // later kept.
+        let (body, run) = if status.is_success() {
             let parsed = serde_json::from_slice::<Run>(&body)
                 .and_then(|parsed| serde_json::to_vec(&parsed).map(|bytes| (parsed, bytes)));
             match parsed {
-                Ok((parsed, bytes)) => {
-                    body = Bytes::from(bytes);
-                    content_type = Some(HeaderValue::from_static("application/json"));
-                    run = Some(parsed);
-                }
+                Ok((parsed, bytes)) => (bytes, Some(parsed)),
                 Err(e) => return Err(not_a_run(status, &body, &e)),
             }
-        }
+        } else {
+            (reshaped_error(status, &body), None)
+        };
         Ok(Answer {
             status,
-            content_type,
+            content_type: Some(HeaderValue::from_static("application/json")),
             retry_after,
-            body,
+            body: Bytes::from(body),
             run,
         })
     }
+}
+
+impl Upstream {
+    /// The body with every occurrence of the key replaced (an upstream that quotes the
+    /// Authorization header it received must not show the key to the browser).
+    fn scrubbed(&self, body: &[u8]) -> Vec<u8> {
+        let key = self.key.expose().as_bytes();
+        if key.len() < 4 {
+            return body.to_vec();
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut rest = body;
+        while let Some(at) = rest.windows(key.len()).position(|w| w == key) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(b"[redacted]");
+            rest = &rest[at + key.len()..];
+        }
+        out.extend_from_slice(rest);
+        out
+    }
+}
+
+/// The longest upstream error message passed on, in characters.
+const MESSAGE_MAX: usize = 300;
+
+/// An upstream error answer in the API's envelope: its `code` (if it looks like one) and its
+/// message capped, nothing else; a body that is not the API's error JSON is described.
+fn reshaped_error(status: StatusCode, body: &[u8]) -> Vec<u8> {
+    let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
+    let (code, message) = match parsed {
+        Some(ErrorBody { error }) => (error.code, error.message),
+        None if body.is_empty() => (
+            None,
+            format!(
+                "The Runbase API answered HTTP {} with an empty body",
+                status.as_u16()
+            ),
+        ),
+        None => (
+            None,
+            format!(
+                "The Runbase API answered HTTP {} with a body that is not its error JSON: {}",
+                status.as_u16(),
+                excerpt(&String::from_utf8_lossy(body))
+            ),
+        ),
+    };
+    let code = code.filter(|c| {
+        (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    let mut message: String = message.chars().take(MESSAGE_MAX).collect();
+    if message.trim().is_empty() {
+        message = format!("The Runbase API answered HTTP {}", status.as_u16());
+    }
+    let body = ErrorBody {
+        error: ErrorDetail {
+            message,
+            code,
+            issues: Vec::new(),
+        },
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// An upstream success whose body is not a run object.

@@ -402,18 +402,19 @@ async fn an_upstream_success_that_is_not_a_run_is_a_502() {
         assert!(error.message.len() < 500, "{}", error.message);
         assert_eq!(headers["content-type"], "application/json");
     }
-    // Error answers go back as they came: the documented body and its Retry-After.
+    // Error answers keep their status, code and Retry-After, in the API's envelope.
     let (status, headers, body) = send(client().get(server.url("/api/v1/runs/run_limited"))).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"));
     assert_eq!(headers["retry-after"], "2");
-    let answer = client()
-        .get(server.url("/api/v1/runs/run_down"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 500);
-    assert_eq!(answer.headers()["content-type"], "text/plain");
-    assert_eq!(answer.text().await.unwrap(), "upstream fell over");
+    assert_eq!(body["error"]["message"], "Rate limit exceeded");
+    // A body that is not the API's error JSON is described, in that envelope, without a code.
+    let (status, headers, body) = send(client().get(server.url("/api/v1/runs/run_down"))).await;
+    assert_eq!(status, 500);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        body,
+        json!({ "error": { "message": "The Runbase API answered HTTP 500 with a body that is not its error JSON: \"upstream fell over\"" } })
+    );
     assert_eq!(recorded.lock().unwrap().requests.len(), 5);
 }
 

@@ -1,0 +1,94 @@
+//! The memory the proxy gives request bodies (issue 15): a global budget of bytes in flight,
+//! and at most a quarter of it per client address, reserved by each POST for its declared
+//! length before a byte is read and kept until its create has gone upstream (a queued create
+//! keeps its checked body). A body that does not fit is refused at once with 503 and
+//! `Retry-After`, so a flood of large bodies cannot grow the proxy's memory past the budget
+//! (each reserved byte costs about three in the worst case: the JSON tree, the library's
+//! reading of it and the body sent upstream).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::http::StatusCode;
+
+use crate::api_error::ApiError;
+
+#[derive(Default)]
+struct Used {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+pub struct BodyBudget {
+    pub total: usize,
+    used: Mutex<Used>,
+}
+
+/// Bytes reserved for one request body; given back when dropped.
+pub struct Reservation {
+    budget: Arc<BodyBudget>,
+    ip: IpAddr,
+    bytes: usize,
+}
+
+impl BodyBudget {
+    pub fn new(total: usize) -> Arc<BodyBudget> {
+        Arc::new(BodyBudget {
+            total,
+            used: Mutex::new(Used::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Used> {
+        self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves `bytes` for a body from `ip`, or says why not.
+    pub fn reserve(self: &Arc<Self>, ip: IpAddr, bytes: usize) -> Result<Reservation, ApiError> {
+        let mut used = self.lock();
+        let mine = used.per_ip.get(&ip).copied().unwrap_or(0);
+        if used.total + bytes > self.total || mine + bytes > self.total / 4 {
+            let whose = if mine + bytes > self.total / 4 {
+                "this client's share of it"
+            } else {
+                "it"
+            };
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                format!(
+                    "The proxy's memory for request bodies ({} MB) is in use and this body \
+                     ({} KB) does not fit in {whose}: retry in a moment",
+                    self.total / 1_000_000,
+                    bytes.div_ceil(1000)
+                ),
+            )
+            .retry_after(2));
+        }
+        used.total += bytes;
+        *used.per_ip.entry(ip).or_default() += bytes;
+        Ok(Reservation {
+            budget: self.clone(),
+            ip,
+            bytes,
+        })
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.lock().total
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut used = self.budget.lock();
+        used.total = used.total.saturating_sub(self.bytes);
+        if let Some(mine) = used.per_ip.get_mut(&self.ip) {
+            *mine = mine.saturating_sub(self.bytes);
+            if *mine == 0 {
+                used.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The accept loop (issue 15), in place of `axum::serve`, which has no time-outs and no limits:
+//! hyper's HTTP/1 connections with a header read time-out, an idle keep-alive time-out, and a
+//! cap on open connections in total and per client address. At a cap the oldest connection
+//! with no request in flight (an idle or trickling one: what a flood is made of) is closed to
+//! make room, so a new client is still served; only when every connection is busy is the new
+//! one refused.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The whole request head must arrive within this.
+    pub header_read: Duration,
+    /// A connection with no request for this long is closed.
+    pub idle: Duration,
+    pub max_connections: usize,
+    pub max_per_client: usize,
+}
+
+/// One open connection, as the registry sees it.
+struct Conn {
+    ip: IpAddr,
+    opened: Instant,
+    /// Requests being answered.
+    busy: Arc<AtomicUsize>,
+    /// Milliseconds since `opened` of the last request's start or end.
+    active_ms: Arc<AtomicU64>,
+    close: Arc<Notify>,
+}
+
+/// What a connection's task shares with the registry.
+struct Admitted {
+    id: u64,
+    busy: Arc<AtomicUsize>,
+    active_ms: Arc<AtomicU64>,
+    close: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Registry {
+    conns: HashMap<u64, Conn>,
+    per_ip: HashMap<IpAddr, usize>,
+    next_id: u64,
+    shed: u64,
+    refused: u64,
+}
+
+/// Counters for the stats.
+#[derive(Clone, Default)]
+pub struct Connections {
+    registry: Arc<Mutex<Registry>>,
+}
+
+impl Connections {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        let registry = self.lock();
+        serde_json::json!({
+            "open": registry.conns.len(),
+            "clients": registry.per_ip.len(),
+            "shed": registry.shed,
+            "refused": registry.refused,
+        })
+    }
+
+    /// Admits a connection from `ip`, closing an idle one to make room at a cap; `None`
+    /// when every connection that could make room is busy.
+    fn admit(&self, ip: IpAddr, limits: &Limits) -> Option<Admitted> {
+        let mut registry = self.lock();
+        let mine = registry.per_ip.get(&ip).copied().unwrap_or(0);
+        let full = if mine >= limits.max_per_client {
+            Some(ip)
+        } else if registry.conns.len() >= limits.max_connections {
+            // Room is made at the address holding the most connections.
+            registry
+                .per_ip
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(ip, _)| *ip)
+        } else {
+            None
+        };
+        if let Some(victim_ip) = full {
+            let victim = registry
+                .conns
+                .iter()
+                .filter(|(_, c)| c.ip == victim_ip && c.busy.load(Ordering::Relaxed) == 0)
+                .min_by_key(|(_, c)| {
+                    c.opened + Duration::from_millis(c.active_ms.load(Ordering::Relaxed))
+                })
+                .map(|(id, _)| *id);
+            match victim {
+                Some(id) => {
+                    if let Some(conn) = registry.conns.remove(&id) {
+                        conn.close.notify_one();
+                        forget_ip(&mut registry, conn.ip);
+                    }
+                    registry.shed += 1;
+                }
+                None => {
+                    registry.refused += 1;
+                    return None;
+                }
+            }
+        }
+        let id = registry.next_id;
+        registry.next_id += 1;
+        let conn = Conn {
+            ip,
+            opened: Instant::now(),
+            busy: Arc::new(AtomicUsize::new(0)),
+            active_ms: Arc::new(AtomicU64::new(0)),
+            close: Arc::new(Notify::new()),
+        };
+        let admitted = Admitted {
+            id,
+            busy: conn.busy.clone(),
+            active_ms: conn.active_ms.clone(),
+            close: conn.close.clone(),
+        };
+        registry.conns.insert(id, conn);
+        *registry.per_ip.entry(ip).or_default() += 1;
+        Some(admitted)
+    }
+
+    fn remove(&self, id: u64) {
+        let mut registry = self.lock();
+        if let Some(conn) = registry.conns.remove(&id) {
+            forget_ip(&mut registry, conn.ip);
+        }
+    }
+
+    fn close_all(&self) {
+        for conn in self.lock().conns.values() {
+            conn.close.notify_one();
+        }
+    }
+
+    fn open(&self) -> usize {
+        self.lock().conns.len()
+    }
+}
+
+fn forget_ip(registry: &mut Registry, ip: IpAddr) {
+    if let Some(n) = registry.per_ip.get_mut(&ip) {
+        *n -= 1;
+        if *n == 0 {
+            registry.per_ip.remove(&ip);
+        }
+    }
+}
+
+/// Serves `router` until `shutdown` resolves, then lets open requests finish (at most 10 s).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    connections: Connections,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the caps should prevent it; wait a
+                // moment rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Some(Admitted {
+            id,
+            busy,
+            active_ms,
+            close,
+        }) = connections.admit(peer.ip(), &limits)
+        else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let (http, connections) = (http.clone(), connections.clone());
+        tokio::spawn(async move {
+            let opened = Instant::now();
+            let since_open = move || opened.elapsed().as_millis() as u64;
+            let (busy_in, active_in) = (busy.clone(), active_ms.clone());
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(ConnectInfo::<SocketAddr>(peer));
+                    let guard = Busy::new(busy_in.clone(), active_in.clone(), since_open);
+                    let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+                    async move {
+                        let answer = answer.await;
+                        drop(guard);
+                        answer
+                    }
+                });
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = close.notified(), if !closing => {
+                        // Shed or shutting down: idle connections close now, a request in
+                        // flight is answered first.
+                        closing = true;
+                        if busy.load(Ordering::Relaxed) == 0 {
+                            break;
+                        }
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    _ = tick.tick(), if !closing => {
+                        let idle_ms = since_open().saturating_sub(active_ms.load(Ordering::Relaxed));
+                        if busy.load(Ordering::Relaxed) == 0 && idle_ms >= limits.idle.as_millis() as u64 {
+                            closing = true;
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+            connections.remove(id);
+        });
+    }
+    connections.close_all();
+    let until = Instant::now() + Duration::from_secs(10);
+    while connections.open() > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A request being answered on a connection.
+struct Busy {
+    busy: Arc<AtomicUsize>,
+    active_ms: Arc<AtomicU64>,
+    now_ms: Box<dyn Fn() -> u64 + Send>,
+}
+
+impl Busy {
+    fn new(
+        busy: Arc<AtomicUsize>,
+        active_ms: Arc<AtomicU64>,
+        now_ms: impl Fn() -> u64 + Send + 'static,
+    ) -> Busy {
+        busy.fetch_add(1, Ordering::Relaxed);
+        active_ms.store(now_ms(), Ordering::Relaxed);
+        Busy {
+            busy,
+            active_ms,
+            now_ms: Box::new(now_ms),
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.active_ms.store((self.now_ms)(), Ordering::Relaxed);
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
