@@ -296,6 +296,30 @@ impl Broker {
         locked(&self.table).runs.contains_key(id)
     }
 
+    /// Whether this instance or (with `--redis`) another knows the run; another's is read from
+    /// Redis into the table (its changes then come as messages).
+    pub async fn knows_anywhere(&self, id: &str) -> bool {
+        if self.knows(id) {
+            return true;
+        }
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let Ok(Some((run, _))) = shared.load(id).await else {
+            return false;
+        };
+        let finished = run.status.is_finished();
+        let mut table = locked(&self.table);
+        if !table.runs.contains_key(id) {
+            let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
+            table.runs.insert(id.to_string(), Entry { tx });
+            if finished {
+                table.finished.push_back((Instant::now(), id.to_string()));
+            }
+        }
+        true
+    }
+
     /// The proxy's own 429: the queue is full or the wait too long.
     fn overloaded(&self) -> Response {
         locked(&self.counters).refused += 1;
@@ -781,20 +805,7 @@ impl Broker {
         seen: Option<String>,
         host: Option<HeaderValue>,
     ) -> Response {
-        if let (Some(shared), false) = (&self.shared, self.knows(id)) {
-            // Another instance's run: its state is in Redis, its changes come as messages.
-            if let Ok(Some((run, _))) = shared.load(id).await {
-                let finished = run.status.is_finished();
-                let mut table = locked(&self.table);
-                if !table.runs.contains_key(id) {
-                    let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
-                    table.runs.insert(id.to_string(), Entry { tx });
-                    if finished {
-                        table.finished.push_back((Instant::now(), id.to_string()));
-                    }
-                }
-            }
-        }
+        self.knows_anywhere(id).await;
         if self.known_gone(id) {
             return ApiError::new(
                 StatusCode::NOT_FOUND,

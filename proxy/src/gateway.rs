@@ -201,7 +201,11 @@ async fn create_run(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let headers = request.headers().clone();
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    // A body refused unread is still read and dropped before the answer: clients often
+    // cannot read an answer sent while their body is still going out.
+    let mut unread = Some(body);
     // Held until the create has gone upstream: the checked body waits in the queue.
     let mut reservation = None;
     let result = async {
@@ -211,12 +215,13 @@ async fn create_run(
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             .unwrap_or(MAX_BODY_BYTES);
         if declared > MAX_BODY_BYTES {
-            // Read and dropped (clients often cannot read an answer sent before their body
-            // is out), then refused.
-            return Err(discard_body(request.into_body(), gw.body_timeout).await);
+            return Err(too_large());
         }
         reservation = Some(gw.body_budget.reserve(client.ip(), declared)?);
-        let body = read_body(request.into_body(), gw.body_timeout).await?;
+        let Some(body) = unread.take() else {
+            return Err(too_large());
+        };
+        let body = read_body(body, gw.body_timeout).await?;
         let (model_id, input) = parse_run_request(&body)?;
         drop(body);
         if !gw.allowed_models.contains(&model_id) {
@@ -260,6 +265,9 @@ async fn create_run(
         Ok((Bytes::from(forwarded), resolution, hold))
     }
     .await;
+    if let Some(body) = unread.take() {
+        discard_body(body, gw.body_timeout).await;
+    }
     let response = match (result, &gw.broker) {
         (Ok((body, resolution, hold)), Some(broker)) => {
             let host = headers.get(header::HOST).cloned();
@@ -300,8 +308,17 @@ async fn get_run(
 ) -> Response {
     // Behind the broker a run it knows costs the key nothing: only unknown ids count
     // against the client's budget.
+    let plausible = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let known = match &gw.broker {
+        Some(broker) if plausible => broker.knows_anywhere(&id).await,
+        _ => false,
+    };
     let admitted = match &gw.broker {
-        Some(broker) if broker.knows(&id) => gw.admit_origin(&headers),
+        Some(_) if known => gw.admit_origin(&headers),
         Some(_) => gw
             .admit_origin(&headers)
             .and_then(|()| admit_in(&gw.lookups, client, "lookups of unknown run ids")),
@@ -316,20 +333,12 @@ async fn get_run(
             "The proxy only accepts GET and POST",
         )
         .into_response(),
-        Ok(())
-            if id.is_empty()
-                || id.len() > 128
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-        {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "run_not_found",
-                "That is not a run id",
-            )
-            .into_response()
-        }
+        Ok(()) if !plausible => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "run_not_found",
+            "That is not a run id",
+        )
+        .into_response(),
         Ok(()) => match &gw.broker {
             Some(broker) => {
                 let wait = requested_wait(
@@ -365,14 +374,13 @@ fn admit_in(window: &Mutex<SlidingWindow>, client: SocketAddr, what: &str) -> Re
 }
 
 /// Reads a body that is refused anyway, keeping none of it, for at most `limit`.
-async fn discard_body(body: Body, limit: Duration) -> ApiError {
+async fn discard_body(body: Body, limit: Duration) {
     use http_body_util::BodyExt;
     let mut body = body;
     let drained = tokio::time::timeout(limit, async {
         while let Some(Ok(_)) = body.frame().await {}
     });
     let _ = drained.await;
-    too_large()
 }
 
 fn too_large() -> ApiError {

@@ -51,7 +51,27 @@ async fn fake_upstream(delay: Duration) -> (String, Arc<Mutex<Recorded>>) {
         use axum::http::StatusCode;
         use axum::response::IntoResponse;
         fake.record(&format!("GET /runs/{id}"), &headers, String::new());
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         match id.as_str() {
+            // A careless upstream that quotes what it received.
+            "run_echo" => (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": {
+                    "message": format!("Key not accepted: {auth}. {}", "Details follow. ".repeat(100)),
+                    "code": "invalid_api_key",
+                    "received": { "authorization": auth },
+                } })),
+            )
+                .into_response(),
+            "run_echo_ok" => Json(json!({
+                "id": "run_echo_ok", "model": common::GPT, "status": "failed",
+                "error": { "message": format!("upstream trace: {auth}") },
+            }))
+            .into_response(),
             "run_html" => (
                 StatusCode::OK,
                 [("content-type", "text/html")],
@@ -377,6 +397,46 @@ async fn upstream_trouble_becomes_json_errors() {
     let server = proxy_to(&closed, &[]);
     let (status, _, body) = send(client().get(server.url("/api/v1/runs/run_1"))).await;
     assert_eq!((status, code(&body)), (502, "upstream_unreachable"));
+}
+
+#[tokio::test]
+async fn upstream_errors_are_reshaped_and_the_key_never_leaves() {
+    let (upstream, _) = fake_upstream(Duration::ZERO).await;
+    let server = proxy_to(&upstream, &[]);
+    let answer = client()
+        .get(server.url("/api/v1/runs/run_echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    let text = answer.text().await.unwrap();
+    assert!(!text.contains(KEY), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let error = body["error"].as_object().unwrap();
+    let members: Vec<&str> = error.keys().map(String::as_str).collect();
+    assert_eq!(
+        members,
+        ["code", "message"],
+        "only code and message: {text}"
+    );
+    assert_eq!(error["code"], "invalid_api_key");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Key not accepted: Bearer [redacted]."),
+        "{message}"
+    );
+    assert_eq!(message.chars().count(), 300);
+    // A run that quotes it too.
+    let text = client()
+        .get(server.url("/api/v1/runs/run_echo_ok"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains(KEY), "{text}");
+    assert!(text.contains("upstream trace: Bearer [redacted]"), "{text}");
 }
 
 #[tokio::test]

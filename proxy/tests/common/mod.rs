@@ -73,6 +73,10 @@ impl Server {
         Server::start(&["--sim-run-ms", &run_ms, "--test-faults"], &[])
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
