@@ -354,7 +354,7 @@ impl Broker {
                 tokio::spawn(hold.settle(None));
             }
         };
-        if self.sched.creates_waiting() >= self.config.queue_max {
+        if self.sched.queue_full(self.config.queue_max) {
             give_back(spend);
             return self.overloaded();
         }
@@ -391,7 +391,9 @@ impl Broker {
                             hold.settle_run(charged).await;
                         }
                         if let Some(run) = &answer.run {
-                            broker.follow_new(run.clone(), started, resolution, host);
+                            broker
+                                .follow_new(run.clone(), started, resolution, host)
+                                .await;
                         }
                         (Some(answer.into_response()), None)
                     }
@@ -446,7 +448,13 @@ impl Broker {
         let step = Duration::from_secs_f64(2.0 * self.sched.limits.secs_per_request());
         let wait = deadline.saturating_duration_since(Instant::now());
         match shared
-            .enqueue(&client.to_string(), self.config.queue_max, wait, step)
+            .enqueue(
+                &client.to_string(),
+                self.config.queue_max,
+                self.sched.limits.requests,
+                wait,
+                step,
+            )
             .await
         {
             Ok(Ok(member)) => Ok(Some(member)),
@@ -455,7 +463,7 @@ impl Broker {
         }
     }
 
-    fn follow_new(
+    async fn follow_new(
         self: &Arc<Self>,
         run: Run,
         started: Instant,
@@ -475,7 +483,9 @@ impl Broker {
                     .and_then(|h| h.to_str().ok())
                     .map(str::to_string),
             };
-            shared.put_run(&run, Some(&meta), self.config.keep_finished);
+            shared
+                .put_new_run(&run, &meta, self.config.keep_finished)
+                .await;
         }
         self.insert(&id, Slot::Run(Arc::new(run)), finished);
         if !finished {

@@ -413,6 +413,20 @@ impl Scheduler {
         Some(Permit::new(self, member))
     }
 
+    /// Whether a create arriving now finds the queue full: more creates waiting (closed
+    /// waiters left out) than `max` beyond the slots free in the local window (a burst that
+    /// the window takes at once does not count as a queue).
+    pub fn queue_full(&self, max: usize) -> bool {
+        let free = {
+            let mut state = self.lock();
+            self.prune(&mut state, Instant::now());
+            self.limits
+                .requests
+                .saturating_sub(state.inflight + state.done.len())
+        };
+        self.creates_waiting() >= max + free
+    }
+
     /// Creates waiting now (closed waiters left out).
     pub fn creates_waiting(&self) -> usize {
         let state = self.lock();

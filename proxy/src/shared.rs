@@ -134,6 +134,17 @@ struct RunWrite {
     keep_finished: Duration,
 }
 
+impl RunWrite {
+    fn new(run: &Run, meta: Option<String>, keep_finished: Duration) -> Option<RunWrite> {
+        Some(RunWrite {
+            json: serde_json::to_string(run).ok()?,
+            meta,
+            finished: run.status.is_finished(),
+            keep_finished,
+        })
+    }
+}
+
 pub struct Shared {
     client: redis::Client,
     conn: tokio::sync::Mutex<Option<ConnectionManager>>,
@@ -187,28 +198,6 @@ impl Shared {
             write_wake: Notify::new(),
             scripts: Scripts::new(),
         }))
-    }
-
-    /// Runs a script another module prepared (its keys made with [`Shared::key`]).
-    pub async fn invoke<T: redis::FromRedisValue>(
-        &self,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Option<T> {
-        let mut conn = self.conn().await.ok()?;
-        let answer = invocation.invoke_async(&mut conn).await;
-        self.noted(answer).ok()
-    }
-
-    /// Adds `by` (may be negative) to a counter.
-    pub async fn incr_by(&self, name: &str, by: i64) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<i64> = redis::cmd("INCRBY")
-                .arg(self.key(name))
-                .arg(by)
-                .query_async(&mut conn)
-                .await;
-            let _ = self.noted(answer);
-        }
     }
 
     /// A name under this key's prefix.
@@ -284,11 +273,7 @@ impl Shared {
 
     /// One attempt at start-up, so the start-up lines can say whether Redis answers.
     pub async fn connect_at_start(&self) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<String> =
-                redis::cmd("PING").query_async(&mut conn).await;
-            let _ = self.noted(answer);
-        }
+        let _: redis::RedisResult<String> = self.query(&redis::cmd("PING")).await;
     }
 
     pub fn is_up(&self) -> bool {
@@ -322,6 +307,21 @@ impl Shared {
         std::mem::take(&mut locked(&self.health).replay_due)
     }
 
+    /// A command's answer; whether Redis answered is noted.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        let mut conn = self.conn().await?;
+        self.noted(cmd.query_async(&mut conn).await)
+    }
+
+    /// A script's answer; whether Redis answered is noted.
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> redis::RedisResult<T> {
+        let mut conn = self.conn().await?;
+        self.noted(invocation.invoke_async(&mut conn).await)
+    }
+
     /// A slot in the shared window for `what`.
     pub async fn take(
         &self,
@@ -336,23 +336,22 @@ impl Shared {
             Want::Spare => (None, "spare"),
         };
         let member = self.member();
-        let mut conn = self.conn().await?;
-        let answer: redis::RedisResult<(i64, i64)> = self
-            .scripts
-            .take
-            .key(self.key("slots"))
-            .key(self.key("pause"))
-            .key(self.key("queue"))
-            .key(self.key("instances"))
-            .arg(limit)
-            .arg(lease.as_millis() as u64)
-            .arg(&member)
-            .arg(queued.unwrap_or(""))
-            .arg(ALIVE.as_millis() as u64)
-            .arg(what)
-            .invoke_async(&mut conn)
-            .await;
-        let (granted, wait_ms) = self.noted(answer)?;
+        let (granted, wait_ms): (i64, i64) = self
+            .script(
+                self.scripts
+                    .take
+                    .key(self.key("slots"))
+                    .key(self.key("pause"))
+                    .key(self.key("queue"))
+                    .key(self.key("instances"))
+                    .arg(limit)
+                    .arg(lease.as_millis() as u64)
+                    .arg(&member)
+                    .arg(queued.unwrap_or(""))
+                    .arg(ALIVE.as_millis() as u64)
+                    .arg(what),
+            )
+            .await?;
         Ok(if granted == 1 {
             Take::Granted(member)
         } else {
@@ -363,20 +362,13 @@ impl Shared {
     /// The slot's request was answered: it counts for `hold` more; `ok` (not a 429) clears
     /// the strikes.
     pub async fn release(&self, member: &str, hold: Duration, ok: bool) {
-        let Ok(mut conn) = self.conn().await else {
-            return;
-        };
-        let answer: redis::RedisResult<i64> = self
-            .scripts
-            .release
-            .key(self.key("slots"))
+        let mut invocation = self.scripts.release.key(self.key("slots"));
+        invocation
             .key(self.key("strikes"))
             .arg(member)
             .arg(hold.as_millis() as u64)
-            .arg(u8::from(ok))
-            .invoke_async(&mut conn)
-            .await;
-        let _ = self.noted(answer);
+            .arg(u8::from(ok));
+        let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
     /// Writes slots granted alone into the shared window: (how long each still counts, member).
@@ -384,31 +376,20 @@ impl Shared {
         if slots.is_empty() {
             return;
         }
-        let Ok(mut conn) = self.conn().await else {
-            return;
-        };
         let mut invocation = self.scripts.record.key(self.key("slots"));
         for (remaining, member) in slots {
             invocation.arg(remaining.as_millis() as u64).arg(member);
         }
-        let answer: redis::RedisResult<i64> = invocation.invoke_async(&mut conn).await;
-        let _ = self.noted(answer);
+        let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
     /// An upstream 429: every instance pauses (`Retry-After`, else 1, 2, 4 … 32 s).
     pub async fn pause(&self, retry_after_secs: Option<u64>) {
-        let Ok(mut conn) = self.conn().await else {
-            return;
-        };
-        let answer: redis::RedisResult<i64> = self
-            .scripts
-            .pause
-            .key(self.key("pause"))
+        let mut invocation = self.scripts.pause.key(self.key("pause"));
+        invocation
             .key(self.key("strikes"))
-            .arg(retry_after_secs.map_or(0, |s| s.clamp(1, 300) * 1000))
-            .invoke_async(&mut conn)
-            .await;
-        let _ = self.noted(answer);
+            .arg(retry_after_secs.map_or(0, |s| s.clamp(1, 300) * 1000));
+        let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
     /// Joins the shared create queue: `Ok(Ok(member))`, or `Ok(Err(length))` when it is full.
@@ -416,24 +397,26 @@ impl Shared {
         &self,
         client: &str,
         max: usize,
+        limit: usize,
         wait: Duration,
         step: Duration,
     ) -> redis::RedisResult<Result<String, usize>> {
-        let mut conn = self.conn().await?;
         let member = self.member();
-        let answer: redis::RedisResult<(i64, i64)> = self
-            .scripts
-            .enqueue
-            .key(self.key("queue"))
-            .key(self.key("vt"))
-            .arg(&member)
-            .arg(client)
-            .arg(max)
-            .arg(wait.as_millis() as u64)
-            .arg(step.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await;
-        let (added, length) = self.noted(answer)?;
+        let (added, length): (i64, i64) = self
+            .script(
+                self.scripts
+                    .enqueue
+                    .key(self.key("queue"))
+                    .key(self.key("vt"))
+                    .key(self.key("slots"))
+                    .arg(&member)
+                    .arg(client)
+                    .arg(max)
+                    .arg(wait.as_millis() as u64)
+                    .arg(step.as_millis() as u64)
+                    .arg(limit),
+            )
+            .await?;
         Ok(if added == 1 {
             Ok(member)
         } else {
@@ -443,16 +426,9 @@ impl Shared {
 
     /// Leaves the shared create queue (gone or timed out).
     pub async fn dequeue(&self, member: &str) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<i64> = self
-                .scripts
-                .dequeue
-                .key(self.key("queue"))
-                .arg(member)
-                .invoke_async(&mut conn)
-                .await;
-            let _ = self.noted(answer);
-        }
+        let mut invocation = self.scripts.dequeue.key(self.key("queue"));
+        invocation.arg(member);
+        let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
     /// Takes the lease on a run: `Some(true)` taken, `Some(false)` another instance holds it.
@@ -471,54 +447,54 @@ impl Shared {
     }
 
     async fn claim_for(&self, name: &str, ttl: Duration) -> Option<bool> {
-        let mut conn = self.conn().await.ok()?;
-        let answer: redis::RedisResult<Option<String>> = redis::cmd("SET")
-            .arg(self.key(name))
+        let mut set = redis::cmd("SET");
+        set.arg(self.key(name))
             .arg(&self.instance)
             .arg("NX")
             .arg("PX")
-            .arg(ttl.as_millis() as u64)
-            .query_async(&mut conn)
-            .await;
-        self.noted(answer).ok().map(|ok| ok.is_some())
+            .arg(ttl.as_millis() as u64);
+        let taken: Option<String> = self.query(&set).await.ok()?;
+        Some(taken.is_some())
     }
 
     /// A run's expected time at a resolution, learned by any instance.
     pub async fn learn(&self, resolution: &str, ms: f64) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<()> = redis::cmd("HSET")
-                .arg(self.key("learned"))
-                .arg(resolution)
-                .arg(ms.round() as u64)
-                .query_async(&mut conn)
-                .await;
-            let _ = self.noted(answer);
-        }
+        let mut hset = redis::cmd("HSET");
+        hset.arg(self.key("learned"))
+            .arg(resolution)
+            .arg(ms.round() as u64);
+        let _: redis::RedisResult<()> = self.query(&hset).await;
     }
 
     /// Every expected run time learned so far, by resolution.
     pub async fn learned(&self) -> Option<HashMap<String, f64>> {
-        let mut conn = self.conn().await.ok()?;
-        let answer: redis::RedisResult<HashMap<String, f64>> = redis::cmd("HGETALL")
-            .arg(self.key("learned"))
-            .query_async(&mut conn)
-            .await;
-        self.noted(answer).ok()
+        let mut hgetall = redis::cmd("HGETALL");
+        hgetall.arg(self.key("learned"));
+        self.query(&hgetall).await.ok()
+    }
+
+    /// Adds `by` (may be negative) to a counter.
+    pub async fn incr_by(&self, name: &str, by: i64) {
+        let mut incr = redis::cmd("INCRBY");
+        incr.arg(self.key(name)).arg(by);
+        let _: redis::RedisResult<i64> = self.query(&incr).await;
+    }
+
+    /// Runs a script another module prepared (its keys made with [`Shared::key`]).
+    pub async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Option<T> {
+        self.script(invocation).await.ok()
     }
 
     /// Renews the lease (`None`: Redis did not answer). A lease that vanished (Redis
     /// restarted) is taken again: the caller writes the run again.
     pub async fn renew(&self, id: &str) -> Option<Lease> {
-        let mut conn = self.conn().await.ok()?;
-        let answer: redis::RedisResult<i64> = self
-            .scripts
-            .renew
-            .key(self.key(&format!("lease:{id}")))
-            .arg(&self.instance)
-            .arg(LEASE.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await;
-        Some(match self.noted(answer).ok()? {
+        let mut invocation = self.scripts.renew.key(self.key(&format!("lease:{id}")));
+        invocation.arg(&self.instance).arg(LEASE.as_millis() as u64);
+        let renewed: i64 = self.script(&invocation).await.ok()?;
+        Some(match renewed {
             0 => Lease::Another,
             1 => Lease::Mine,
             _ => Lease::Retaken,
@@ -532,75 +508,47 @@ impl Shared {
 
     /// Lets a lease or a scout claim go, if it is still this instance's.
     async fn drop_claim(&self, name: &str) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<i64> = self
-                .scripts
-                .drop_lease
-                .key(self.key(name))
-                .arg(&self.instance)
-                .invoke_async(&mut conn)
-                .await;
-            let _ = self.noted(answer);
-        }
+        let mut invocation = self.scripts.drop_lease.key(self.key(name));
+        invocation.arg(&self.instance);
+        let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
     /// The runs not finished whose poller's lease has expired.
     pub async fn orphans(&self) -> Option<Vec<String>> {
-        let mut conn = self.conn().await.ok()?;
-        let answer: redis::RedisResult<Vec<String>> = self
-            .scripts
-            .orphans
-            .key(self.key("followed"))
-            .arg(self.key("lease:"))
-            .invoke_async(&mut conn)
-            .await;
-        self.noted(answer).ok()
+        let mut invocation = self.scripts.orphans.key(self.key("followed"));
+        invocation.arg(self.key("lease:"));
+        self.script(&invocation).await.ok()
     }
 
     /// A run's latest state and its poller's meta. `Err` when Redis did not answer.
     pub async fn load(&self, id: &str) -> Result<Option<(Run, Option<Meta>)>, ()> {
-        let mut conn = self.conn().await.map_err(|_| ())?;
-        let answer: redis::RedisResult<(Option<String>, Option<String>)> = redis::cmd("MGET")
-            .arg(self.key(&format!("run:{id}")))
-            .arg(self.key(&format!("meta:{id}")))
-            .query_async(&mut conn)
-            .await;
-        let (run, meta) = self.noted(answer).map_err(|_| ())?;
+        let mut mget = redis::cmd("MGET");
+        mget.arg(self.key(&format!("run:{id}")))
+            .arg(self.key(&format!("meta:{id}")));
+        let (run, meta): (Option<String>, Option<String>) =
+            self.query(&mget).await.map_err(|_| ())?;
         let run = run.and_then(|json| serde_json::from_str::<Run>(&json).ok());
         Ok(run.map(|run| (run, meta.as_deref().and_then(Meta::decode))))
     }
 
     /// Forgets a run nobody can follow any more.
     pub async fn unfollow(&self, id: &str) {
-        if let Ok(mut conn) = self.conn().await {
-            let answer: redis::RedisResult<i64> = redis::cmd("SREM")
-                .arg(self.key("followed"))
-                .arg(id)
-                .query_async(&mut conn)
-                .await;
-            let _ = self.noted(answer);
-        }
+        let mut srem = redis::cmd("SREM");
+        srem.arg(self.key("followed")).arg(id);
+        let _: redis::RedisResult<i64> = self.query(&srem).await;
     }
 
     /// A run's new state, written in order by the writer task (only the latest of a run is
     /// kept while Redis is away, so nothing piles up).
     pub fn put_run(&self, run: &Run, meta: Option<&Meta>, keep_finished: Duration) {
-        let Ok(json) = serde_json::to_string(run) else {
-            return;
-        };
         let mut writes = locked(&self.writes);
         let meta = meta
             .map(Meta::encode)
             .or_else(|| writes.get(&run.id).and_then(|w| w.meta.clone()));
-        writes.insert(
-            run.id.clone(),
-            RunWrite {
-                json,
-                meta,
-                finished: run.status.is_finished(),
-                keep_finished,
-            },
-        );
+        let Some(write) = RunWrite::new(run, meta, keep_finished) else {
+            return;
+        };
+        writes.insert(run.id.clone(), write);
         drop(writes);
         self.write_wake.notify_one();
     }
@@ -652,18 +600,10 @@ impl Shared {
     }
 
     async fn heartbeat(&self) {
-        let Ok(mut conn) = self.conn().await else {
-            return;
-        };
-        let answer: redis::RedisResult<i64> = self
-            .scripts
-            .heartbeat
-            .key(self.key("instances"))
-            .arg(&self.instance)
-            .arg(ALIVE.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await;
-        if let Ok(alive) = self.noted(answer) {
+        let mut invocation = self.scripts.heartbeat.key(self.key("instances"));
+        invocation.arg(&self.instance).arg(ALIVE.as_millis() as u64);
+        let alive: redis::RedisResult<i64> = self.script(&invocation).await;
+        if let Ok(alive) = alive {
             locked(&self.health).instances = alive.max(1) as usize;
         }
     }
@@ -671,55 +611,12 @@ impl Shared {
     /// Writes every pending run state; `false` if Redis did not take them all.
     async fn flush_writes(&self) -> bool {
         let pending: Vec<(String, RunWrite)> = locked(&self.writes).drain().collect();
-        if pending.is_empty() {
-            return true;
-        }
-        let conn = self.conn().await;
         let mut failed = Vec::new();
-        match conn {
-            Ok(mut conn) => {
-                for (id, write) in pending {
-                    let mut pipe = redis::pipe();
-                    pipe.atomic();
-                    let ttl = if write.finished {
-                        write.keep_finished
-                    } else {
-                        RUN_TTL
-                    };
-                    let ttl = ttl.as_millis().max(1) as u64;
-                    pipe.cmd("SET")
-                        .arg(self.key(&format!("run:{id}")))
-                        .arg(&write.json)
-                        .arg("PX")
-                        .arg(ttl)
-                        .ignore();
-                    if write.finished {
-                        pipe.cmd("SREM").arg(self.key("followed")).arg(&id).ignore();
-                        pipe.cmd("DEL")
-                            .arg(self.key(&format!("meta:{id}")))
-                            .ignore();
-                    } else {
-                        if let Some(meta) = &write.meta {
-                            pipe.cmd("SET")
-                                .arg(self.key(&format!("meta:{id}")))
-                                .arg(meta)
-                                .arg("PX")
-                                .arg(ttl)
-                                .ignore();
-                        }
-                        pipe.cmd("SADD").arg(self.key("followed")).arg(&id).ignore();
-                    }
-                    pipe.cmd("PUBLISH")
-                        .arg(self.key("changed"))
-                        .arg(&id)
-                        .ignore();
-                    let done: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
-                    if self.noted(done).is_err() {
-                        failed.push((id, write));
-                    }
-                }
+        for (id, write) in pending {
+            // After one failure the rest wait for the next round.
+            if !failed.is_empty() || self.write(&id, &write).await.is_err() {
+                failed.push((id, write));
             }
-            Err(_) => failed = pending,
         }
         if failed.is_empty() {
             return true;
@@ -730,6 +627,59 @@ impl Shared {
             writes.entry(id).or_insert(write);
         }
         false
+    }
+
+    /// Writes a new run's first state at once, so that any instance knows the run before
+    /// its creator answers the browser; left to the writer task when Redis does not take it.
+    pub async fn put_new_run(&self, run: &Run, meta: &Meta, keep_finished: Duration) {
+        let Some(write) = RunWrite::new(run, Some(meta.encode()), keep_finished) else {
+            return;
+        };
+        if self.write(&run.id, &write).await.is_err() {
+            locked(&self.writes).entry(run.id.clone()).or_insert(write);
+            self.write_wake.notify_one();
+        }
+    }
+
+    /// One run's state, its poller's meta, the set of runs followed and the announcement,
+    /// in one transaction.
+    async fn write(&self, id: &str, write: &RunWrite) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let ttl = if write.finished {
+            write.keep_finished
+        } else {
+            RUN_TTL
+        };
+        let ttl = ttl.as_millis().max(1) as u64;
+        pipe.cmd("SET")
+            .arg(self.key(&format!("run:{id}")))
+            .arg(&write.json)
+            .arg("PX")
+            .arg(ttl)
+            .ignore();
+        if write.finished {
+            pipe.cmd("SREM").arg(self.key("followed")).arg(id).ignore();
+            pipe.cmd("DEL")
+                .arg(self.key(&format!("meta:{id}")))
+                .ignore();
+        } else {
+            if let Some(meta) = &write.meta {
+                pipe.cmd("SET")
+                    .arg(self.key(&format!("meta:{id}")))
+                    .arg(meta)
+                    .arg("PX")
+                    .arg(ttl)
+                    .ignore();
+            }
+            pipe.cmd("SADD").arg(self.key("followed")).arg(id).ignore();
+        }
+        pipe.cmd("PUBLISH")
+            .arg(self.key("changed"))
+            .arg(id)
+            .ignore();
+        let mut conn = self.conn().await?;
+        self.noted(pipe.query_async(&mut conn).await)
     }
 
     pub fn stats(&self) -> serde_json::Value {
@@ -833,19 +783,23 @@ if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', m
 return ms
 ",
             ),
-            // KEYS: queue, vt. ARGV: member, client, max, wait ms, step ms. The member is
-            // stored as member|deadline; each client's creates are spaced by step in virtual
-            // time, so the queue takes clients in turn. Returns {1, length} or {0, length}.
+            // KEYS: queue, vt, slots. ARGV: member, client, max, wait ms, step ms, the
+            // window's limit. The member is stored as member|deadline; each client's creates
+            // are spaced by step in virtual time, so the queue takes clients in turn. The
+            // queue is full at max beyond the window's free slots (a burst the window takes
+            // at once is no queue). Returns {1, length} or {0, length}.
             enqueue: script(
                 r"
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local max = tonumber(ARGV[3]) + math.max(0, tonumber(ARGV[6]) - redis.call('ZCARD', KEYS[3]))
 local length = redis.call('ZCARD', KEYS[1])
-if length >= tonumber(ARGV[3]) then
+if length >= max then
   for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     local deadline = string.match(m, '|(%d+)$')
     if not deadline or tonumber(deadline) < now then redis.call('ZREM', KEYS[1], m) end
   end
   length = redis.call('ZCARD', KEYS[1])
-  if length >= tonumber(ARGV[3]) then return {0, length} end
+  if length >= max then return {0, length} end
 end
 local vt = math.max(now, tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or 0)) + tonumber(ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[2], vt)

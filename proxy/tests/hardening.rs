@@ -64,6 +64,16 @@ fn valid() -> Value {
     run_body(json!({ "prompt": "A matte ceramic vase" }))
 }
 
+/// Creates a valid run from 127.0.0.`last`.
+async fn create_from(server: &Server, last: u8) -> (u16, reqwest::header::HeaderMap, Value) {
+    send(
+        client_from(last)
+            .post(server.url("/api/v1/runs"))
+            .json(&valid()),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn only_its_own_host_names_are_served() {
     let server = server(&["--public-host", "app.example.com"]);
@@ -195,12 +205,7 @@ async fn a_connection_flood_is_cut_off_and_others_are_served() {
             .expect("served during the flood");
         assert_eq!(answer.status().as_u16(), 200);
     }
-    let (status, _, run) = send(
-        client_from(3)
-            .post(server.url("/api/v1/runs"))
-            .json(&valid()),
-    )
-    .await;
+    let (status, _, run) = create_from(&server, 3).await;
     assert_eq!(status, 201, "{run}");
     drop(flood);
 }
@@ -296,12 +301,7 @@ async fn invented_run_ids_cost_little_upstream_and_never_delay_a_create() {
     assert_eq!((status, code(&body)), (404, "run_not_found"));
     assert_eq!(upstream_requests(&server).await, upstream);
     // Another client's create goes at once.
-    let (status, _, run) = send(
-        client_from(3)
-            .post(server.url("/api/v1/runs"))
-            .json(&valid()),
-    )
-    .await;
+    let (status, _, run) = create_from(&server, 3).await;
     assert_eq!(status, 201, "{run}");
 }
 
@@ -315,13 +315,7 @@ async fn the_spend_guard_limits_clients_and_the_whole_proxy() {
         "0.20",
     ];
     let server = server(&limits);
-    let create = |from: u8| {
-        send(
-            client_from(from)
-                .post(server.url("/api/v1/runs"))
-                .json(&valid()),
-        )
-    };
+    let create = |from: u8| create_from(&server, from);
     assert_eq!(create(2).await.0, 201);
     assert_eq!(create(2).await.0, 201);
     let (status, headers, body) = create(2).await;
@@ -369,22 +363,12 @@ async fn with_redis_the_spend_counters_survive_a_restart() {
     };
     let first = proxy();
     for _ in 0..2 {
-        let (status, _, run) = send(
-            client_from(2)
-                .post(first.url("/api/v1/runs"))
-                .json(&valid()),
-        )
-        .await;
+        let (status, _, run) = create_from(&first, 2).await;
         assert_eq!(status, 201, "{run}");
     }
     drop(first);
     let second = proxy();
-    let (status, _, body) = send(
-        client_from(2)
-            .post(second.url("/api/v1/runs"))
-            .json(&valid()),
-    )
-    .await;
+    let (status, _, body) = create_from(&second, 2).await;
     assert_eq!(
         (status, code(&body)),
         (429, "spend_limit_reached"),
@@ -417,4 +401,43 @@ async fn lone_surrogates_are_accepted_and_truncated_bodies_are_400() {
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("incomplete_body"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_flooding_client_delays_another_create_by_at_most_one_slot() {
+    let server = server(&["--sim-run-ms", "30000", "--client-limit", "1000"]);
+    // The flooder fills the key's window and queues 21 more creates behind it.
+    let flooder = client_from(2);
+    let flood = futures_util::future::join_all(
+        (0..40).map(|_| send(flooder.post(server.url("/api/v1/runs")).json(&valid()))),
+    );
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let answer = create_from(&server, 3).await;
+        (sent_ms, answer)
+    };
+    let (flooded, (sent_ms, (status, _, run))) = tokio::join!(flood, other);
+    assert_eq!(status, 201, "{run}");
+    let created_ms = |run: &Value| {
+        runbase_image::core::time::iso8601_unix_ms(run["createdAt"].as_str().unwrap()).unwrap()
+    };
+    let mine = created_ms(&run);
+    let ahead = flooded
+        .iter()
+        .filter(|(status, _, run)| *status == 201 && (sent_ms..mine).contains(&created_ms(run)))
+        .count();
+    let waiting = flooded
+        .iter()
+        .filter(|(status, _, run)| *status == 201 && created_ms(run) > mine)
+        .count();
+    eprintln!("the other client's create waited {} ms; flooder creates made before it meanwhile: {ahead}, after it: {waiting}", mine - sent_ms);
+    assert!(ahead <= 1, "{ahead} of the flooder's creates went first");
+    assert!(
+        waiting >= 15,
+        "the flooder's queue was behind it: {waiting}"
+    );
 }

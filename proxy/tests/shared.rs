@@ -103,6 +103,12 @@ async fn two_proxies_on_one_redis_share_the_key_budget() {
     assert_eq!(sa["shared"]["redis"], "up");
     assert_eq!(sa["shared"]["instancesAlive"], 2);
     assert_ne!(sa["shared"]["instance"], sb["shared"]["instance"]);
+    for stats in [&sa, &sb] {
+        assert_eq!(
+            stats["runs"]["unknownFetched"], 0,
+            "each instance knew the other's runs from Redis"
+        );
+    }
     assert!(
         requests <= 30 + 45,
         "one poller per run, not one per proxy or per browser poll: {requests}"
