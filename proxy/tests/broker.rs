@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{as_run, client, code, get_json, run_body, send, Server};
+use common::{as_run, client, code, get_json, run_body, send, upstream_seen, Server};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-sim-proxy";
@@ -25,17 +25,6 @@ fn broker(run_ms: u64, extra: &[&str]) -> Server {
     ];
     args.extend_from_slice(extra);
     Server::start(&args, &[])
-}
-
-/// What the simulator saw from the proxy's key: requests, 429s, most in any 10 s.
-async fn upstream_seen(server: &Server) -> (u64, u64, u64) {
-    let stats = get_json(server.url("/__sim/stats")).await;
-    let key = &stats["keys"][KEY];
-    (
-        key["requests"].as_u64().unwrap_or(0),
-        key["rate_limited"].as_u64().unwrap_or(0),
-        key["max_in_10s"].as_u64().unwrap_or(0),
-    )
 }
 
 /// Creates a run and long-polls it until it is finished, as the wasm client does behind a
@@ -69,7 +58,7 @@ async fn thirty_clients_share_one_key_without_a_429() {
     for run in &runs {
         assert_eq!(run["status"], "succeeded", "{run}");
     }
-    let (requests, limited, most) = upstream_seen(&server).await;
+    let (requests, limited, most) = upstream_seen(&server, KEY).await;
     assert_eq!(limited, 0, "no upstream 429");
     assert!(
         most <= 19,
@@ -136,7 +125,7 @@ async fn ten_watchers_of_one_run_cost_one_poller() {
             "known about a poll interval after it ended: {took:?}"
         );
     }
-    let (requests, limited, _) = upstream_seen(&server).await;
+    let (requests, limited, _) = upstream_seen(&server, KEY).await;
     assert_eq!(limited, 0);
     // One create, then one poll a second from 1 s until it ended at 4 s: 4 or 5 polls,
     // where 10 browsers polling each second would have made about 40.
@@ -226,7 +215,7 @@ async fn overload_beyond_the_queue_gets_429_with_retry_after() {
         assert!((1..=60).contains(&secs), "{secs}");
         assert_eq!(headers["x-runbase-long-poll"], "25");
     }
-    let (_, limited, most) = upstream_seen(&server).await;
+    let (_, limited, most) = upstream_seen(&server, KEY).await;
     assert_eq!((limited, most), (0, 19));
     let stats = get_json(server.url("/__runbase/stats")).await;
     assert_eq!(stats["queue"]["refused"], 11);
@@ -275,7 +264,7 @@ async fn a_run_made_elsewhere_is_fetched_once() {
         let (status, _, _) = send(client().get(&url)).await;
         assert_eq!(status, 200);
     }
-    let (requests, _, _) = upstream_seen(&server).await;
+    let (requests, _, _) = upstream_seen(&server, KEY).await;
     assert_eq!(requests, 2, "the create elsewhere and one fetch");
     let (status, headers, body) = send(client().get(server.url("/api/v1/runs/run_nope"))).await;
     assert_eq!((status, code(&body)), (404, "run_not_found"));
@@ -293,7 +282,7 @@ async fn pass_through_forwards_every_poll() {
     for _ in 0..3 {
         send(client().get(&url)).await;
     }
-    let (requests, _, _) = upstream_seen(&server).await;
+    let (requests, _, _) = upstream_seen(&server, KEY).await;
     assert_eq!(requests, 4);
     let stats = get_json(server.url("/__runbase/stats")).await;
     assert_eq!(stats["mode"], "pass-through");

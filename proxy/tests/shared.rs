@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{as_run, client, code, get_json, run_body, send, Redis, Server};
+use common::{as_run, client, code, get_json, run_body, send, upstream_seen, Redis, Server};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-sim-proxy";
@@ -30,17 +30,6 @@ fn proxy(upstream: &Server, redis: Option<&str>) -> Server {
 
 fn valid() -> Value {
     run_body(json!({ "prompt": "A matte ceramic vase" }))
-}
-
-/// What the simulator saw from the key: requests, 429s, most in any 10 s.
-async fn upstream_seen(upstream: &Server) -> (u64, u64, u64) {
-    let stats = get_json(upstream.url("/__sim/stats")).await;
-    let key = &stats["keys"][KEY];
-    (
-        key["requests"].as_u64().unwrap_or(0),
-        key["rate_limited"].as_u64().unwrap_or(0),
-        key["max_in_10s"].as_u64().unwrap_or(0),
-    )
 }
 
 async fn create(proxy: &Server) -> (u16, reqwest::header::HeaderMap, Value) {
@@ -86,7 +75,7 @@ async fn two_proxies_on_one_redis_share_the_key_budget() {
     for run in &runs {
         assert_eq!(run["status"], "succeeded", "{run}");
     }
-    let (requests, limited, most) = upstream_seen(&upstream).await;
+    let (requests, limited, most) = upstream_seen(&upstream, KEY).await;
     eprintln!("30 runs through two proxies in {took:?}: {requests} upstream requests");
     assert_eq!(limited, 0, "no upstream 429");
     assert!(
@@ -127,7 +116,7 @@ async fn two_proxies_without_redis_overrun_the_key() {
         tokio::time::timeout(Duration::from_secs(3), create(proxy))
     });
     futures_util::future::join_all(creates).await;
-    let (_, limited, most) = upstream_seen(&upstream).await;
+    let (_, limited, most) = upstream_seen(&upstream, KEY).await;
     assert!(most > 20 || limited > 0, "most {most}, 429s {limited}");
 }
 
@@ -161,7 +150,7 @@ async fn a_killed_proxy_s_runs_reach_their_users_through_the_other() {
         taken < Duration::from_secs(15),
         "the runs (4 s) reached their users {taken:?} after the kill"
     );
-    let (_, limited, _) = upstream_seen(&upstream).await;
+    let (_, limited, _) = upstream_seen(&upstream, KEY).await;
     assert_eq!(limited, 0);
 }
 
@@ -196,7 +185,7 @@ async fn redis_paused_refuses_new_runs_clearly_keeps_old_ones_and_recovers() {
         assert!(back.elapsed() < Duration::from_secs(10), "no recovery");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (_, limited, _) = upstream_seen(&upstream).await;
+    let (_, limited, _) = upstream_seen(&upstream, KEY).await;
     assert_eq!(limited, 0);
     let output = a.output();
     assert!(output.contains("does not answer"), "{output}");
@@ -262,7 +251,7 @@ async fn redis_restarted_empty_loses_no_run() {
     for run in &finished {
         assert_eq!(run["status"], "succeeded", "{run}");
     }
-    let (_, limited, most) = upstream_seen(&upstream).await;
+    let (_, limited, most) = upstream_seen(&upstream, KEY).await;
     assert_eq!(limited, 0);
     assert!(most <= 19, "{most}");
     let (status, _, run) = create(&b).await;

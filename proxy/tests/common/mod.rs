@@ -164,6 +164,17 @@ pub async fn get_json(url: String) -> Value {
         .expect("a JSON body")
 }
 
+/// What a simulator saw from one key: requests, 429s, most in any 10 s.
+pub async fn upstream_seen(simulator: &Server, key: &str) -> (u64, u64, u64) {
+    let stats = get_json(simulator.url("/__sim/stats")).await;
+    let key = &stats["keys"][key];
+    (
+        key["requests"].as_u64().unwrap_or(0),
+        key["rate_limited"].as_u64().unwrap_or(0),
+        key["max_in_10s"].as_u64().unwrap_or(0),
+    )
+}
+
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
