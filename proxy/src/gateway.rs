@@ -21,6 +21,7 @@ use runbase_image::core::api::CreateRequest;
 use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
 use crate::body_budget::BodyBudget;
 use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
+use crate::hosts::Hosts;
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
 use crate::spend::SpendGuard;
 use crate::upstream::Upstream;
@@ -55,6 +56,8 @@ pub struct Gateway {
     pub backend: &'static str,
     pub allowed_models: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// The server's own host names: pages under them are same-site.
+    pub hosts: Hosts,
     pub per_client: Mutex<SlidingWindow>,
     /// Behind the broker: fetches of run ids it does not know, per client (an invented id
     /// costs an upstream request).
@@ -89,12 +92,13 @@ impl Gateway {
             // Not a browser's cross-site request (curl, a server, a same-origin GET).
             return true;
         };
-        let own = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .is_some_and(|host| {
-                origin == format!("http://{host}") || origin == format!("https://{host}")
-            });
+        // A page served under one of the server's own names (any port: a dev server on
+        // localhost:5173 calling the proxy on localhost:8080), never under the request's Host
+        // alone (which DNS rebinding controls).
+        let own = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|authority| self.hosts.allows(authority));
         own || self
             .allowed_origins
             .iter()

@@ -471,6 +471,7 @@ fn app(
         backend,
         allowed_models: config.allowed_models.clone(),
         allowed_origins: config.allowed_origins.clone(),
+        hosts: hosts::Hosts::new(local, &config.public_hosts),
         per_client,
         lookups: Mutex::new(SlidingWindow::new(
             UNKNOWN_ID_LOOKUPS,

@@ -111,7 +111,8 @@ async fn only_its_own_host_names_are_served() {
         let answer = raw(to, &request).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
     }
-    // An origin is trusted only as the request's own (checked) host, never another one.
+    // A page under one of the server's own names is same-site at any port (a dev server on
+    // localhost:5173); any other origin is not, whatever the request's Host.
     let (status, _, body) = send(
         client_from(3)
             .post(server.url("/api/v1/runs"))
@@ -120,6 +121,18 @@ async fn only_its_own_host_names_are_served() {
     )
     .await;
     assert_eq!((status, code(&body)), (403, "origin_not_allowed"));
+    let answer = client_from(3)
+        .post(server.url("/api/v1/runs"))
+        .header("origin", "http://localhost:5173")
+        .json(&valid())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
 }
 
 #[tokio::test]
