@@ -148,6 +148,8 @@ impl RunWrite {
 pub struct Shared {
     client: redis::Client,
     conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// When a connection was last attempted (while there is none).
+    last_attempt: Mutex<Option<Instant>>,
     prefix: String,
     pub instance: String,
     /// The URL without a password, for logs and stats.
@@ -181,6 +183,7 @@ impl Shared {
         Ok(Arc::new(Shared {
             client,
             conn: tokio::sync::Mutex::new(None),
+            last_attempt: Mutex::new(None),
             prefix: format!("runbase:{:016x}:", fnv1a(&format!("{upstream}\n{key}"))),
             instance,
             shown_url: hide_password(url),
@@ -219,6 +222,19 @@ impl Shared {
         let mut conn = self.conn.lock().await;
         if let Some(conn) = conn.as_ref() {
             return Ok(conn.clone());
+        }
+        // One attempt a second at most: callers meanwhile fail at once instead of queueing
+        // behind a connection time-out each.
+        {
+            let mut last = locked(&self.last_attempt);
+            if last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "not connected",
+                    "the last attempt failed less than a second ago".to_string(),
+                )));
+            }
+            *last = Some(Instant::now());
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(1000)))
