@@ -419,13 +419,26 @@ async fn lone_surrogates_are_accepted_and_truncated_bodies_are_400() {
 #[tokio::test]
 async fn a_flooding_client_delays_another_create_by_at_most_one_slot() {
     let server = server(&["--sim-run-ms", "30000", "--client-limit", "1000"]);
-    // The flooder fills the key's window and queues 21 more creates behind it.
+    // The flooder fills the key's window, one create every 100 ms (so that the slots free
+    // one by one, and the order runs are made in is the order they were granted), and
+    // queues 21 more behind it.
     let flooder = client_from(2);
-    let flood = futures_util::future::join_all(
-        (0..40).map(|_| send(flooder.post(server.url("/api/v1/runs")).json(&valid()))),
-    );
+    let flood = futures_util::future::join_all((0..40u64).map(|n| {
+        let request = flooder.post(server.url("/api/v1/runs")).json(&valid());
+        async move {
+            tokio::time::sleep(Duration::from_millis(100 * n.min(20))).await;
+            send(request).await
+        }
+    }));
     let other = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Once the window is full and the flooder's creates wait in the queue.
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let stats = get_json(server.url("/__runbase/stats")).await;
+            if stats["queue"]["creates"].as_u64().unwrap_or(0) >= 20 {
+                break;
+            }
+        }
         let sent_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
