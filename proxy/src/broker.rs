@@ -98,8 +98,8 @@ pub struct Broker {
     gone: Mutex<HashMap<String, Instant>>,
 }
 
-/// How long an unknown id waits for budget to spare before queueing behind everything else.
-const LOOKUP_SPARE_WAIT: Duration = Duration::from_secs(10);
+/// How long an unknown id waits for budget to spare.
+const LOOKUP_SPARE_WAIT: Duration = Duration::from_secs(20);
 /// How long a 404 for an id is remembered, and for how many ids at most.
 const GONE_FOR: Duration = Duration::from_secs(600);
 const GONE_KEPT: usize = 10_000;
@@ -367,14 +367,17 @@ impl Broker {
                     return response;
                 }
             };
-            let acquire = self.sched.acquire(Class::Create(client, queued.clone()));
+            // Leaves the shared queue if this create is abandoned (timed out, or the browser
+            // went away) before its slot; a granted slot has taken it out already.
+            let in_queue = InSharedQueue(self.shared.clone().zip(queued.clone()));
+            let acquire = self.sched.acquire(Class::Create(client, queued));
             let Ok(permit) = tokio::time::timeout_at(deadline, acquire).await else {
-                if let (Some(shared), Some(queued)) = (&self.shared, queued) {
-                    shared.dequeue(&queued).await;
-                }
+                drop(in_queue);
                 give_back(spend);
                 return self.overloaded();
             };
+            let mut in_queue = in_queue;
+            in_queue.0 = None;
             let broker = self.clone();
             let (body, host, hold) = (body.clone(), host.clone(), spend.take());
             let task = tokio::spawn(async move {
@@ -398,7 +401,12 @@ impl Broker {
                         (Some(answer.into_response()), None)
                     }
                     // Unanswered: a run may have been made; the reservation stays counted.
-                    Err(error) => (Some(error.into_response()), None),
+                    Err(error) => {
+                        if let Some(hold) = hold {
+                            hold.keep();
+                        }
+                        (Some(error.into_response()), None)
+                    }
                 }
             });
             match task.await {
@@ -899,11 +907,18 @@ impl Broker {
         let answer = loop {
             tries += 1;
             // An id the proxy does not know may be invented: it goes upstream only on budget
-            // to spare (no create or poll waiting, at most half the window in use) and, after
-            // waiting 10 s for that, after every create and due poll.
-            let permit = match self.spare_within(LOOKUP_SPARE_WAIT).await {
-                Some(permit) => permit,
-                None => self.sched.acquire(Class::Poll).await,
+            // to spare (no create or poll waiting, at most half the window in use), so it
+            // never delays a create; with none for a while, the browser is told to retry.
+            let Some(permit) = self.spare_within(LOOKUP_SPARE_WAIT).await else {
+                break stored(
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "server_busy",
+                        "The proxy's API key is busy: a run this proxy does not know is looked \
+                         up only when the key has budget to spare. Retry shortly.",
+                    )
+                    .retry_after(5),
+                );
             };
             match self
                 .send(permit, Method::GET, &path, host.as_ref(), None)
@@ -1001,6 +1016,17 @@ impl Broker {
             "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
             "shared": self.shared.as_ref().map(|s| s.stats()),
         })
+    }
+}
+
+/// A create's place in the shared queue, given up when dropped.
+struct InSharedQueue(Option<(Arc<Shared>, String)>);
+
+impl Drop for InSharedQueue {
+    fn drop(&mut self) {
+        if let Some((shared, member)) = self.0.take() {
+            tokio::spawn(async move { shared.dequeue(&member).await });
+        }
     }
 }
 

@@ -293,7 +293,13 @@ async fn create_run(
                     }
                     answer.into_response()
                 }
-                Err(error) => error.into_response(),
+                Err(error) => {
+                    // Unanswered: a run may have been made; the price stays counted.
+                    if let Some(hold) = hold {
+                        hold.keep();
+                    }
+                    error.into_response()
+                }
             }
         }
         (Err(error), _) => error.into_response(),

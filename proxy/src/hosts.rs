@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -25,7 +25,11 @@ impl Hosts {
             .map(|n| n.to_string())
             .collect();
         names.push(listen.ip().to_string());
-        names.extend(public.iter().map(|n| name_of(n).to_ascii_lowercase()));
+        names.extend(
+            public
+                .iter()
+                .map(|n| name_of(n).trim_end_matches('.').to_ascii_lowercase()),
+        );
         names.sort();
         names.dedup();
         Hosts {
@@ -59,15 +63,22 @@ fn name_of(host: &str) -> &str {
     }
 }
 
-/// The middleware: a request whose `Host` is not ours gets 421 before any other layer runs.
-/// (HTTP/1.0 requests without a Host come from tools, not from browsers: they pass.)
+/// The middleware: a request whose `Host` (or absolute-form target) is not ours gets 421
+/// before any other layer runs. HTTP/1.0 requests without a Host come from tools, not from
+/// browsers: they pass; HTTP/1.1 requires one.
 pub async fn only_own_hosts(State(hosts): State<Hosts>, request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
-        .map(|h| h.to_str().unwrap_or("\u{fffd}"));
-    match host {
-        Some(host) if !hosts.allows(host) => {
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"))
+        .or_else(|| (request.version() >= Version::HTTP_11).then_some(""));
+    let target = request.uri().authority().map(|a| a.as_str());
+    let refused = [host, target]
+        .into_iter()
+        .flatten()
+        .find(|h| !hosts.allows(h));
+    match refused {
+        Some(host) => {
             let shown: String = host.chars().take(100).collect();
             ApiError::new(
                 StatusCode::MISDIRECTED_REQUEST,

@@ -20,6 +20,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+/// How long a closing connection may still spend answering.
+const CLOSING_GRACE: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// The whole request head must arrive within this.
@@ -225,26 +228,31 @@ pub async fn serve(
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut closing = false;
+            // Once closing, what is still being answered gets this long (hyper has no write
+            // time-out: a client that stops reading must not keep the connection forever).
+            let mut closing_until: Option<Instant> = None;
             loop {
+                let deadline =
+                    closing_until.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
                 tokio::select! {
                     _ = conn.as_mut() => break,
-                    _ = close.notified(), if !closing => {
+                    _ = close.notified() => {
                         // Shed or shutting down: idle connections close now, a request in
-                        // flight is answered first.
-                        closing = true;
-                        if busy.load(Ordering::Relaxed) == 0 {
+                        // flight is answered first; a second notice closes it anyway.
+                        if busy.load(Ordering::Relaxed) == 0 || closing_until.is_some() {
                             break;
                         }
+                        closing_until = Some(Instant::now() + CLOSING_GRACE);
                         conn.as_mut().graceful_shutdown();
                     }
-                    _ = tick.tick(), if !closing => {
+                    _ = tick.tick(), if closing_until.is_none() => {
                         let idle_ms = since_open().saturating_sub(active_ms.load(Ordering::Relaxed));
                         if busy.load(Ordering::Relaxed) == 0 && idle_ms >= limits.idle.as_millis() as u64 {
-                            closing = true;
+                            closing_until = Some(Instant::now() + CLOSING_GRACE);
                             conn.as_mut().graceful_shutdown();
                         }
                     }
+                    _ = tokio::time::sleep_until(deadline), if closing_until.is_some() => break,
                 }
             }
             connections.remove(id);

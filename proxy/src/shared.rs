@@ -489,11 +489,23 @@ impl Shared {
         self.query(&hgetall).await.ok()
     }
 
-    /// Adds `by` (may be negative) to a counter.
-    pub async fn incr_by(&self, name: &str, by: i64) {
-        let mut incr = redis::cmd("INCRBY");
-        incr.arg(self.key(name)).arg(by);
-        let _: redis::RedisResult<i64> = self.query(&incr).await;
+    /// Adds `by` (may be negative) to a counter that lives `ttl` more.
+    pub async fn incr_by(&self, name: &str, by: i64, ttl: Duration) {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCRBY")
+            .arg(self.key(name))
+            .arg(by)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(self.key(name))
+            .arg(ttl.as_millis().max(1) as u64)
+            .ignore();
+        let mut conn = match self.conn().await {
+            Ok(conn) => conn,
+            Err(_) => return,
+        };
+        let _ = self.noted::<()>(pipe.query_async(&mut conn).await);
     }
 
     /// Runs a script another module prepared (its keys made with [`Shared::key`]).
@@ -732,6 +744,7 @@ if ARGV[6] == 'poll' then free = free - redis.call('ZCARD', KEYS[3]) end
 if ARGV[6] == 'spare' and redis.call('ZCARD', KEYS[3]) > 0 then free = 0 end
 if free <= 0 then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if not first[2] then return {0, 100} end
   return {0, math.max(1, math.min(250, tonumber(first[2]) - now))}
 end
 if ARGV[4] ~= '' then

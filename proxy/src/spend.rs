@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use runbase_image::core::time::iso8601;
@@ -50,11 +51,27 @@ pub struct SpendGuard {
     check: redis::Script,
 }
 
-/// A create's reserved price; [`Hold::settle`] with what the API charged.
+/// A create's reserved price; [`Hold::settle`] with what the API charged, or [`Hold::keep`]
+/// when that is unknown. Dropped otherwise (the create was abandoned before it went
+/// upstream), it is given back.
 pub struct Hold {
     guard: Arc<SpendGuard>,
     keys: Vec<(String, i64)>,
     reserved: u64,
+    settled: bool,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let guard = self.guard.clone();
+        let (keys, by) = (std::mem::take(&mut self.keys), -(self.reserved as i64));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { guard.adjust(&keys, by).await });
+        }
+    }
 }
 
 impl SpendGuard {
@@ -184,6 +201,7 @@ return 0
                 .map(|w| (w.key, w.resets_at_ms))
                 .collect(),
             reserved: price,
+            settled: false,
         })
     }
 
@@ -193,8 +211,10 @@ return 0
         }
         match &self.shared {
             Some(shared) => {
-                for (key, _) in keys {
-                    shared.incr_by(key, by).await;
+                let now_ms = unix_ms();
+                for (key, ends) in keys {
+                    let ttl = Duration::from_millis((ends - now_ms + 60_000).max(1) as u64);
+                    shared.incr_by(key, by, ttl).await;
                 }
             }
             None => {
@@ -210,9 +230,15 @@ return 0
 
 impl Hold {
     /// The API answered: `Some(cost)` charged for the run made, `None` no run was made.
-    pub async fn settle(self, charged: Option<u64>) {
+    pub async fn settle(mut self, charged: Option<u64>) {
+        self.settled = true;
         let by = charged.unwrap_or(0) as i64 - self.reserved as i64;
         self.guard.adjust(&self.keys, by).await;
+    }
+
+    /// Whether a run was made is unknown (no answer): the price stays counted.
+    pub fn keep(mut self) {
+        self.settled = true;
     }
 
     /// The API answered a create: `Some(run's costUsd)` when a run was made (a run without

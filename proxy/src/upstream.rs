@@ -128,11 +128,20 @@ impl Upstream {
             let parsed = serde_json::from_slice::<Run>(&body)
                 .and_then(|parsed| serde_json::to_vec(&parsed).map(|bytes| (parsed, bytes)));
             match parsed {
-                Ok((parsed, bytes)) => (bytes, Some(parsed)),
-                Err(e) => return Err(not_a_run(status, &body, &e)),
+                // Written again, escapes are decoded: scrubbed once more, and read from that.
+                Ok((parsed, bytes)) => {
+                    let scrubbed = self.scrubbed(&bytes);
+                    if scrubbed == bytes {
+                        (bytes, Some(parsed))
+                    } else {
+                        let run = serde_json::from_slice::<Run>(&scrubbed).ok();
+                        (scrubbed, run)
+                    }
+                }
+                Err(e) => return Err(not_a_run(status, &self.scrubbed(&body), &e)),
             }
         } else {
-            (reshaped_error(status, &body), None)
+            (self.scrubbed(&reshaped_error(status, &body)), None)
         };
         Ok(Answer {
             status,

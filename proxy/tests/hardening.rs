@@ -98,6 +98,11 @@ async fn only_its_own_host_names_are_served() {
             "{path}"
         );
     }
+    // An absolute-form target names the host too.
+    let absolute = format!(
+        "GET http://rebind.attacker.example:{port}/__runbase/backend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    );
+    assert!(raw(to, &absolute).await.starts_with("HTTP/1.1 421"));
     assert_eq!(upstream_requests(&server).await, 0, "nothing went upstream");
     // Its own names: the listen address, the loopback forms, and --public-host.
     for host in [
