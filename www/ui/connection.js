@@ -1,0 +1,105 @@
+// How the page reaches Runbase: through the proxy (which holds the key) or with the user's own
+// key; what the backend behind it is, said honestly in the badge.
+import { RunbaseClient } from "../pkg/index.js";
+import { $ } from "./dom.js";
+
+const KEY_KEY = "runbase-demo-key";
+let backend = null; // { backend: "simulator" | "runbase", apiBase } from our server, if any
+
+export function mode() {
+  return document.querySelector('input[name="mode"]:checked').value;
+}
+
+/** The current connection: { mode, baseUrl, apiKey? }. */
+export function connection() {
+  if (mode() === "key") return { mode: "key", baseUrl: $("key-url").value.trim(), apiKey: $("api-key").value.trim() };
+  return { mode: "proxy", baseUrl: $("proxy-url").value.trim() || "/api/v1" };
+}
+
+export function client(conn = connection()) {
+  return new RunbaseClient(conn.mode === "key" ? { apiKey: conn.apiKey, baseUrl: conn.baseUrl } : { baseUrl: conn.baseUrl });
+}
+
+/** Why this base URL cannot work, or null: an http(s) URL, or a path on this site ("/api/v1"). */
+export function baseUrlProblem(text) {
+  if (!text) return "Enter the base URL.";
+  if (/\s/.test(text)) return `“${text}” is not a URL: it contains a space. A base URL looks like https://api.runbase.net/v1 or /api/v1.`;
+  if (text.startsWith("/") && !text.startsWith("//")) return null;
+  let url;
+  try { url = new URL(text); } catch {
+    return `“${text}” is not a URL. A base URL looks like https://api.runbase.net/v1, or /api/v1 for a proxy on this site.`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `A base URL starts with https:// (or http://), not ${url.protocol}`;
+  return null;
+}
+
+/** What stands between this connection and Generate, or null. */
+export function connectionProblem(conn = connection()) {
+  const url = baseUrlProblem(conn.baseUrl);
+  if (url) return url;
+  if (conn.mode === "key" && !conn.apiKey) return "Enter your API key to generate.";
+  return null;
+}
+
+/** Whether runs made over this connection go to the built-in simulator (nothing is charged). */
+export function simulated(conn = connection()) {
+  if (backend?.backend !== "simulator") return false;
+  if (conn.mode === "proxy") return true;
+  try { return new URL(conn.baseUrl, location.href).origin === location.origin; } catch { return false; }
+}
+
+/** The badge and the hints follow the mode and the URL in use, never only the server. */
+export function renderConnection() {
+  const conn = connection();
+  const badge = $("backend");
+  let host = "";
+  try { host = new URL(conn.baseUrl, location.href).host; } catch { /* shown as a problem below */ }
+  const [text, tone] = simulated(conn)
+    ? [conn.mode === "key" ? "Your key → the simulator: images are drawn locally, nothing is charged"
+      : "Simulator: images are drawn locally, nothing is charged", "simulated"]
+    : conn.mode === "key" ? [`Your key → ${host || "?"}: runs are real and paid`, "live"]
+    : backend?.backend === "runbase" ? ["Proxy to the Runbase API: runs are real and paid", "live"]
+    : ["No project server found here: set the proxy URL, or use your own key", ""];
+  badge.textContent = text;
+  badge.className = `badge ${tone}`;
+  $("key-hint").textContent = simulated({ ...conn, mode: "key" }) && conn.mode === "key"
+    ? "The simulator accepts any key that starts with “sk-” (try sk-sim-demo; sk-sim-broke simulates an empty balance)."
+    : "Runbase keys start with “sk-”; find yours in the Runbase dashboard.";
+  for (const [field, value] of [["proxy-url", $("proxy-url").value.trim() || "/api/v1"], ["key-url", $("key-url").value.trim()]]) {
+    const problem = baseUrlProblem(value);
+    $(`${field}-issue`).textContent = problem ?? "";
+    $(field).setAttribute("aria-invalid", String(Boolean(problem)));
+  }
+}
+
+/** Asks our own server what it is; a static host answers nothing, which is fine. */
+export async function detectBackend() {
+  try {
+    const answer = await fetch("/__runbase/backend", { headers: { Accept: "application/json" } });
+    if (answer.ok) backend = await answer.json();
+  } catch { /* a static host: no backend info */ }
+  if (backend?.backend === "simulator") $("key-url").value = new URL("/sim/v1", location.href).href;
+  if (backend?.apiBase) $("proxy-url").value = backend.apiBase;
+  renderConnection();
+}
+
+/** Restores a remembered key and wires the mode switch and the remember box. */
+export function setupConnection(onChange) {
+  const remembered = localStorage.getItem(KEY_KEY);
+  if (remembered) { $("api-key").value = remembered; $("remember-key").checked = true; }
+  for (const input of document.querySelectorAll('input[name="mode"]')) {
+    input.addEventListener("change", () => {
+      $("key-fields").hidden = mode() !== "key";
+      $("proxy-fields").hidden = mode() !== "proxy";
+      onChange();
+    });
+  }
+  $("remember-key").addEventListener("change", () => {
+    if (!$("remember-key").checked) localStorage.removeItem(KEY_KEY);
+  });
+}
+
+/** Called at Generate: stores the key only when the user ticked the box. */
+export function rememberKeyIfAsked(conn) {
+  if (conn.mode === "key" && $("remember-key").checked) localStorage.setItem(KEY_KEY, conn.apiKey);
+}

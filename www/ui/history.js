@@ -1,0 +1,143 @@
+// The run history, kept in this browser's IndexedDB: every run with its prompt, settings, cost,
+// times and (for the newest ones) its images as Blobs, since generated URLs are not permanent.
+// Bounded: MAX_RUNS runs, images for the newest MAX_WITH_IMAGES of them.
+import { $, el, dollars, when, seconds } from "./dom.js";
+
+const DB = "runbase-demo";
+const STORE = "runs";
+const MAX_RUNS = 40;
+const MAX_WITH_IMAGES = 12;
+const OLD_KEY = "runbase-demo-runs"; // the localStorage list of earlier versions of this page
+
+let db = null;
+let runs = []; // newest first; the in-memory copy every render reads
+let writes = Promise.resolve(); // one write at a time, in order
+
+const request = (req) => new Promise((resolve, reject) => {
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+
+/** Opens the store and reads it; without IndexedDB (some private modes) history lasts the tab. */
+export async function openHistory() {
+  try {
+    const opening = indexedDB.open(DB, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE, { keyPath: "id" });
+    db = await request(opening);
+    runs = await request(db.transaction(STORE).objectStore(STORE).getAll());
+  } catch {
+    db = null;
+    $("history-note").textContent = "This browser keeps no storage for this page: the history lasts until the tab is closed.";
+  }
+  let old = [];
+  try { old = JSON.parse(localStorage.getItem(OLD_KEY)) ?? []; } catch { /* unreadable: dropped */ }
+  for (const run of Array.isArray(old) ? old : []) {
+    if (typeof run?.id === "string" && !runs.some((r) => r.id === run.id)) runs.push({ createdAt: 0, ...run });
+  }
+  localStorage.removeItem(OLD_KEY);
+  sort();
+  await persist(runs);
+}
+
+function sort() {
+  runs.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+}
+
+function persist(changed, removed = []) {
+  if (!db) return Promise.resolve();
+  writes = writes.then(() => new Promise((resolve) => {
+    const tx = db.transaction(STORE, "readwrite");
+    for (const run of changed) tx.objectStore(STORE).put(run);
+    for (const id of removed) tx.objectStore(STORE).delete(id);
+    tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+  }));
+  return writes;
+}
+
+export const allRuns = () => runs;
+export const findRun = (id) => runs.find((run) => run.id === id);
+
+/** Merges what is known about a run into its record (a field given as undefined is kept). */
+export function saveRun(changes) {
+  const update = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+  let run = findRun(update.id);
+  if (run) Object.assign(run, update);
+  else { run = { createdAt: Date.now(), ...update }; runs.unshift(run); sort(); }
+  // Bounds: the oldest runs go; older runs keep their URLs but not their image bytes.
+  const removed = runs.splice(MAX_RUNS).map((r) => r.id);
+  const trimmed = runs.filter((r) => r.images).slice(MAX_WITH_IMAGES);
+  for (const old of trimmed) delete old.images;
+  persist([run, ...trimmed], removed);
+  renderHistory();
+  return run;
+}
+
+/** Keeps a copy of a finished run's images; a host that refuses (CORS) leaves the URLs only. */
+export async function keepImages(run) {
+  const images = [];
+  for (const url of run.urls ?? []) {
+    try {
+      const answer = await fetch(url);
+      if (!answer.ok) return;
+      images.push(await answer.blob());
+    } catch { return; }
+  }
+  if (images.length) saveRun({ id: run.id, images });
+}
+
+/** How long recent runs at this resolution took, newest first (for the progress estimate). */
+export function recentDurations(resolution, count = 5) {
+  return runs.filter((r) => r.status === "succeeded" && r.resolution === resolution && r.durationMs > 0)
+    .slice(0, count).map((r) => r.durationMs);
+}
+
+/** The status a person reads: "stopped waiting" for a run they left that may still finish. */
+export function statusText(run) {
+  if (run.detached && !finished(run)) return "stopped waiting";
+  return String(run.status ?? "unknown");
+}
+
+export const finished = (run) => run.status === "succeeded" || run.status === "failed";
+
+let open = () => {};
+let objectUrls = [];
+
+export function setupHistory(onOpen) {
+  open = onOpen;
+  $("clear-history").addEventListener("click", () => {
+    if (!runs.length || !confirm("Remove every run and image from this browser's history?")) return;
+    const ids = runs.map((r) => r.id);
+    runs = [];
+    persist([], ids);
+    renderHistory();
+  });
+}
+
+export function renderHistory() {
+  for (const url of objectUrls) URL.revokeObjectURL(url);
+  objectUrls = [];
+  $("clear-history").hidden = !runs.length;
+  if (!runs.length) { $("runs").replaceChildren(el("li", { class: "empty", textContent: "No runs yet." })); return; }
+  $("runs").replaceChildren(...runs.map((run) => {
+    const status = statusText(run);
+    const price = dollars(run.costUsd);
+    const cost = price ? (run.status === "failed" ? `${price} refunded` : price) : "";
+    let thumb = el("span", { class: "run-thumb", "aria-hidden": "true" });
+    if (run.images?.[0]) {
+      const src = URL.createObjectURL(run.images[0]);
+      objectUrls.push(src);
+      thumb = el("img", { class: "run-thumb", src, alt: "" });
+    }
+    const button = el("button", { type: "button", class: "run", "aria-label": `Open run ${run.id}: ${status}, ${run.prompt ?? ""}` },
+      thumb,
+      el("span", { class: "run-main" },
+        el("span", { class: "run-line" },
+          el("span", { class: `status status-${status.replace(/[^a-z_]/g, "")}`, textContent: status }), " ",
+          el("span", { class: "mono run-id", textContent: run.id }), " ",
+          ...(cost ? [el("span", { class: "cost", textContent: cost, title: run.simulated ? "Simulated: nothing was charged" : "What the API charged for this run" }), " "] : [])),
+        el("span", { class: "run-prompt", textContent: run.prompt ?? "" }),
+        el("span", { class: "run-meta", textContent: [run.aspect_ratio, run.resolution, run.createdAt ? when(run.createdAt) : "", run.durationMs ? seconds(run.durationMs) : ""].filter(Boolean).join(" · ") })));
+    button.addEventListener("click", () => open(run));
+    return el("li", {}, button);
+  }));
+}
