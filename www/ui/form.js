@@ -143,8 +143,8 @@ export function setupForm(onGenerate) {
     event.preventDefault();
     if (!$("generate").disabled) onGenerate();
   });
-  // Ctrl+Enter (⌘+Enter on a Mac) generates from anywhere in the form.
-  $("form").addEventListener("keydown", (event) => {
+  // Ctrl+Enter (⌘+Enter on a Mac) generates from anywhere on the page, the result included.
+  document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       if (!$("generate").disabled) onGenerate();
