@@ -26,10 +26,10 @@ pub mod wasm;
 
 pub use self::core::model::{find_model, ModelSpec, GPT_IMAGE_2, MODELS};
 pub use self::core::validate::{
-    prompt_length, validate, validate_for_model, Issue, IssueCode, NormalizedInput, Severity,
-    Validation,
+    prompt_length, validate, validate_for_model, ImageRef, Issue, IssueCode, NormalizedInput,
+    Severity, Validation,
 };
-pub use self::core::value::Value;
+pub use self::core::value::{FileInfo, Value};
 
 /// The TypeScript declarations of the JS API that wasm-bindgen cannot derive itself.
 pub const TYPESCRIPT_DECLARATIONS: &str = include_str!("wasm/types.d.ts");

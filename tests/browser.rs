@@ -38,6 +38,10 @@ export function hostileValues() {
     ["many keys", Object.fromEntries(Array.from({ length: 5000 }, (_, i) => ["k" + i, i]))],
     ["many urls", { prompt: "x", image_urls: Array.from({ length: 10000 }, (_, i) => "ftp://x/" + i) }],
     ["url number junk", { prompt: "x", image_urls: [1, null, {}, [], true, 1n] }],
+    ["file junk", { prompt: new Blob(["x"]), image_urls: [new Proxy(new Blob(["x"], { type: "image/png" }), { get() { throw new Error("blob get"); } }),
+      new Proxy(new Blob(["x"]), { getPrototypeOf() { throw new Error("proto"); } }), revocable.proxy,
+      Object.create(Blob.prototype), new File([], "empty.png", { type: "image/png" }),
+      Object.defineProperty(new Blob(["x"]), "size", { value: -1 }), Object.defineProperty(new Blob(["x"]), "type", { value: 5 })] }],
   ];
 }
 export function isWellFormedIssue(issue) {

@@ -8,7 +8,7 @@ use runbase_image::core::api::{
     excerpt, finished_outcome, parse_error, parse_retry_after, parse_run,
 };
 use runbase_image::core::reference_url::classify;
-use runbase_image::{validate, Severity, Value, GPT_IMAGE_2};
+use runbase_image::{validate, FileInfo, Severity, Value, GPT_IMAGE_2};
 
 const CASES: u32 = 4000;
 
@@ -32,6 +32,20 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(Value::Number),
         any_text().prop_map(Value::String),
         Just(Value::Opaque("a function")),
+        (
+            any_text(),
+            any::<u64>(),
+            any::<bool>(),
+            prop::option::of(0usize..8)
+        )
+            .prop_map(
+                |(media_type, bytes, fittable, same_as)| Value::File(FileInfo {
+                    media_type,
+                    bytes,
+                    fittable,
+                    same_as
+                })
+            ),
     ]
 }
 

@@ -4,8 +4,8 @@
 use runbase_image::core::api::RunStatus;
 use runbase_image::core::model::Pairs;
 use runbase_image::{
-    prompt_length, validate, validate_for_model, IssueCode, Severity, Value, GPT_IMAGE_2,
-    TYPESCRIPT_DECLARATIONS,
+    prompt_length, validate, validate_for_model, FileInfo, ImageRef, IssueCode, Severity, Value,
+    GPT_IMAGE_2, TYPESCRIPT_DECLARATIONS,
 };
 
 fn s(text: &str) -> Value {
@@ -535,6 +535,173 @@ fn messages_say_what_was_given_and_what_is_allowed() {
         m.len() < 400,
         "a message never echoes a whole huge value: {m}"
     );
+}
+
+/// A File / Blob as the wasm boundary reads it: type and size only.
+fn file(media_type: &str, bytes: u64, fittable: bool) -> Value {
+    Value::File(FileInfo {
+        media_type: media_type.to_string(),
+        bytes,
+        fittable,
+        same_as: None,
+    })
+}
+
+#[test]
+fn files_are_checked_by_type_and_size() {
+    let max = GPT_IMAGE_2.max_image_bytes as u64;
+    let six_mb = 6 * 1024 * 1024;
+    let with_files = |files: Vec<Value>| with_prompt(&[("image_urls", Value::Array(files))]);
+    // (name, files, errors, warnings)
+    let cases: Vec<(&str, Value, Found, Found)> = vec![
+        (
+            "small png",
+            with_files(vec![file("image/png", 1000, false)]),
+            vec![],
+            vec![],
+        ),
+        (
+            "exactly the limit, no canvas",
+            with_files(vec![file("image/jpeg", max, false)]),
+            vec![],
+            vec![],
+        ),
+        (
+            "upper-case type",
+            with_files(vec![file("IMAGE/WEBP", 10, false)]),
+            vec![],
+            vec![],
+        ),
+        (
+            "over the limit, fittable",
+            with_files(vec![file("image/png", six_mb, true)]),
+            vec![],
+            one("image_urls[0]", "image_file_will_be_fitted"),
+        ),
+        (
+            "one byte over, fittable",
+            with_files(vec![file("image/png", max + 1, true)]),
+            vec![],
+            one("image_urls[0]", "image_file_will_be_fitted"),
+        ),
+        (
+            "over the limit, no canvas (Node)",
+            with_files(vec![file("image/png", max + 1, false)]),
+            one("image_urls[0]", "image_url_too_large"),
+            vec![],
+        ),
+        (
+            "text file",
+            with_files(vec![file("text/plain", 10, true)]),
+            one("image_urls[0]", "image_url_not_image"),
+            vec![],
+        ),
+        (
+            "no type, large: the type is reported, not the size",
+            with_files(vec![file("", six_mb, false)]),
+            one("image_urls[0]", "image_url_not_image"),
+            vec![],
+        ),
+        (
+            "bare image/",
+            with_files(vec![file("image/", 10, true)]),
+            one("image_urls[0]", "image_url_not_image"),
+            vec![],
+        ),
+        (
+            "empty file",
+            with_files(vec![file("image/png", 0, true)]),
+            one("image_urls[0]", "image_url_invalid"),
+            vec![],
+        ),
+        (
+            "the same file twice, mixed with URLs",
+            with_files(vec![
+                file("image/png", 10, true),
+                s("https://a.example/x.png"),
+                Value::File(FileInfo {
+                    media_type: "image/png".into(),
+                    bytes: 10,
+                    fittable: true,
+                    same_as: Some(0),
+                }),
+            ]),
+            vec![],
+            one("image_urls[2]", "image_url_duplicate"),
+        ),
+        (
+            "four large files in a browser",
+            with_files(vec![file("image/png", six_mb, true); 4]),
+            vec![],
+            (0..4)
+                .map(|i| (format!("image_urls[{i}]"), "image_file_will_be_fitted"))
+                .collect(),
+        ),
+        (
+            "five files are too many",
+            with_files(vec![file("image/png", 10, true); 5]),
+            one("image_urls", "image_urls_too_many"),
+            vec![],
+        ),
+        (
+            "a file is not a prompt",
+            obj(&[("prompt", file("text/plain", 3, true))]),
+            one("prompt", "prompt_not_string"),
+            vec![],
+        ),
+    ];
+    for (name, input, want_errors, want_warnings) in cases {
+        assert_eq!(errors(&input), want_errors, "case {name:?}");
+        assert_eq!(warnings(&input), want_warnings, "case {name:?}");
+    }
+
+    // A valid file stays a file in the normalized value (JS puts the caller's Blob there),
+    // between the URLs, in order; it serializes as null.
+    let input = with_files(vec![
+        s("https://a.example/x.png"),
+        file("image/png", six_mb, true),
+    ]);
+    let result = validate(&GPT_IMAGE_2, &input);
+    let value = result.value.as_ref().expect("valid");
+    assert_eq!(
+        value.image_urls,
+        vec![ImageRef::Url("https://a.example/x.png"), ImageRef::File]
+    );
+    assert_eq!(
+        serde_json::to_value(value).expect("json")["image_urls"],
+        serde_json::json!(["https://a.example/x.png", null])
+    );
+
+    let message = |input: Value| {
+        validate(&GPT_IMAGE_2, &input)
+            .issues()
+            .next()
+            .map(|i| i.message.clone())
+            .unwrap_or_default()
+    };
+    let m = message(with_files(vec![file("image/png", six_mb, true)]));
+    assert!(
+        m.contains("6 MB")
+            && m.contains("6291456 bytes")
+            && m.contains("re-encoded")
+            && m.contains("4 MB"),
+        "{m}"
+    );
+    let m = message(with_files(vec![file("image/png", six_mb, false)]));
+    assert!(
+        m.contains("6 MB")
+            && m.contains("cannot re-encode")
+            && m.contains("4194304 bytes")
+            && m.contains("resize or compress"),
+        "{m}"
+    );
+    let m = message(with_files(vec![file("text/plain", 5, true)]));
+    assert!(
+        m.contains("\"text/plain\"") && m.contains("not an image"),
+        "{m}"
+    );
+    let m = message(with_files(vec![file("", 5, true)]));
+    assert!(m.contains("no media type"), "{m}");
 }
 
 #[test]

@@ -146,6 +146,14 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
     Ok(())
 }
 
+/// Whether a media type is `image/<something>` (any case), for data: URLs and files alike.
+pub fn is_image_type(media_type: &str) -> bool {
+    media_type
+        .get(..6)
+        .is_some_and(|t| t.eq_ignore_ascii_case("image/"))
+        && media_type.len() > 6
+}
+
 /// `data:[<media type>][;base64],<payload>` (RFC 2397).
 fn classify_data(rest: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
     let Some((header, payload)) = split_ascii(rest, b',') else {
@@ -156,11 +164,7 @@ fn classify_data(rest: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
     let mut params = header.split(';');
     let media_type = params.next().unwrap_or_default();
     let is_base64 = params.any(|p| p.eq_ignore_ascii_case("base64"));
-    let is_image = media_type
-        .get(..6)
-        .is_some_and(|t| t.eq_ignore_ascii_case("image/"))
-        && media_type.len() > 6;
-    if !is_image {
+    if !is_image_type(media_type) {
         let shown = if media_type.is_empty() {
             "text/plain (none given)"
         } else {

@@ -6,9 +6,9 @@ use crate::core::model::{
     find_model, ModelSpec, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT,
     FIELD_RESOLUTION, MODELS, PROMPT_LENGTH_UNIT,
 };
-use crate::core::reference_url::{classify, ReferenceUrl, UrlProblem};
+use crate::core::reference_url::{classify, is_image_type, ReferenceUrl, UrlProblem};
 use crate::core::suggest;
-use crate::core::value::{comma_list, quote, Value};
+use crate::core::value::{comma_list, number_text, quote, FileInfo, Value};
 use serde::{Serialize, Serializer};
 
 /// At most this many issues are reported; a last `too_many_issues` says how many were left out.
@@ -81,6 +81,7 @@ issue_codes! {
     ImageUrlTooLarge = "image_url_too_large",
     ImageUrlDuplicate = "image_url_duplicate",
     ImageUrlInsecure = "image_url_insecure",
+    ImageFileWillBeFitted = "image_file_will_be_fitted",
     TooManyIssues = "too_many_issues",
     ModelNotSupported = "model_not_supported",
 }
@@ -108,7 +109,35 @@ pub struct NormalizedInput<'a> {
     pub resolution: &'static str,
     /// Left out of the request when empty: an empty list means the same as none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub image_urls: Vec<&'a str>,
+    pub image_urls: Vec<ImageRef<'a>>,
+}
+
+/// One reference image of a valid input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageRef<'a> {
+    Url(&'a str),
+    /// A file (JS `File` / `Blob`), valid as given or once fitted. It cannot be sent as it is:
+    /// the package's entry module turns it into a data: URL first, and puts the caller's
+    /// object back where this serializes as `null` (the normalized value of validateInput).
+    File,
+}
+
+impl ImageRef<'_> {
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            ImageRef::Url(url) => Some(url),
+            ImageRef::File => None,
+        }
+    }
+}
+
+impl Serialize for ImageRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ImageRef::Url(url) => serializer.serialize_str(url),
+            ImageRef::File => serializer.serialize_unit(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -469,7 +498,7 @@ fn check_image_urls<'a>(
     model: &ModelSpec,
     value: Option<&'a Value>,
     report: &mut Report,
-) -> Option<Vec<&'a str>> {
+) -> Option<Vec<ImageRef<'a>>> {
     let items = match value {
         None => return Some(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -505,6 +534,18 @@ fn check_image_urls<'a>(
     let mut first_seen: Vec<(&str, usize)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = format!("{FIELD_IMAGE_URLS}[{index}]");
+        if let Value::File(file) = item {
+            ok &= check_image_file(model, file, &path, report);
+            if let Some(first) = file.same_as {
+                report.warn(
+                    path,
+                    IssueCode::ImageUrlDuplicate,
+                    format!("This file is the same as image_urls[{first}]"),
+                );
+            }
+            urls.push(ImageRef::File);
+            continue;
+        }
         let Value::String(url) = item else {
             ok = false;
             report.push(
@@ -527,9 +568,65 @@ fn check_image_urls<'a>(
         } else if first_seen.len() < 16 {
             first_seen.push((url, index));
         }
-        urls.push(url.as_str());
+        urls.push(ImageRef::Url(url));
     }
     ok.then_some(urls)
+}
+
+/// Reports a file's problems (from its type and size only); true when it may be sent, as it
+/// is or once the JS layer has fitted it.
+fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut Report) -> bool {
+    if !is_image_type(&file.media_type) {
+        let kind = if file.media_type.is_empty() {
+            "has no media type".to_string()
+        } else {
+            format!("is {}", quote(&file.media_type))
+        };
+        report.push(
+            path,
+            IssueCode::ImageUrlNotImage,
+            format!("This file {kind}, not an image: attach a PNG, JPEG or WebP image"),
+        );
+        return false;
+    }
+    if file.bytes == 0 {
+        report.push(
+            path,
+            IssueCode::ImageUrlInvalid,
+            "This file is empty".into(),
+        );
+        return false;
+    }
+    if file.bytes <= model.max_image_bytes as u64 {
+        return true;
+    }
+    let (code, severity, outcome) = if file.fittable {
+        (
+            IssueCode::ImageFileWillBeFitted,
+            Severity::Warning,
+            ": it will be re-encoded (and scaled down if needed) to fit before sending",
+        )
+    } else {
+        (
+            IssueCode::ImageUrlTooLarge,
+            Severity::Error,
+            ", and this environment cannot re-encode images (no canvas, as in Node): resize or compress it first",
+        )
+    };
+    report.push_with(
+        path,
+        code,
+        severity,
+        format!(
+            "This {} file is {} ({} bytes), over the {} limit ({} bytes){outcome}",
+            file.media_type,
+            megabytes(file.bytes as f64),
+            number_text(file.bytes as f64),
+            megabytes(model.max_image_bytes as f64),
+            model.max_image_bytes
+        ),
+    );
+    file.fittable
 }
 
 /// Reports the URL's problems; true when it may be sent.
@@ -559,8 +656,8 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
                 IssueCode::ImageUrlTooLarge,
                 format!(
                     "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
-                    megabytes(decoded_bytes),
-                    megabytes(model.max_image_bytes),
+                    megabytes(decoded_bytes as f64),
+                    megabytes(model.max_image_bytes as f64),
                     model.max_image_bytes
                 ),
             );
@@ -614,9 +711,6 @@ fn list(values: &[&str]) -> String {
 }
 
 /// Sizes in binary megabytes, as the limit is stated ("4 MB" = 4 × 1024 × 1024 bytes).
-fn megabytes(bytes: usize) -> String {
-    format!(
-        "{} MB",
-        crate::core::value::number_text((bytes as f64 / 10_485.76).round() / 100.0)
-    )
+fn megabytes(bytes: f64) -> String {
+    format!("{} MB", number_text((bytes / 10_485.76).round() / 100.0))
 }

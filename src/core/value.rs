@@ -22,6 +22,23 @@ pub enum Value {
     /// Something the rules never read inside: a nested container beyond [`MAX_DEPTH`], or a JS
     /// value JSON has no word for. Holds how to describe it to a person ("an object", "a function").
     Opaque(&'static str),
+    /// A JS `File` or `Blob`: only the wasm layer makes one (JSON has no files).
+    File(FileInfo),
+}
+
+/// What the rules need to know of a file, read without touching its bytes (`type` and `size`
+/// only), so that checking one costs the same whatever its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileInfo {
+    /// Its media type as the environment gave it (`Blob.type`; empty when unknown).
+    pub media_type: String,
+    /// Its size in bytes (`Blob.size`).
+    pub bytes: u64,
+    /// Whether this environment can re-encode an image smaller before sending it (a browser
+    /// with `createImageBitmap` and a canvas: yes; Node: no).
+    pub fittable: bool,
+    /// In an array: the index of an earlier entry that is this very object.
+    pub same_as: Option<usize>,
 }
 
 impl Value {
@@ -35,6 +52,7 @@ impl Value {
             Value::Array(items) => format!("an array of {} item(s)", items.len()),
             Value::Object(_) => "an object".to_string(),
             Value::Opaque(what) => (*what).to_string(),
+            Value::File(_) => "a file".to_string(),
         }
     }
 
@@ -149,7 +167,7 @@ pub struct Members(pub Vec<(String, Value)>);
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Value::Null | Value::Opaque(_) => serializer.serialize_unit(),
+            Value::Null | Value::Opaque(_) | Value::File(_) => serializer.serialize_unit(),
             Value::Bool(b) => serializer.serialize_bool(*b),
             Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
                 serializer.serialize_i64(*n as i64)

@@ -4,13 +4,15 @@
 //! Every JS call that could throw (a getter, a Proxy trap, a revoked Proxy) goes through a
 //! `catch` import: an exception unwinding through wasm frames would leave the module broken.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use js_sys::Array;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{prompt_length, validate_for_model};
-use crate::core::value::{Value, MAX_DEPTH};
+use crate::core::value::{FileInfo, Value, MAX_DEPTH};
 
 #[wasm_bindgen(typescript_custom_section)]
 const _: &str = include_str!("types.d.ts");
@@ -23,7 +25,15 @@ extern "C" {
     fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
     #[wasm_bindgen(catch, js_namespace = Reflect, js_name = get)]
     pub(crate) fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    /// The global `Blob` (a `File` is one too), only for `instanceof`: the generated check
+    /// catches, so a revoked Proxy or an environment without Blob gives `false`.
+    #[wasm_bindgen(js_name = Blob)]
+    type JsBlob;
 }
+
+/// Whether this environment can re-encode an image smaller (set by the package's entry module,
+/// which does the fitting: a browser with createImageBitmap and a canvas, not Node).
+pub(crate) static CAN_FIT_IMAGES: AtomicBool = AtomicBool::new(false);
 
 const UNREADABLE: &str = "a value that could not be read (a getter or Proxy threw)";
 
@@ -53,6 +63,9 @@ pub(crate) fn to_value(value: &JsValue, levels: usize) -> Value {
     if value.is_symbol() {
         return Value::Opaque("a symbol");
     }
+    if value.has_type::<JsBlob>() {
+        return file_info(value).unwrap_or(Value::Opaque(UNREADABLE));
+    }
     match is_array(value) {
         Err(_) => Value::Opaque(UNREADABLE),
         Ok(true) if levels == 0 => Value::Opaque("an array"),
@@ -62,13 +75,38 @@ pub(crate) fn to_value(value: &JsValue, levels: usize) -> Value {
     }
 }
 
+/// A Blob's `type` and `size` (O(1) whatever its size: its bytes are never read).
+fn file_info(value: &JsValue) -> Result<Value, JsValue> {
+    let media_type = reflect_get(value, &"type".into())?;
+    let bytes = reflect_get(value, &"size".into())?.as_f64().unwrap_or(0.0);
+    Ok(Value::File(FileInfo {
+        media_type: media_type.as_string().unwrap_or_default(),
+        bytes: bytes as u64,
+        fittable: CAN_FIT_IMAGES.load(Ordering::Relaxed),
+        same_as: None,
+    }))
+}
+
+/// Files compared for being the same object, at most: enough for any legal list.
+const FILES_COMPARED: usize = 16;
+
 fn array_items(value: &JsValue, levels: usize) -> Result<Value, JsValue> {
     let length = reflect_get(value, &"length".into())?
         .as_f64()
         .unwrap_or(0.0) as u32;
-    let items = (0..length)
-        .map(|i| reflect_get(value, &i.into()).map(|item| to_value(&item, levels)))
-        .collect::<Result<_, _>>()?;
+    let mut files: Vec<(JsValue, usize)> = Vec::new();
+    let mut items = Vec::new();
+    for i in 0..length {
+        let item = reflect_get(value, &i.into())?;
+        let mut converted = to_value(&item, levels);
+        if let Value::File(file) = &mut converted {
+            file.same_as = files.iter().find(|(seen, _)| *seen == item).map(|f| f.1);
+            if file.same_as.is_none() && files.len() < FILES_COMPARED {
+                files.push((item, i as usize));
+            }
+        }
+        items.push(converted);
+    }
     Ok(Value::Array(items))
 }
 

@@ -31,9 +31,11 @@ thread_local! {
 
 /// Called once by the package's entry module with its `RunbaseError` class, so that every
 /// error is an instance of it. Without it errors are plain `Error`s named "RunbaseError".
-#[wasm_bindgen(js_name = __setErrorClass)]
-pub fn set_error_class(class: Function) {
+/// Also told whether this environment can fit images (see `CAN_FIT_IMAGES`).
+#[wasm_bindgen(js_name = __configure)]
+pub fn configure(class: Function, can_fit_images: bool) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+    super::boundary::CAN_FIT_IMAGES.store(can_fit_images, std::sync::atomic::Ordering::Relaxed);
 }
 
 pub(crate) fn to_js_error(error: &ClientError) -> JsValue {
@@ -537,6 +539,16 @@ impl Inner {
             error.issues = validation.errors;
             return Err(error);
         };
+        // The entry module (index.js) sends files as data: URLs; one can only come here when
+        // this class is used without it.
+        if normalized.image_urls.iter().any(|i| i.url().is_none()) {
+            let mut error = ClientError::new(
+                ErrorKind::Validation,
+                "Files in image_urls are sent only through the package's index.js (as data: URLs)",
+            );
+            error.code = Some("invalid_input".into());
+            return Err(error);
+        }
         let request = to_js(&CreateRequest {
             model: self.model.id,
             input: &normalized,

@@ -16,8 +16,12 @@ export interface GptImage2Input {
   aspect_ratio?: AspectRatio;
   /** Default "1K". */
   resolution?: Resolution;
-  /** Up to 4 reference images: https, http or data:image/* URLs, each at most 4 MiB. */
-  image_urls?: string[];
+  /**
+   * Up to 4 reference images: https, http or data:image/* URLs, each at most 4 MiB, or image
+   * files (File / Blob): sent as data: URLs, a file over 4 MiB fitted first where the
+   * environment can re-encode images (browsers; not Node). See fitReferenceImage.
+   */
+  image_urls?: (string | Blob)[];
 }
 
 /** The input ready to send: defaults filled in; `image_urls` left out when empty. */
@@ -25,11 +29,12 @@ export interface NormalizedInput {
   prompt: string;
   aspect_ratio: AspectRatio;
   resolution: Resolution;
-  image_urls?: string[];
+  /** The caller's own File / Blob objects stay in place (they are sent as data: URLs). */
+  image_urls?: (string | Blob)[];
 }
 
 /** Stable machine-readable reasons for a validation issue. */
-export type IssueCode = "input_not_object" | "unknown_field" | "prompt_missing" | "prompt_not_string" | "prompt_empty" | "prompt_too_long" | "prompt_blank" | "aspect_ratio_not_string" | "aspect_ratio_unsupported" | "resolution_not_string" | "resolution_unsupported" | "resolution_not_allowed_for_aspect_ratio" | "image_urls_not_array" | "image_urls_too_many" | "image_url_not_string" | "image_url_invalid" | "image_url_unsupported_scheme" | "image_url_not_image" | "image_url_too_large" | "image_url_duplicate" | "image_url_insecure" | "too_many_issues" | "model_not_supported";
+export type IssueCode = "input_not_object" | "unknown_field" | "prompt_missing" | "prompt_not_string" | "prompt_empty" | "prompt_too_long" | "prompt_blank" | "aspect_ratio_not_string" | "aspect_ratio_unsupported" | "resolution_not_string" | "resolution_unsupported" | "resolution_not_allowed_for_aspect_ratio" | "image_urls_not_array" | "image_urls_too_many" | "image_url_not_string" | "image_url_invalid" | "image_url_unsupported_scheme" | "image_url_not_image" | "image_url_too_large" | "image_url_duplicate" | "image_url_insecure" | "image_file_will_be_fitted" | "too_many_issues" | "model_not_supported";
 
 export type Severity = "error" | "warning";
 
@@ -112,6 +117,40 @@ export interface CallOptions {
   onUpdate?: (run: Run) => void;
   /** Called once the run exists (generate): keep `run.id` to resume after a reload. */
   onCreate?: (run: Run) => void;
+  /**
+   * createRun and generate: called for each File / Blob of image_urls once it is ready to
+   * send, with what fitting did (`changed: false` when it is sent as it was) and its index.
+   */
+  onReferenceFitted?: (image: FittedImage, index: number) => void;
+}
+
+/** What fitReferenceImage made of an image file. */
+export interface FittedImage {
+  /** What to send: the original Blob when it already fit, else the re-encoded image. */
+  blob: Blob;
+  /** blob's size in bytes (at most the limit). */
+  bytes: number;
+  /** blob's media type ("image/webp" or "image/jpeg" when re-encoded). */
+  type: string;
+  /** blob's pixel size; undefined where images cannot be decoded (Node). */
+  width?: number;
+  height?: number;
+  originalBytes: number;
+  originalWidth?: number;
+  originalHeight?: number;
+  /** Whether the image was re-encoded. */
+  changed: boolean;
+  /** The encoder quality used (0.92 or 0.85), when re-encoded. */
+  quality?: number;
+  /** The factor both sides were scaled by (1: not scaled). */
+  scale: number;
+}
+
+export interface FitOptions {
+  /** Default: the model's maxImageBytes (4 × 1024 × 1024). */
+  maxBytes?: number;
+  /** Stops between encoding steps; rejects with kind "aborted". */
+  signal?: AbortSignal;
 }
 
 /** Statuses the API documents; any other string means "not finished yet". */
