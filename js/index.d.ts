@@ -2,12 +2,14 @@ import type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
   CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
+  FittedImage, FitOptions,
 } from "./runbase_image.js";
 
 export type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
   CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
+  FittedImage, FitOptions,
 };
 
 /** What `init` can load the WebAssembly module from. */
@@ -31,6 +33,15 @@ export function promptLength(text: string): number;
  * resolution ("1K" when none is given); undefined for a resolution the model does not have.
  */
 export function estimateCost(input: Partial<GptImage2Input>): number | undefined;
+/**
+ * Makes an image file fit the model's size limit (or maxBytes): the same Blob back when it
+ * already fits; otherwise re-encoded (WebP, or JPEG where the browser has no WebP encoder) at
+ * quality 0.92, then 0.85, then scaled down just enough. Browsers and workers only for files
+ * over the limit (Node cannot re-encode). Rejects with a RunbaseError of kind "validation"
+ * (codes "image_url_not_image", "image_url_invalid", "image_not_decodable",
+ * "image_url_too_large", "invalid_argument", "invalid_options") or "aborted".
+ */
+export function fitReferenceImage(blob: Blob, options?: FitOptions): Promise<FittedImage>;
 
 /** Every error this library throws or rejects with. */
 export class RunbaseError extends Error implements RunbaseErrorFields {
@@ -49,12 +60,15 @@ export class RunbaseError extends Error implements RunbaseErrorFields {
 export class RunbaseClient {
   /** Throws RunbaseError (kind "validation", code "invalid_options") for bad options. */
   constructor(options: RunbaseClientOptions);
-  /** Validates (no request when invalid: rejects with kind "validation"), then creates a run. */
+  /**
+   * Validates (no request when invalid: rejects with kind "validation"), sends each File /
+   * Blob of image_urls as a data: URL (fitted first when over the limit), then creates a run.
+   */
   createRun(input: GptImage2Input, options?: CallOptions): Promise<Run>;
   /** Reads a run once. */
   getRun(runId: string, options?: CallOptions): Promise<Run>;
   /** Polls until the run finishes; resolves with the succeeded run, rejects otherwise. */
   waitForRun(runId: string, options?: CallOptions): Promise<Run>;
-  /** Validates, creates and waits: resolves with the image URLs, the run and its charged cost. */
+  /** Validates, sends files as createRun does, creates and waits: resolves with the image URLs, the run and its charged cost. */
   generate(input: GptImage2Input, options?: CallOptions): Promise<GenerateResult>;
 }

@@ -6,7 +6,7 @@ import initWasm, {
   getModelFacts as wasmGetModelFacts,
   promptLength as wasmPromptLength,
   RunbaseClient as WasmRunbaseClient,
-  __setErrorClass,
+  __configure,
 } from "./runbase_image.js";
 
 /** Every error this library throws or rejects with. `kind` is stable; see the README. */
@@ -27,8 +27,13 @@ export class RunbaseError extends Error {
 let initialized = false;
 let pending;
 
+/** Whether images can be decoded and re-encoded here: a browser or worker with a canvas, not Node. */
+const canFit = () => typeof createImageBitmap == "function" &&
+  (typeof OffscreenCanvas == "function" || typeof document == "object");
+
 function finish() {
-  __setErrorClass(RunbaseError);
+  // The validator learns here whether an oversize file is fitted (warning) or refused (error).
+  __configure(RunbaseError, canFit());
   initialized = true;
 }
 
@@ -71,10 +76,152 @@ function ready() {
   }
 }
 
-/** Checks a run's input offline; never throws for bad input. */
+/** Checks a run's input offline; never throws for bad input. Files cost O(1): never read. */
 export function validateInput(input, options) {
   ready();
-  return wasmValidateInput(input, options);
+  const result = wasmValidateInput(input, options);
+  // The core reads a File / Blob as its type and size; the caller's object goes back where
+  // the normalized value holds `null` for it.
+  result.value?.image_urls?.forEach((url, i) => {
+    if (url === null) result.value.image_urls[i] = fileAt(input, i);
+  });
+  return result;
+}
+
+const isBlob = (value) => {
+  try {
+    return value instanceof Blob;
+  } catch {
+    return false; // no Blob here, or a revoked Proxy
+  }
+};
+
+/** `input.image_urls[i]` if it is a Blob (read again: a hostile getter may answer otherwise). */
+function fileAt(input, i) {
+  try {
+    const file = input.image_urls[i];
+    return isBlob(file) ? file : null;
+  } catch {
+    return null;
+  }
+}
+
+const invalid = (message, code, issues) => new RunbaseError(message, { kind: "validation", code, issues });
+const aborted = () => new RunbaseError("Aborted by the caller", { kind: "aborted" });
+
+/**
+ * Makes an image file fit the model's size limit (or `maxBytes`): the same Blob back when it
+ * already fits; otherwise re-encoded at its own size as WebP (JPEG where the browser cannot
+ * encode WebP) at quality 0.92, then 0.85, then scaled down just enough. Needs
+ * createImageBitmap and a canvas (browsers, workers); elsewhere only files that already fit
+ * pass. Rejects with a RunbaseError of kind "validation" (or "aborted").
+ */
+export async function fitReferenceImage(blob, { maxBytes, signal } = {}) {
+  ready();
+  if (!isBlob(blob)) throw invalid("fitReferenceImage takes a File or Blob", "invalid_argument");
+  // The core's rules for a file (image/* type, not empty, fittable here when too large).
+  const issue = wasmValidateInput({ prompt: "-", image_urls: [blob] }).issues[0];
+  if (issue) throw invalid(issue.message, issue.code, [issue]);
+  const max = maxBytes ?? wasmGetModelFacts().maxImageBytes;
+  if (!(max > 0)) throw invalid("maxBytes must be a number of bytes above 0", "invalid_options");
+  const { size, type } = blob;
+  const info = { blob, bytes: size, type, originalBytes: size, changed: false, scale: 1 };
+  const tooLarge = () => invalid(`This image could not be made ${max} bytes or less here: resize or compress it first`, "image_url_too_large");
+  if (!canFit()) {
+    if (size <= max) return info;
+    throw tooLarge(); // only with a maxBytes under the model's limit: the core refused the rest
+  }
+  if (signal?.aborted) throw aborted();
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch {
+    throw invalid(`This ${type} file could not be decoded (damaged, or a format this browser cannot read): attach a PNG, JPEG or WebP image`, "image_not_decodable");
+  }
+  try {
+    const { width, height } = bitmap;
+    Object.assign(info, { width, height, originalWidth: width, originalHeight: height });
+    if (size <= max) return info;
+    let out = "image/webp";
+    const encode = async (scale, quality) => {
+      if (signal?.aborted) throw aborted();
+      const w = Math.max(1, Math.round(width * scale));
+      const h = Math.max(1, Math.round(height * scale));
+      const canvas = typeof OffscreenCanvas == "function"
+        ? new OffscreenCanvas(w, h)
+        : Object.assign(document.createElement("canvas"), { width: w, height: h });
+      const context = canvas.getContext("2d");
+      if (out == "image/jpeg") { // no transparency in JPEG: on white rather than black
+        context.fillStyle = "#fff";
+        context.fillRect(0, 0, w, h);
+      }
+      context.drawImage(bitmap, 0, 0, w, h);
+      const result = await (canvas.convertToBlob
+        ? canvas.convertToBlob({ type: out, quality })
+        : new Promise((resolve) => canvas.toBlob(resolve, out, quality)));
+      if (result?.type != out && out != "image/jpeg") { // no WebP encoder (older Safari)
+        out = "image/jpeg";
+        return encode(scale, quality);
+      }
+      if (!result) throw invalid("The browser could not encode the image", "image_not_decodable");
+      Object.assign(info, { blob: result, bytes: result.size, type: result.type, width: w, height: h, quality, scale, changed: true });
+      return result.size <= max;
+    };
+    if (await encode(1, 0.92) || await encode(1, 0.85)) return info;
+    // Bytes follow the pixel count: scale both sides by about √(max / bytes), then step down.
+    for (let scale = Math.sqrt(max / info.bytes), i = 0; i < 12; i++, scale *= 0.9) {
+      if (await encode(scale, 0.85)) return info;
+    }
+    throw tooLarge();
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** A Blob as a data: URL, with its own media type. */
+async function dataUrl(blob) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return `data:${blob.type};base64,${btoa(binary)}`;
+}
+
+/**
+ * The input and options the wasm client gets: every File / Blob of a valid input read (and
+ * fitted) into a data: URL. An invalid input goes as it is, to be refused with every issue
+ * (a file that cannot be fitted here among them), before any request.
+ */
+async function withFiles(input, options, model) {
+  let onFitted, files = false;
+  try {
+    if (options && typeof options == "object" && "onReferenceFitted" in options) {
+      ({ onReferenceFitted: onFitted, ...options } = options);
+    }
+    files = Array.isArray(input?.image_urls) && input.image_urls.some(isBlob);
+  } catch {
+    // unreadable: the wasm reader reports it
+  }
+  if (onFitted !== undefined && typeof onFitted != "function") {
+    throw invalid("call options.onReferenceFitted must be a function", "invalid_options");
+  }
+  if (!files) return [input, options];
+  const checked = validateInput(input, { model });
+  if (!checked.ok) return [input, options];
+  const { value } = checked;
+  const maxBytes = wasmGetModelFacts(model).maxImageBytes;
+  for (const [i, file] of value.image_urls.entries()) {
+    if (!isBlob(file)) continue;
+    const fitted = await fitReferenceImage(file, { maxBytes, signal: options?.signal });
+    value.image_urls[i] = await dataUrl(fitted.blob);
+    try {
+      onFitted?.(fitted, i);
+    } catch {
+      // a throwing callback must not stop the run
+    }
+  }
+  return [value, options];
 }
 
 /** The model's rules for building a form. */
@@ -105,12 +252,15 @@ export function estimateCost(input) {
 /** A client for the Runbase API (directly with apiKey, or through a proxy with baseUrl). */
 export class RunbaseClient {
   #inner;
+  #model;
   constructor(options) {
     ready();
     this.#inner = new WasmRunbaseClient(options);
+    this.#model = options.model;
   }
-  createRun(input, options) { return this.#inner.createRun(input, options); }
+  /** Files in image_urls are sent as data: URLs, fitted first when too large. */
+  async createRun(input, options) { return this.#inner.createRun(...await withFiles(input, options, this.#model)); }
   getRun(runId, options) { return this.#inner.getRun(runId, options); }
   waitForRun(runId, options) { return this.#inner.waitForRun(runId, options); }
-  generate(input, options) { return this.#inner.generate(input, options); }
+  async generate(input, options) { return this.#inner.generate(...await withFiles(input, options, this.#model)); }
 }

@@ -118,6 +118,14 @@ test("a Node 20 script with Node's own fetch", async () => {
     assert.deepEqual(out.error, { isRunbaseError: true, kind: "api", code: "insufficient_balance", status: 402 });
     assert.deepEqual(out.aborted, { isRunbaseError: true, kind: "aborted", hasRunId: true });
     assert.equal(out.afterAbort, true, "the module still works after an abort with a string reason");
+    assert.deepEqual(out.smallFile, { status: "succeeded", fitted: [[0, false, 68]], sameBack: true }, "a small PNG Blob is sent from Node");
+    assert.equal(out.bigFile.isRunbaseError, true);
+    assert.deepEqual([out.bigFile.kind, out.bigFile.code], ["validation", "invalid_input"]);
+    assert.deepEqual(out.bigFile.issues.map(([path, code]) => [path, code]), [["image_urls[0]", "image_url_too_large"]]);
+    assert.match(out.bigFile.issues[0][2], /5 MB \(5242880 bytes\), over the 4 MB limit.*cannot re-encode images.*resize or compress/);
+    assert.equal(out.bigFile.fetches, 0, "no request for a file Node cannot fit");
+    assert.deepEqual(out.bigFileValidation, ["image_url_too_large"]);
+    assert.deepEqual(out.bigFileFit, { kind: "validation", code: "image_url_too_large" });
     const png = await fetch(out.urls[0]);
     assert.equal(png.headers.get("content-type"), "image/png");
   } finally {

@@ -1,5 +1,5 @@
 // A Node 20 script using the installed package with Node's own fetch.
-import init, { validateInput, getModelFacts, estimateCost, RunbaseClient, RunbaseError } from "runbase-image";
+import init, { validateInput, getModelFacts, estimateCost, fitReferenceImage, RunbaseClient, RunbaseError } from "runbase-image";
 
 const baseUrl = process.argv[2];
 await init();
@@ -35,4 +35,24 @@ try {
   out.aborted = { isRunbaseError: e instanceof RunbaseError, kind: e.kind, hasRunId: typeof e.runId === "string" };
 }
 out.afterAbort = validateInput({ prompt: "Still alive" }).ok;
+// Files in Node: a small PNG Blob is sent as a data: URL as it is; one over 4 MiB cannot be
+// re-encoded here (no canvas), so it is refused with a clear issue before any request.
+const png = new Blob([Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", "base64")], { type: "image/png" });
+const fitted = [];
+const withFile = await client.generate({ prompt: "From a file", image_urls: [png] }, { onReferenceFitted: (info, i) => fitted.push([i, info.changed, info.bytes]) });
+out.smallFile = { status: withFile.run.status, fitted, sameBack: (await fitReferenceImage(png)).blob === png };
+const big = new Blob([new Uint8Array(5 * 1024 * 1024)], { type: "image/png" });
+const fetches = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = (...args) => { fetches.push(String(args[0]?.url ?? args[0])); return realFetch(...args); };
+try {
+  await client.createRun({ prompt: "Too big for Node", image_urls: [big] });
+} catch (e) {
+  out.bigFile = { isRunbaseError: e instanceof RunbaseError, kind: e.kind, code: e.code, issues: e.issues?.map((i) => [i.path, i.code, i.message]) };
+} finally {
+  globalThis.fetch = realFetch;
+}
+out.bigFile = { ...out.bigFile, fetches: fetches.length };
+out.bigFileValidation = validateInput({ prompt: "x", image_urls: [big] }).issues.map((i) => i.code);
+out.bigFileFit = await fitReferenceImage(big).catch((e) => ({ kind: e.kind, code: e.code }));
 console.log(JSON.stringify(out));

@@ -1,10 +1,11 @@
 // Every export used correctly, and deliberately wrong uses that must not compile: each
 // `@ts-expect-error` fails the check if its line compiles.
 import init, {
-  initSync, validateInput, getModelFacts, promptLength, estimateCost, RunbaseClient, RunbaseError,
+  initSync, validateInput, getModelFacts, promptLength, estimateCost, fitReferenceImage, RunbaseClient, RunbaseError,
   type AspectRatio, type Resolution, type GptImage2Input, type ValidationResult, type ValidationIssue,
   type IssueCode, type ModelFacts, type RunbaseClientOptions, type CallOptions, type Run,
   type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId, type RunStatus,
+  type FittedImage, type FitOptions,
 } from "runbase-image";
 
 export async function correct(signal: AbortSignal): Promise<string[]> {
@@ -43,6 +44,22 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
   const charged: number | undefined = read.costUsd;
   void status; void times; void charged;
   await client.waitForRun(run.id, { timeoutMs: 1000 });
+  const file = new File([new Uint8Array(8)], "photo.png", { type: "image/png" });
+  const fitOptions: FitOptions = { maxBytes: 4 * 1024 * 1024, signal };
+  const fitted: FittedImage = await fitReferenceImage(file, fitOptions);
+  const shown: [Blob, number, string, number | undefined, number | undefined, boolean, number | undefined, number] =
+    [fitted.blob, fitted.bytes, fitted.type, fitted.width, fitted.originalHeight, fitted.changed, fitted.quality, fitted.scale];
+  void shown;
+  const withFiles: GptImage2Input = { prompt: "Like these", image_urls: [file, fitted.blob, "https://a/b.png"] };
+  const checked = validateInput(withFiles);
+  if (checked.ok) {
+    const back: (string | Blob)[] | undefined = checked.value.image_urls;
+    void back;
+  }
+  const onFitted: CallOptions["onReferenceFitted"] = (image: FittedImage, index: number) => console.log(index, image.bytes);
+  await client.generate(withFiles, { signal, onReferenceFitted: onFitted });
+  const fileCode: IssueCode = "image_file_will_be_fitted";
+  void fileCode;
   const generated: GenerateResult = await client.generate({ prompt: "x" });
   const cost: number | undefined = generated.costUsd;
   void cost;
@@ -85,9 +102,16 @@ export async function wrong(client: RunbaseClient) {
   await client.generate({ prompt: "x" }, { signal: "stop" });
   // @ts-expect-error generate resolves with { urls, run, costUsd }, not an array
   const list: string[] = await client.generate({ prompt: "x" });
+  // @ts-expect-error fitReferenceImage takes a Blob, not a URL
+  await fitReferenceImage("https://a/b.png");
+  // @ts-expect-error reference images are strings or Blobs
+  const notAFile: GptImage2Input = { prompt: "x", image_urls: [new Uint8Array(4)] };
+  // @ts-expect-error onReferenceFitted gets the fitted image first
+  await client.generate({ prompt: "x" }, { onReferenceFitted: (index: string) => index });
   // @ts-expect-error estimateCost is undefined for a resolution the model lacks
   const price: number = estimateCost({ resolution: "2K" });
   // @ts-expect-error costUsd is a number of micro-dollars
   const dollars: string = (await client.generate({ prompt: "x" })).costUsd;
+  void notAFile;
   void ratio; void resolution; void missing; void urls; void code; void kind; void list; void price; void dollars;
 }
