@@ -3,23 +3,12 @@
 
 use font8x8::UnicodeFonts;
 
-/// Pixel size for a resolution and aspect ratio: the long side is 1024, 2048 or 3840.
+/// Pixel size for a resolution and aspect ratio, as the model's facts give it (a 1K square
+/// for anything the validator would not have let through).
 pub fn dimensions(resolution: &str, aspect_ratio: &str) -> (u32, u32) {
-    let long = match resolution {
-        "4K" => 3840,
-        "2K" => 2048,
-        _ => 1024,
-    };
-    let (w, h) = aspect_ratio
-        .split_once(':')
-        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
-        .filter(|(w, h)| *w > 0 && *h > 0)
-        .unwrap_or((1, 1));
-    if w >= h {
-        (long, long * h / w)
-    } else {
-        (long * w / h, long)
-    }
+    runbase_image::GPT_IMAGE_2
+        .pixel_size(resolution, aspect_ratio)
+        .unwrap_or((1024, 1024))
 }
 
 fn glyph(c: char) -> [u8; 8] {

@@ -16,6 +16,9 @@ pub struct Resolution {
     pub only_with_aspect_ratios: Option<&'static [&'static str]>,
     /// The price of one run, in micro-dollars (the model page's price per image).
     pub price_usd: u64,
+    /// The long side of the image in pixels. Runbase does not document pixel sizes: these are
+    /// the usual 1K / 2K / 4K (UHD) long sides, which the simulator draws and the demo shows.
+    pub long_side_px: u32,
 }
 
 impl Resolution {
@@ -60,6 +63,8 @@ pub struct ModelFacts {
     pub image_url_schemes: &'static [&'static str],
     /// Micro-dollars per run, by resolution.
     pub prices_usd: Pairs<u64>,
+    /// The image's long side in pixels, by resolution (see [`Resolution::long_side_px`]).
+    pub long_side_px: Pairs<u32>,
 }
 
 /// An object with keys in this order.
@@ -97,16 +102,19 @@ pub const GPT_IMAGE_2: ModelSpec = ModelSpec {
             name: "1K",
             only_with_aspect_ratios: None,
             price_usd: 50_000,
+            long_side_px: 1024,
         },
         Resolution {
             name: "2K",
             only_with_aspect_ratios: None,
             price_usd: 70_000,
+            long_side_px: 2048,
         },
         Resolution {
             name: "4K",
             only_with_aspect_ratios: Some(&["16:9", "9:16", "21:9"]),
             price_usd: 120_000,
+            long_side_px: 3840,
         },
     ],
     default_resolution: "1K",
@@ -169,7 +177,33 @@ impl ModelSpec {
                     .map(|r| (r.name, r.price_usd))
                     .collect(),
             ),
+            long_side_px: Pairs(
+                self.resolutions
+                    .iter()
+                    .map(|r| (r.name, r.long_side_px))
+                    .collect(),
+            ),
         }
+    }
+
+    /// Width and height in pixels for a resolution and an aspect ratio ("16:9" at 1K is
+    /// 1024×576): the long side from the resolution, the short side rounded down.
+    pub fn pixel_size(&self, resolution: &str, aspect_ratio: &str) -> Option<(u32, u32)> {
+        let long = self.resolution(resolution)?.long_side_px;
+        let (w, h) = crate::core::value::split_ascii(aspect_ratio, b':')?;
+        let (w, h) = (
+            crate::core::value::ascii_number(w)?,
+            crate::core::value::ascii_number(h)?,
+        );
+        if w == 0 || h == 0 {
+            return None;
+        }
+        let short = |a: u64, b: u64| (u64::from(long) * a / b) as u32;
+        Some(if w >= h {
+            (long, short(h, w))
+        } else {
+            (short(w, h), long)
+        })
     }
 
     /// The resolutions a form should offer for this aspect ratio.

@@ -81,6 +81,9 @@ export interface ModelFacts {
   imageUrlSchemes: ("https" | "http" | "data")[];
   /** The price of one run in micro-dollars (1 USD = 1,000,000), by resolution. */
   pricesUsd: Record<Resolution, number>;
+  /** The image's long side in pixels, by resolution (1K 1024, 2K 2048, 4K 3840; the short side
+   *  follows the aspect ratio, rounded down). Runbase does not document pixel sizes. */
+  longSidePx: Record<Resolution, number>;
 }
 
 /** Settings of a RunbaseClient: give `apiKey` (direct) or `baseUrl` (a proxy holding the key). */

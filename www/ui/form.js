@@ -73,7 +73,7 @@ function offerResolutions() {
     label.classList.toggle("unavailable", !available);
     label.title = reason;
     label.querySelector(".res-reason").textContent = reason ? ` (unavailable: ${reason})` : "";
-    const size = pixelSize(input.value, ratio);
+    const size = available && pixelSize(input.value, ratio);
     label.querySelector(".res-size").textContent = size ? `${size[0]}×${size[1]}` : "";
     if (reason) notes.push(reason);
   }

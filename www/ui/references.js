@@ -1,7 +1,7 @@
 // Reference images: URLs, or files picked, dropped anywhere on the page or pasted. A file goes
 // to the library as a Blob; one over the API's limit is first fitted by the library
 // (fitReferenceImage), and the page says what was done to it.
-import * as runbase from "../pkg/index.js";
+import { fitReferenceImage } from "../pkg/index.js";
 import { $, el, safeImageUrl, megabytes } from "./dom.js";
 import { state } from "./state.js";
 
@@ -38,7 +38,10 @@ function render() {
     thumb.addEventListener("error", () => thumb.replaceWith(
       el("span", { class: "thumb-none", textContent: "no preview here; Runbase fetches it itself" })), { once: true });
     thumb.addEventListener("load", () => {
-      if (!ref.detail && thumb.naturalWidth) detail.textContent = `${thumb.naturalWidth}×${thumb.naturalHeight}`;
+      // The pixel size once the preview knows it (a fitted file says it already).
+      if (thumb.naturalWidth && !detail.textContent.includes("×")) {
+        detail.textContent = [ref.detail, `${thumb.naturalWidth}×${thumb.naturalHeight}`].filter(Boolean).join(", ");
+      }
     }, { once: true });
     const removeButton = el("button", { type: "button", class: "remove", textContent: "×", "aria-label": `Remove ${name.toLowerCase()}` });
     removeButton.addEventListener("click", () => remove(index));
@@ -67,10 +70,11 @@ export async function addFiles(files) {
     }
     $("ref-status").textContent = `Reducing ${name} (${megabytes(file.size)}) to fit ${megabytes(limit)}…`;
     try {
-      const fitted = await runbase.fitReferenceImage(file, { maxBytes: limit });
+      const fitted = await fitReferenceImage(file, { maxBytes: limit });
       add({
         entry: fitted.blob, label: name, preview: URL.createObjectURL(fitted.blob),
-        detail: `${megabytes(fitted.bytes)}, ${fitted.width}×${fitted.height} (was ${megabytes(fitted.originalBytes)}, ${fitted.originalWidth}×${fitted.originalHeight})`,
+        detail: `${megabytes(fitted.bytes)}, ${fitted.width}×${fitted.height}, reduced from ${megabytes(fitted.originalBytes)}`
+          + (fitted.width === fitted.originalWidth ? "" : ` at ${fitted.originalWidth}×${fitted.originalHeight}`),
       });
       notes.push(`${name} was ${megabytes(fitted.originalBytes)}: reduced to ${megabytes(fitted.bytes)} to fit the ${megabytes(limit)} limit.`);
     } catch (error) {
