@@ -13,16 +13,19 @@ import { explain } from "./ui/errors.js";
 
 /** Runs followed without the progress box (left by Cancel, or found on reload). */
 const quiet = new Map();
+/** The run the Cancel notice on screen is about. */
+let noticeFor = null;
 
 /** Follows one piece of work with the progress box and Cancel; null when it did not succeed. */
 async function follow(options, work) {
+  noticeFor = null;
   state.controller = new AbortController();
   check();
   const progress = startProgress(options);
   try {
     return await work(state.controller.signal, progress);
   } catch (error) {
-    failed(error, options.baseUrl);
+    failed(error, options.conn);
     return null;
   } finally {
     progress.stop();
@@ -31,13 +34,13 @@ async function follow(options, work) {
   }
 }
 
-function failed(error, baseUrl) {
+function failed(error, conn = connection()) {
   const run = error.runId ? findRun(error.runId) : null;
   if (error.kind === "aborted" || error.kind === "timeout") {
     // Runbase has no cancel: the run goes on and is charged unless it fails. Keep following it
     // quietly, so its image shows up in the history when it is done.
     const price = dollars(run?.costUsd);
-    if (run) { saveRun({ id: run.id, detached: true }); followQuietly(run); }
+    if (run) { saveRun({ id: run.id, detached: true }); noticeFor = run.id; followQuietly(run); }
     showProblem({
       tone: "notice",
       title: error.kind === "aborted" ? "Stopped waiting" : "This run is taking too long to wait for here",
@@ -48,10 +51,11 @@ function failed(error, baseUrl) {
     });
     return;
   }
-  const shown = explain(error, baseUrl);
+  const shown = explain(error, conn);
   if (run) {
     const price = dollars(run.costUsd);
-    if (error.kind === "run_failed" && price) shown.detail = `${shown.detail} The charge of ${price} was refunded.`;
+    // Said once: the simulator's message says it already, Runbase's may not.
+    if (error.kind === "run_failed" && price && !/refunded/i.test(shown.detail)) shown.detail = `${shown.detail} The charge of ${price} was refunded.`;
     saveRun({ id: run.id, status: error.kind === "run_failed" ? "failed" : run.status, error: { title: shown.title, detail: shown.detail } });
   }
   showProblem(shown);
@@ -73,7 +77,7 @@ async function generate() {
   const conn = connection();
   rememberKeyIfAsked(conn);
   const startedAt = Date.now();
-  const result = await follow({ label: "sending", resolution: input.resolution ?? state.facts.defaultResolution, baseUrl: conn.baseUrl },
+  const result = await follow({ label: "sending", resolution: input.resolution ?? state.facts.defaultResolution, conn, startedAt },
     (signal, progress) => client(conn).generate(input, {
       signal,
       onCreate: (run) => {
@@ -109,7 +113,7 @@ async function resume(run) {
     return;
   }
   saveRun({ id: run.id, detached: false });
-  const done = await follow({ label: `${run.status ?? "pending"} (resumed)`, resolution: run.resolution, baseUrl: conn.baseUrl },
+  const done = await follow({ label: `${run.status ?? "pending"} (resumed)`, resolution: run.resolution, conn, startedAt: run.createdAt || Date.now() },
     (signal, progress) => {
       progress.run(run.id);
       return client(conn).waitForRun(run.id, {
@@ -132,8 +136,14 @@ async function followQuietly(run) {
       onUpdate: (r) => saveRun({ id: r.id, status: r.status, costUsd: r.costUsd }),
     });
     succeeded(done, null, false);
+    // The notice left by Cancel now says the run is done, with a way to see it.
+    if (noticeFor === run.id && !$("problem").hidden) {
+      const open = el("button", { type: "button", class: "secondary", textContent: "Show the image" });
+      open.addEventListener("click", () => openRun(findRun(run.id)));
+      showProblem({ tone: "notice", title: "The run you stopped waiting for has finished", fix: "Its image is in the history.", detail: `Run ${run.id}`, actions: [open], focus: false });
+    }
   } catch (error) {
-    if (error.kind === "run_failed") saveRun({ id: run.id, status: "failed", error: { title: explain(error).title, detail: error.message } });
+    if (error.kind === "run_failed") saveRun({ id: run.id, status: "failed", error: { title: explain(error, run).title, detail: error.message } });
   } finally {
     quiet.delete(run.id);
   }
@@ -145,7 +155,7 @@ function openRun(run) {
   if (run.status === "failed") {
     const reuse = el("button", { type: "button", class: "link", textContent: "Use these settings" });
     reuse.addEventListener("click", () => fillForm(run));
-    showProblem({ title: run.error?.title ?? "This run failed", fix: "Change the prompt or the references and try again.", detail: `${run.error?.detail ?? ""} Run ${run.id}.`, actions: [reuse] });
+    showProblem({ title: run.error?.title ?? "This run failed", fix: "Change the prompt or the references and try again.", detail: run.error?.detail ?? `Run ${run.id}`, actions: [reuse] });
     return;
   }
   if (state.controller) { showProblem({ tone: "notice", title: "Another run is being followed", fix: "Open this one when it is done, or press Cancel.", detail: `Run ${run.id}` }); return; }

@@ -142,17 +142,28 @@ test("a fresh page shows no error; the prompt's problems appear once typed; fixi
     "the reason is in the accessible name");
   assert.match(await page.locator("#resolution-note").textContent(), /4K needs aspect ratio 16:9, 9:16, 21:9/);
 
-  for (let i = 1; i <= 5; i++) {
+  await page.fill("#ref-url", "not a url");
+  await page.press("#ref-url", "Enter");
+  assert.match(await page.locator("#ref-url-issue").textContent(), /"not a url" is not a valid URL/);
+  assert.equal(await page.inputValue("#ref-url"), "not a url", "the text is kept to be fixed");
+  assert.equal(await page.locator("#refs li").count(), 0);
+  for (let i = 1; i <= 4; i++) {
     await page.fill("#ref-url", `https://images.example/ref-${i}.png`);
     await page.press("#ref-url", "Enter");
   }
-  assert.match(await issuesOf(page, "image_urls"), /5 reference images were given; at most 4 are allowed/);
-  assert.equal(await page.locator("#generate").isDisabled(), true);
-  await page.getByRole("button", { name: "Remove reference 5" }).click();
-  assert.equal(await issuesOf(page, "image_urls"), "");
-  assert.equal(await page.locator("#refs .thumb-none").first().textContent(), "no preview here; Runbase fetches it itself",
+  assert.equal(await page.locator("#ref-url-issue").textContent(), "");
+  assert.equal(await page.locator("#refs li").count(), 4);
+  assert.equal(await page.locator("#ref-url").isDisabled(), true, "no fifth reference can be added");
+  assert.equal(await page.locator("#ref-count").textContent(), "4 of 4: remove one to add another.");
+  await page.getByRole("button", { name: "Remove reference 4" }).click();
+  assert.equal(await page.locator("#ref-url").isDisabled(), false);
+  assert.equal(await page.locator("#refs .thumb-none").first().textContent(), "No preview here: Runbase fetches it itself",
     "a URL this browser cannot preview is explained, not shown as an error");
   assert.equal(await page.locator("#generate").isDisabled(), false, "fixing everything enables Generate");
+  await page.fill("#prompt", "   ");
+  assert.equal(await page.locator("#generate").isDisabled(), true, "a prompt of spaces is not worth a paid run");
+  assert.equal(await page.locator("#verdict").textContent(), "Write something in the prompt: it holds only spaces.");
+  await page.fill("#prompt", "Matte ceramic vase on a walnut table");
   await page.screenshot({ path: screenshotPath("demo-form-desktop.png"), fullPage: true });
   assert.deepEqual(errors.filter((e) => !/ref-\d\.png|ERR_NAME_NOT_RESOLVED|Failed to load resource/.test(e)), []);
   await context.close();
@@ -193,8 +204,8 @@ test("an error after Generate is on screen and focused, at both widths, with the
     await server.faults([{ on: "create", kind: "insufficient_balance" }]);
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.keyboard.press("Control+Enter");
-    await assertOnScreen(page.locator("#problem-title"), "Your balance is too low for this run");
-    assert.equal(await page.locator("#problem-fix").textContent(), "Top up your Runbase balance, then try again.");
+    await assertOnScreen(page.locator("#problem-title"), "The proxy's Runbase balance is too low for this run");
+    assert.match(await page.locator("#problem-fix").textContent(), /for whoever runs this proxy to fix/, "not “top up your balance”: the person has none here");
     assert.doesNotMatch(await page.locator("#problem").textContent(), /[{}]/, "no raw JSON");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "problem", "the focus moved to the error");
     assert.equal(await page.locator("#gallery.stale").count(), 1, "the previous image is dimmed, not taken for the outcome");
@@ -210,7 +221,8 @@ test("a failed run lists its cost as refunded", async () => {
   await page.locator('#resolutions label:has(input[value="2K"])').click();
   await page.click("#generate");
   await page.locator("#problem.error").waitFor({ state: "visible" });
-  assert.match(await page.locator("#problem-detail").textContent(), /The charge of \$0\.07 was refunded/);
+  const detail = await page.locator("#problem-detail").textContent();
+  assert.equal(detail.match(/The charge of \$0\.07 was refunded/g)?.length, 1, `the refund said once: ${detail}`);
   assert.match(await page.locator("#runs li").first().textContent(), /^failed run_\w+ \$0\.07 refunded /);
   await context.close();
 });
@@ -232,7 +244,8 @@ test("Cancel stops waiting without an error, and the run's image shows up in the
   assert.match(await row.textContent(), /^stopped waiting /);
   await row.filter({ hasText: /^succeeded / }).waitFor({ timeout: 15_000 });
   await row.locator("img.run-thumb").waitFor();
-  await row.locator("button").click();
+  await page.locator("#problem-title").filter({ hasText: "The run you stopped waiting for has finished" }).waitFor();
+  await page.getByRole("button", { name: "Show the image" }).click();
   await page.locator("#gallery img").waitFor();
   assert.match(await page.locator("#gallery").textContent(), new RegExp(id));
   await context.close();
@@ -313,7 +326,7 @@ test("connection: the badge says where runs go; a bad base URL blocks Generate w
   assert.match(await page.locator("#key-hint").textContent(), /sk-sim-demo/);
   await page.fill("#key-url", "https://api.runbase.net/v1");
   assert.equal(await page.locator("#backend").textContent(), "Your key → api.runbase.net: runs are real and paid");
-  assert.match(await page.locator("#backend").getAttribute("class"), /live/);
+  assert.match(await page.locator("#backend").getAttribute("class"), /paid/);
   assert.doesNotMatch(await page.locator("#key-hint").textContent(), /simulator|sk-sim/);
   assert.doesNotMatch(await page.locator("#estimate").textContent(), /simulated/);
   await page.locator('label:has(input[value="proxy"])').click();
@@ -390,7 +403,15 @@ test("own key: kept in memory unless asked, never in the URL", async () => {
   const { page, context } = await openDemo(PHONE);
   await page.locator('label:has(input[value="key"])').click();
   assert.equal(await page.locator("#generate").isDisabled(), true);
+  await page.fill("#api-key", "wrong-key");
+  assert.match(await page.locator("#api-key-issue").textContent(), /Runbase keys start with “sk-”/);
+  await page.fill("#api-key", "sk-sim-broke");
+  await page.fill("#prompt", "A lamp on an empty balance");
+  await page.click("#generate");
+  await assertOnScreen(page.locator("#problem-title"), "Your balance is too low for this run");
+  assert.equal(await page.locator("#problem-fix").textContent(), "Top up your Runbase balance, then try again.");
   await page.fill("#api-key", "sk-sim-demo");
+  assert.equal(await page.locator("#api-key-issue").textContent(), "");
   await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片");
   assert.equal(await page.locator("#count").textContent(), "14 / 4000");
   await generateAndWatch(page);

@@ -57,14 +57,17 @@ export function renderConnection() {
   const [text, tone] = simulated(conn)
     ? [conn.mode === "key" ? "Your key → the simulator: images are drawn locally, nothing is charged"
       : "Simulator: images are drawn locally, nothing is charged", "simulated"]
-    : conn.mode === "key" ? [`Your key → ${host || "?"}: runs are real and paid`, "live"]
-    : backend?.backend === "runbase" ? ["Proxy to the Runbase API: runs are real and paid", "live"]
+    : conn.mode === "key" ? [`Your key → ${host || "?"}: runs are real and paid`, "paid"]
+    : backend?.backend === "runbase" ? ["Proxy to the Runbase API: runs are real and paid", "paid"]
     : ["No project server found here: set the proxy URL, or use your own key", ""];
   badge.textContent = text;
   badge.className = `badge ${tone}`;
   $("key-hint").textContent = simulated({ ...conn, mode: "key" }) && conn.mode === "key"
     ? "The simulator accepts any key that starts with “sk-” (try sk-sim-demo; sk-sim-broke simulates an empty balance)."
     : "Runbase keys start with “sk-”; find yours in the Runbase dashboard.";
+  // The library warns in the console about a key of another shape; the page says it here.
+  const key = $("api-key").value.trim();
+  $("api-key-issue").textContent = key && !key.startsWith("sk-") ? "Runbase keys start with “sk-”: check that this is the whole key." : "";
   for (const [field, value] of [["proxy-url", $("proxy-url").value.trim() || "/api/v1"], ["key-url", $("key-url").value.trim()]]) {
     const problem = baseUrlProblem(value);
     $(`${field}-issue`).textContent = problem ?? "";

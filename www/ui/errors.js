@@ -32,10 +32,25 @@ const KIND_FIXES = {
   validation: ["The input is not valid", "Fix the problems listed under the fields."],
 };
 
-/** What to show for an error of the library: { title, fix, detail }. */
-export function explain(error, baseUrl) {
+/** Errors about the key's account: through the proxy the key and its balance are the proxy
+ *  owner's, not the person's at this page. */
+const PROXY_ACCOUNT = {
+  missing_api_key: "The proxy sent no API key",
+  invalid_api_key: "The proxy's API key was refused",
+  insufficient_balance: "The proxy's Runbase balance is too low for this run",
+  api_key_spend_limit_exceeded: "The proxy's key reached its spend limit",
+  ip_not_allowed: "The proxy's key does not accept requests from the proxy's address",
+  USAGE_EXCEEDED: "The proxy's key has used up its quota",
+};
+
+/** What to show for an error of the library: { title, fix, detail }, for the connection
+ *  ({ mode, baseUrl }) the run was made on. */
+export function explain(error, { mode, baseUrl } = {}) {
   if (error.kind === "api" && !FIXES[error.code]) return byStatus(error, baseUrl);
   const [title, fix] = FIXES[error.code] ?? KIND_FIXES[error.kind] ?? ["Something went wrong", "Try again."];
+  if (mode === "proxy" && Object.hasOwn(PROXY_ACCOUNT, error.code)) {
+    return { title: PROXY_ACCOUNT[error.code], fix: "This is for whoever runs this proxy to fix (its key holds the balance and the limits); tell them, or use your own key.", detail: error.message };
+  }
   return { title, fix, detail: error.message };
 }
 

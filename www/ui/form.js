@@ -118,13 +118,17 @@ export function check() {
   renderIssues(result);
   renderEstimate(input);
   const busy = state.controller !== null;
-  const blocked = connectionProblem();
+  // A prompt of only whitespace is valid to the API (a warning), but a paid run that follows no
+  // description is never what someone at this page wants.
+  const blank = result.warnings.some((issue) => issue.code === "prompt_blank");
+  const blocked = connectionProblem() ?? (blank ? "Write something in the prompt: it holds only spaces." : null);
   $("generate").disabled = !result.ok || busy || blocked !== null;
   const problems = result.issues.length;
   $("verdict").textContent = busy ? "A run is in progress."
     : !state.promptTouched && !input.prompt ? "Write a prompt to begin."
     : problems ? `${problems} problem${problems === 1 ? "" : "s"} to fix before generating.`
     : blocked ?? (result.warnings.length ? "Ready, with warnings." : "Ready.");
+  $("show-problems").hidden = busy || !(problems || result.warnings.length);
   return result;
 }
 
@@ -139,6 +143,13 @@ export function setupForm(onGenerate) {
     $("presets").append(button);
     button.dataset.preset = String(index);
   }
+  // The list of problems may be out of sight (under the sticky bar on a phone): bring the
+  // first one into view.
+  $("show-problems").addEventListener("click", () => {
+    const first = document.querySelector(".field-issues li");
+    first?.scrollIntoView({ block: "center" });
+    first?.closest(".field, fieldset")?.querySelector("textarea, input:not([disabled])")?.focus({ preventScroll: true });
+  });
   $("form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!$("generate").disabled) onGenerate();

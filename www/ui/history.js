@@ -82,7 +82,10 @@ export async function keepImages(run) {
       images.push(await answer.blob());
     } catch { return; }
   }
-  if (images.length) saveRun({ id: run.id, images });
+  if (!images.length) return;
+  saveRun({ id: run.id, images });
+  // A copy is kept now: the warning that the links expire no longer applies to this result.
+  document.querySelector(`#gallery[data-run="${CSS.escape(run.id)}"] .keep-note`)?.remove();
 }
 
 /** How long recent runs at this resolution took, newest first (for the progress estimate). */
@@ -100,7 +103,7 @@ export function statusText(run) {
 export const finished = (run) => run.status === "succeeded" || run.status === "failed";
 
 let open = () => {};
-let objectUrls = [];
+const thumbUrls = new WeakMap(); // Blob → its object URL, made once
 
 export function setupHistory(onOpen) {
   open = onOpen;
@@ -114,8 +117,6 @@ export function setupHistory(onOpen) {
 }
 
 export function renderHistory() {
-  for (const url of objectUrls) URL.revokeObjectURL(url);
-  objectUrls = [];
   $("clear-history").hidden = !runs.length;
   if (!runs.length) { $("runs").replaceChildren(el("li", { class: "empty", textContent: "No runs yet." })); return; }
   $("runs").replaceChildren(...runs.map((run) => {
@@ -123,10 +124,10 @@ export function renderHistory() {
     const price = dollars(run.costUsd);
     const cost = price ? (run.status === "failed" ? `${price} refunded` : price) : "";
     let thumb = el("span", { class: "run-thumb", "aria-hidden": "true" });
-    if (run.images?.[0]) {
-      const src = URL.createObjectURL(run.images[0]);
-      objectUrls.push(src);
-      thumb = el("img", { class: "run-thumb", src, alt: "" });
+    const image = run.images?.[0];
+    if (image) {
+      if (!thumbUrls.has(image)) thumbUrls.set(image, URL.createObjectURL(image));
+      thumb = el("img", { class: "run-thumb", src: thumbUrls.get(image), alt: "" });
     }
     const button = el("button", { type: "button", class: "run", "aria-label": `Open run ${run.id}: ${status}, ${run.prompt ?? ""}` },
       thumb,

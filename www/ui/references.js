@@ -1,7 +1,7 @@
 // Reference images: URLs, or files picked, dropped anywhere on the page or pasted. A file goes
 // to the library as a Blob; one over the API's limit is first fitted by the library
 // (fitReferenceImage), and the page says what was done to it.
-import { fitReferenceImage } from "../pkg/index.js";
+import { fitReferenceImage, validateInput } from "../pkg/index.js";
 import { $, el, safeImageUrl, megabytes } from "./dom.js";
 import { state } from "./state.js";
 
@@ -14,10 +14,20 @@ export function referenceEntries() {
   return references.map((ref) => ref.entry);
 }
 
+const full = () => references.length >= state.facts.maxImageUrls;
+
 function add(ref) {
   references.push(ref);
   render();
   changed();
+}
+
+/** At the limit the add controls are disabled and say why. */
+function offerAdding() {
+  const limit = state.facts.maxImageUrls;
+  for (const id of ["ref-url", "add-url", "ref-file"]) $(id).disabled = full();
+  $("add-files").classList.toggle("disabled", full());
+  $("ref-count").textContent = full() ? `${limit} of ${limit}: remove one to add another.` : references.length ? `${references.length} of ${limit}` : "";
 }
 
 function remove(index) {
@@ -28,6 +38,7 @@ function remove(index) {
 }
 
 function render() {
+  offerAdding();
   $("refs").replaceChildren(...references.map((ref, index) => {
     const name = `Reference ${index + 1}`;
     const thumb = ref.preview
@@ -36,7 +47,7 @@ function render() {
     const detail = el("span", { class: "ref-detail", textContent: ref.detail ?? "" });
     // Runbase fetches URL references itself: a preview this browser cannot load is only a hint.
     thumb.addEventListener("error", () => thumb.replaceWith(
-      el("span", { class: "thumb-none", textContent: "no preview here; Runbase fetches it itself" })), { once: true });
+      el("span", { class: "thumb-none", textContent: "No preview here: Runbase fetches it itself" })), { once: true });
     thumb.addEventListener("load", () => {
       // The pixel size once the preview knows it (a fitted file says it already).
       if (thumb.naturalWidth && !detail.textContent.includes("×")) {
@@ -50,11 +61,19 @@ function render() {
   }));
 }
 
+/** Adds a URL the model accepts; otherwise says why under the field and keeps the text. */
 function addUrl(url) {
+  const [problem] = validateInput({ prompt: "-", image_urls: [url] }).issues;
+  if (problem) {
+    $("ref-url-issue").textContent = problem.message;
+    $("ref-url").setAttribute("aria-invalid", "true");
+    return false;
+  }
   let label = url;
   try { const parsed = new URL(url); if (parsed.protocol !== "data:") label = `${parsed.host}${parsed.pathname}`; } catch { /* shown as given */ }
   if (url.startsWith("data:")) label = "pasted data URL";
   add({ entry: url, label, preview: safeImageUrl(url) });
+  return true;
 }
 
 /** Files from the picker, a drop or the clipboard; images over the limit are fitted first. */
@@ -63,6 +82,7 @@ export async function addFiles(files) {
   const notes = [];
   for (const file of files) {
     const name = file.name || "pasted image";
+    if (full()) { notes.push(`${name} was not added: ${state.facts.maxImageUrls} references is the most a run takes.`); continue; }
     if (!file.type.startsWith("image/")) { notes.push(`${name} is not an image (${file.type || "unknown type"}).`); continue; }
     if (file.size <= limit) {
       add({ entry: file, label: name, detail: megabytes(file.size), preview: URL.createObjectURL(file) });
@@ -90,9 +110,11 @@ export function setupReferences(onChange) {
   changed = onChange;
   $("add-url").addEventListener("click", () => {
     const url = $("ref-url").value.trim();
-    if (!url) return;
-    addUrl(url);
-    $("ref-url").value = "";
+    if (url && addUrl(url)) $("ref-url").value = "";
+  });
+  $("ref-url").addEventListener("input", () => {
+    $("ref-url-issue").textContent = "";
+    $("ref-url").setAttribute("aria-invalid", "false");
   });
   $("ref-url").addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); $("add-url").click(); }

@@ -57,7 +57,7 @@ function hideProblem() {
 const dimGallery = (dim) => $("gallery").classList.toggle("stale", dim);
 
 /** An error (red) or a notice (neutral): a title, what to do, and the details. */
-export function showProblem({ tone = "error", title, fix, detail = "", actions = [] }) {
+export function showProblem({ tone = "error", title, fix, detail = "", actions = [], focus = true }) {
   const box = $("problem");
   box.className = `problem ${tone}`;
   box.setAttribute("role", tone === "error" ? "alert" : "status");
@@ -67,7 +67,7 @@ export function showProblem({ tone = "error", title, fix, detail = "", actions =
   $("problem-actions").replaceChildren(...actions);
   box.hidden = false;
   dimGallery(true);
-  reveal(box);
+  if (focus) reveal(box);
 }
 
 let objectUrls = [];
@@ -100,11 +100,12 @@ export function showRun(run, { onReuse, focus = true } = {}) {
     run.createdAt ? when(run.createdAt) : "", run.durationMs ? `took ${seconds(run.durationMs)}` : ""].filter(Boolean).join(" · ");
   const reuse = el("button", { type: "button", class: "link", textContent: "Use these settings" });
   reuse.addEventListener("click", () => onReuse?.(run));
-  const note = run.images?.length || !run.urls?.length ? [] : [el("p", { class: "hint", textContent: "Generated links are not permanent: download what you want to keep." })];
+  const note = run.images?.length || !run.urls?.length ? [] : [el("p", { class: "hint keep-note", textContent: "Generated links are not permanent: download what you want to keep." })];
   const summary = el("div", { class: "run-summary" },
     el("p", { class: "run-summary-prompt", textContent: run.prompt ?? "" }),
     el("p", { class: "hint" }, el("span", { class: "mono", textContent: run.id }), ` · ${facts} · `, reuse), ...note);
   $("gallery").replaceChildren(...figures, summary);
+  $("gallery").dataset.run = run.id;
   dimGallery(false);
   if (focus) reveal($("gallery"));
 }
