@@ -2,30 +2,37 @@ import type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
   CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
-  FittedImage, FitOptions,
+  FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule,
 } from "./runbase_image.js";
 
 export type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseClientOptions,
   CallOptions, RunStatus, Run, GenerateResult, RunbaseErrorKind, RunbaseErrorFields,
-  FittedImage, FitOptions,
+  FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule,
 };
+
+// The declarations compile without the DOM lib (a Node-only project with @types/node): the
+// fetch types are the project's own where it has them (DOM or @types/node), none where not.
+type FetchRequest = typeof globalThis extends { Request: abstract new (...args: any) => infer R } ? R : never;
+type FetchResponse = typeof globalThis extends { Response: abstract new (...args: any) => infer R } ? R : never;
 
 /** What `init` can load the WebAssembly module from. */
 export type InitSource =
-  | string | URL | Request | Response | BufferSource | WebAssembly.Module
-  | Promise<string | URL | Request | Response | BufferSource | WebAssembly.Module>;
+  | string | URL | FetchRequest | FetchResponse | WasmBytes | WasmModule
+  | Promise<string | URL | FetchRequest | FetchResponse | WasmBytes | WasmModule>;
 
 /** Loads the WebAssembly module once (browser: fetched next to this file; Node: read from disk). */
 export default function init(source?: InitSource): Promise<void>;
 /** Synchronous initialisation from bytes or a compiled module. */
-export function initSync(module: BufferSource | WebAssembly.Module): void;
+export function initSync(module: WasmBytes | WasmModule): void;
 
 /** Checks a run's input offline: every problem at once; never throws for bad input. */
 export function validateInput(input: unknown, options?: ValidateOptions): ValidationResult;
-/** The model's rules for building a form; undefined for an unknown model. */
-export function getModelFacts(model?: ModelId): ModelFacts | undefined;
+/** The model's rules for building a form: the default model's without an argument. */
+export function getModelFacts(model?: ModelId): ModelFacts;
+/** Any other id: undefined for a model this library does not know. */
+export function getModelFacts(model: string): ModelFacts | undefined;
 /** A prompt's length as the validator counts it (UTF-16 code units, like String.length). */
 export function promptLength(text: string): number;
 /**
@@ -49,7 +56,9 @@ export class RunbaseError extends Error implements RunbaseErrorFields {
   readonly name: "RunbaseError";
   kind: RunbaseErrorKind;
   status?: number;
-  code?: string;
+  code?: RunbaseErrorCode;
+  /** What the error came from, where there is one: fetch's TypeError (in Node with the reason, such as ECONNREFUSED, in its own `cause`), the abort reason, JSON.parse's error. */
+  cause?: unknown;
   retryable: boolean;
   retryAfterMs?: number;
   runId?: string;

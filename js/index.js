@@ -1,5 +1,7 @@
-// The package's entry: initialisation for every environment, a guard that turns "used before
-// init()" into a clear error, and the RunbaseError class every error of the library is made of.
+// The package's entry: initialisation, a guard that turns "used before init()" into a clear
+// error, and the RunbaseError class every error of the library is made of. Browsers and
+// bundlers import this file; Node imports node.js (package.json's "node" condition), which
+// adds reading the .wasm from disk and holds all the package's Node-only code.
 import initWasm, {
   initSync as initWasmSync,
   validateInput as wasmValidateInput,
@@ -12,7 +14,8 @@ import initWasm, {
 /** Every error this library throws or rejects with. `kind` is stable; see the README. */
 export class RunbaseError extends Error {
   constructor(message, fields = {}) {
-    super(message);
+    // `cause`: what the error came from (fetch's TypeError, the abort reason, a parse error).
+    super(message, fields?.cause === undefined ? undefined : { cause: fields.cause });
     this.name = "RunbaseError";
     this.kind = fields.kind;
     this.status = fields.status;
@@ -31,28 +34,25 @@ let pending;
 const canFit = () => typeof createImageBitmap == "function" &&
   (typeof OffscreenCanvas == "function" || typeof document == "object");
 
+/** Node (not a browser): its fetch says why a connection failed, and it has no CORS. */
+const inNode = () => typeof process == "object" && typeof process.versions?.node == "string";
+
 function finish() {
-  // The validator learns here whether an oversize file is fitted (warning) or refused (error).
-  __configure(RunbaseError, canFit());
+  // The validator learns here whether an oversize file is fitted (warning) or refused (error),
+  // the client how to word network errors.
+  __configure(RunbaseError, canFit(), inNode());
   initialized = true;
 }
-
-const isNode = typeof process === "object" && typeof process.versions?.node === "string";
 
 /**
  * Loads the WebAssembly module once; later calls return the same promise.
  * Browsers and bundlers: `await init()` fetches the .wasm next to this file.
- * Node: `await init()` reads it from disk. Or pass a URL, Response, bytes or a compiled module.
+ * Node: `await init()` reads it from disk (node.js). Or pass a URL, Response, bytes or a
+ * compiled module (or a promise of one).
  */
 export default function init(source) {
   pending ??= (async () => {
-    let moduleOrPath = source;
-    if (moduleOrPath === undefined && isNode) {
-      const fs = "node:fs/promises";
-      const { readFile } = await import(/* @vite-ignore */ fs);
-      moduleOrPath = await readFile(new URL("./runbase_image_bg.wasm", import.meta.url));
-    }
-    await initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+    await initWasm(source === undefined ? undefined : { module_or_path: source });
     finish();
   })();
   pending.catch(() => { pending = undefined; });
@@ -106,8 +106,8 @@ function fileAt(input, i) {
   }
 }
 
-const invalid = (message, code, issues) => new RunbaseError(message, { kind: "validation", code, issues });
-const aborted = () => new RunbaseError("Aborted by the caller", { kind: "aborted" });
+const invalid = (message, code, issues, cause) => new RunbaseError(message, { kind: "validation", code, issues, cause });
+const aborted = (signal) => new RunbaseError("Aborted by the caller", { kind: "aborted", cause: signal.reason });
 
 /**
  * Makes an image file fit the model's size limit (or `maxBytes`): the same Blob back when it
@@ -131,12 +131,12 @@ export async function fitReferenceImage(blob, { maxBytes, signal } = {}) {
     if (size <= max) return info;
     throw tooLarge(); // only with a maxBytes under the model's limit: the core refused the rest
   }
-  if (signal?.aborted) throw aborted();
+  if (signal?.aborted) throw aborted(signal);
   let bitmap;
   try {
     bitmap = await createImageBitmap(blob);
-  } catch {
-    throw invalid(`This ${type} file could not be decoded (damaged, or a format this browser cannot read): attach a PNG, JPEG or WebP image`, "image_not_decodable");
+  } catch (cause) {
+    throw invalid(`This ${type} file could not be decoded (damaged, or a format this browser cannot read): attach a PNG, JPEG or WebP image`, "image_not_decodable", undefined, cause);
   }
   try {
     const { width, height } = bitmap;
@@ -144,7 +144,7 @@ export async function fitReferenceImage(blob, { maxBytes, signal } = {}) {
     if (size <= max) return info;
     let out = "image/webp";
     const encode = async (scale, quality) => {
-      if (signal?.aborted) throw aborted();
+      if (signal?.aborted) throw aborted(signal);
       const w = Math.max(1, Math.round(width * scale));
       const h = Math.max(1, Math.round(height * scale));
       const canvas = typeof OffscreenCanvas == "function"

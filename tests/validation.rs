@@ -798,3 +798,63 @@ fn model_facts_json_matches_the_model() {
         "src/wasm/model_facts.json is out of date: run RUNBASE_UPDATE_GOLDEN=1 cargo test --test validation"
     );
 }
+
+/// `RunbaseErrorCode` (src/wasm/types.d.ts) lists every code a RunbaseError can carry: the
+/// API's, the library's and the proxy's, in the order of src/core/error.rs; every code the
+/// proxy answers with (proxy/src) and every code index.js gives its own errors is among them.
+#[test]
+fn typescript_error_codes_are_every_code_there_is() {
+    use runbase_image::core::error::{API_ERROR_CODES, LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
+    let all: Vec<&str> = API_ERROR_CODES
+        .iter()
+        .chain(&LIBRARY_ERROR_CODES)
+        .chain(&PROXY_ERROR_CODES)
+        .copied()
+        .collect();
+    let line = format!(
+        "export type RunbaseErrorCode = {} | (string & {{}});",
+        all.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    assert!(
+        TYPESCRIPT_DECLARATIONS.lines().any(|l| l == line),
+        "src/wasm/types.d.ts must contain exactly:\n{line}"
+    );
+    // The first quoted string after each `needle` (one that ends in `"`: right after it).
+    let codes_after = |source: &str, needle: &str| -> Vec<String> {
+        source
+            .split(needle)
+            .skip(1)
+            .filter_map(|rest| {
+                let start = if needle.ends_with('"') {
+                    0
+                } else {
+                    rest.find('"')? + 1
+                };
+                let end = start + rest.get(start..)?.find('"')?;
+                rest.get(start..end).map(str::to_string)
+            })
+            .filter(|code| code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
+            .collect()
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(format!("{root}/proxy/src")).expect("proxy/src") {
+        let source = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+        found.extend(codes_after(&source, "ApiError::new("));
+    }
+    let index = std::fs::read_to_string(format!("{root}/js/index.js")).expect("js/index.js");
+    found.extend(codes_after(&index, "code: \""));
+    found.extend(codes_after(&index, "\", \""));
+    found.extend(codes_after(&index, "`, \""));
+    assert!(found.len() > 30, "{found:?}");
+    for code in found {
+        // invalid_fault: the simulator's test-only fault controls.
+        assert!(
+            code == "invalid_fault" || all.contains(&code.as_str()),
+            "the code {code:?} is missing from src/core/error.rs and RunbaseErrorCode"
+        );
+    }
+}

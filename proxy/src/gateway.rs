@@ -138,10 +138,47 @@ impl Gateway {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "origin_not_allowed",
-                "This proxy does not accept requests from this page's origin (see RUNBASE_ALLOWED_ORIGINS)",
+                self.refuse_origin(headers),
             ));
         }
         Ok(())
+    }
+
+    /// Logs a refused origin (once per origin: a flood of them cannot fill the log) and
+    /// returns the message that says how to allow it.
+    fn refuse_origin(&self, headers: &HeaderMap) -> String {
+        let origin: String = headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("(unreadable)")
+            .chars()
+            .take(200)
+            .collect();
+        let listed = if self.allowed_origins.is_empty() {
+            "none".to_string()
+        } else {
+            self.allowed_origins.join(", ")
+        };
+        let names = self.hosts.names().join(", ");
+        static LOGGED: std::sync::OnceLock<Mutex<std::collections::HashSet<String>>> =
+            std::sync::OnceLock::new();
+        let first_time = LOGGED
+            .get_or_init(Default::default)
+            .lock()
+            .is_ok_and(|mut seen| seen.len() < 100 && seen.insert(origin.clone()));
+        if first_time {
+            eprintln!(
+                "runbase-server: refused a browser request from origin {origin}: allowed are this server's own names at any port ({names}) and --allowed-origins ({listed}); to allow it, start with --allowed-origins {origin}"
+            );
+        }
+        let how = if origin == "null" {
+            "A page opened from a file or a sandbox has the origin \"null\", which cannot be allowed safely: serve the page over http(s)".to_string()
+        } else {
+            format!("To allow this page, start runbase-server with --allowed-origins {origin} (or RUNBASE_ALLOWED_ORIGINS; several separated by commas)")
+        };
+        format!(
+            "This server refuses requests from pages at {origin}: it accepts pages under its own names at any port ({names}) and the origins of --allowed-origins (now: {listed}). {how}. An origin is the scheme, host and port exactly: http://127.0.0.1:4173 and http://localhost:4173 are different origins"
+        )
     }
 
     fn admit_client(&self, client: SocketAddr) -> Result<(), ApiError> {
@@ -168,7 +205,8 @@ impl Gateway {
 
 async fn preflight(State(Gw(gw)): State<Gw>, headers: HeaderMap) -> Response {
     if !gw.origin_allowed(&headers) {
-        return StatusCode::FORBIDDEN.into_response();
+        // The browser shows the page only a failed fetch: the log and this body say why.
+        return (StatusCode::FORBIDDEN, gw.refuse_origin(&headers)).into_response();
     }
     let mut response = gw.cors(&headers, StatusCode::NO_CONTENT.into_response());
     allow_preflight(&mut response);

@@ -519,3 +519,81 @@ async fn fault_controls_are_off_unless_asked_for() {
     let (status, _, _) = send(poll(&server, "sk-x", "run_x")).await;
     assert_eq!(status, 404, "no fault was installed");
 }
+
+/// A page at an origin the server does not know is refused; the log names the origin and
+/// what is allowed, and the answer says how to allow it (and that 127.0.0.1 and localhost
+/// are different origins).
+#[tokio::test]
+async fn a_refused_origin_is_named_with_how_to_allow_it() {
+    let server = Server::start(&["--allowed-origins", "http://localhost:4173"], &[]);
+    let page = "http://192.168.7.9:4173";
+    let (status, _, body) = send(
+        client()
+            .post(server.url("/api/v1/runs"))
+            .header("origin", page)
+            .json(&run_body(json!({ "prompt": "A lamp" }))),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, "origin_not_allowed"));
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    for needed in [
+        "pages at http://192.168.7.9:4173",
+        "--allowed-origins http://192.168.7.9:4173",
+        "(now: http://localhost:4173)",
+        "http://127.0.0.1:4173 and http://localhost:4173 are different origins",
+    ] {
+        assert!(message.contains(needed), "{needed:?} not in {message:?}");
+    }
+    // The browser's preflight is refused too, with the same words (a page sees only a
+    // failed fetch: the log is where its developer looks).
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.url("/api/v1/runs"))
+        .header("origin", page)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 403);
+    assert!(preflight
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("--allowed-origins http://192.168.7.9:4173"));
+    let log = server.wait_for_output("refused a browser request");
+    let line = log
+        .lines()
+        .find(|l| l.contains("refused a browser request"))
+        .unwrap_or_else(|| panic!("no refusal in the log:\n{log}"));
+    assert!(
+        line.contains("from origin http://192.168.7.9:4173"),
+        "{line}"
+    );
+    assert!(
+        line.contains("localhost, ::1") || line.contains("127.0.0.1"),
+        "{line}"
+    );
+    assert!(
+        line.contains("--allowed-origins (http://localhost:4173)"),
+        "{line}"
+    );
+    assert!(
+        line.contains("start with --allowed-origins http://192.168.7.9:4173"),
+        "{line}"
+    );
+    assert_eq!(
+        log.matches("refused a browser request").count(),
+        1,
+        "logged once per origin"
+    );
+    // Its own names are allowed at any port; a listed origin too.
+    for origin in ["http://127.0.0.1:5173", "http://localhost:4173"] {
+        let (status, _, _) = send(
+            client()
+                .post(server.url("/api/v1/runs"))
+                .header("origin", origin)
+                .json(&run_body(json!({ "prompt": "A lamp" }))),
+        )
+        .await;
+        assert!((200..300).contains(&status), "{origin}: {status}");
+    }
+}

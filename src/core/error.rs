@@ -99,15 +99,36 @@ impl ClientError {
         self
     }
 
-    /// An error answer from the API; `retryable` follows the documented codes.
-    pub fn from_api(failure: ApiFailure, retry_after_ms: Option<u64>, retryable: bool) -> Self {
+    /// An error answer from the API; `retryable` follows the documented codes. `url` is the
+    /// address that answered (without its query): a 404 or 405 that is not one of the API's
+    /// documented errors means nothing answers there, and the message says what a base URL is.
+    pub fn from_api(
+        failure: ApiFailure,
+        retry_after_ms: Option<u64>,
+        retryable: bool,
+        url: &str,
+    ) -> Self {
         let code_part = failure
             .code
             .as_deref()
             .map_or(String::new(), |c| format!(" {c}"));
+        let nothing_there = matches!(failure.status, 404 | 405)
+            && !failure
+                .code
+                .as_deref()
+                .is_some_and(|code| DOCUMENTED_NOT_FOUND.contains(&code));
+        let message = if nothing_there {
+            let url = url.split('?').next().unwrap_or(url);
+            format!(
+                "Nothing answers at {url} (HTTP {}{code_part}): {BASE_URL_HINT}",
+                failure.status
+            )
+        } else {
+            format!("HTTP {}{code_part}: {}", failure.status, failure.message)
+        };
         ClientError {
             kind: ErrorKind::Api,
-            message: format!("HTTP {}{code_part}: {}", failure.status, failure.message),
+            message,
             status: Some(failure.status),
             code: failure.code,
             retryable,
@@ -117,15 +138,196 @@ impl ClientError {
         }
     }
 
-    /// A fetch that failed without any answer.
-    pub fn network(detail: &str) -> Self {
-        let mut error = ClientError::new(
-            ErrorKind::Network,
-            format!(
-                "The request failed without an answer ({detail}). The network may be down, or the API may not allow requests from a browser page (CORS): a proxy that holds the key avoids this"
+    /// A fetch that got no answer at all. `post`: the request would create a run.
+    pub fn network(runtime: Runtime, failure: &NoAnswer, post: bool) -> Self {
+        let NoAnswer { url, code, detail } = *failure;
+        let url = url.split('?').next().unwrap_or(url);
+        // Node's fetch refuses the ports of the fetch standard's block list (9, 6000, …) itself.
+        let bad_port = runtime == Runtime::Node && code.is_none() && detail == "bad port";
+        let never_connected = bad_port
+            || runtime == Runtime::Node && code.is_some_and(|code| NEVER_CONNECTED.contains(&code));
+        let mut message = match (runtime, code) {
+            (Runtime::Node, None) if bad_port => format!(
+                "Could not connect to {url}: fetch refuses this port (\"bad port\": the fetch standard blocks it): give the server another port. No request reached the server"
             ),
-        );
-        error.retryable = true;
+            (Runtime::Node, Some(code)) if never_connected => {
+                let why = match code {
+                    "ECONNREFUSED" => "nothing listens there: is the server running, and are the host and port of baseUrl right?",
+                    "ENOTFOUND" | "EAI_AGAIN" => "the host name could not be resolved: check baseUrl and this machine's DNS",
+                    _ => "the host could not be reached: check baseUrl and the network",
+                };
+                format!("Could not connect to {url}: {code} ({why}). No request reached the server")
+            }
+            (Runtime::Node, Some(code)) => format!(
+                "The request to {url} failed without an answer: {code} ({detail})"
+            ),
+            (Runtime::Node, None) => {
+                format!("The request to {url} failed without an answer: {detail}")
+            }
+            (Runtime::Browser, _) => format!(
+                "The request to {url} failed without an answer ({detail}). The network may be down, or the API may not allow requests from a browser page (CORS): a proxy that holds the key avoids this"
+            ),
+        };
+        if post && !never_connected {
+            message.push('.');
+            message.push_str(MAY_HAVE_RUN);
+        }
+        let mut error = ClientError::new(ErrorKind::Network, message);
+        // A GET may always be made again; a POST only when it is known not to have arrived.
+        error.retryable = !post || never_connected;
         error
+    }
+}
+
+/// Where the client runs: network errors are worded for it (Node's fetch tells why a
+/// connection failed; a browser's never does, and there CORS is the usual suspect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Browser,
+    Node,
+}
+
+/// What a fetch that got no answer reported: the URL, the runtime's error code when it gives
+/// one (Node: the `code` of the TypeError's `cause`, such as `ECONNREFUSED`), and its words.
+#[derive(Debug, Clone, Copy)]
+pub struct NoAnswer<'a> {
+    pub url: &'a str,
+    pub code: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+/// Node's codes for a connection that was never made: no request reached the server, so a
+/// POST cannot have created a run.
+pub const NEVER_CONNECTED: [&str; 6] = [
+    "ECONNREFUSED",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "UND_ERR_CONNECT_TIMEOUT",
+];
+
+/// The API's documented 404s: they keep their meaning (anything else at 404 or 405 means the
+/// base URL is wrong).
+const DOCUMENTED_NOT_FOUND: [&str; 1] = ["run_not_found"];
+
+/// Appended to the message of a POST that failed in a way that may have created a run.
+pub const MAY_HAVE_RUN: &str =
+    " A run may or may not have been created: check before creating another";
+
+/// What a base URL looks like, for a request that found nothing at the one given.
+pub const BASE_URL_HINT: &str = "check baseUrl \u{2014} it is the API's base, such as https://api.runbase.net/v1, or your proxy's, such as /api/v1 served by runbase-server; the client appends /runs";
+
+/// The API's documented error codes (RUNBASE.md, "Errors").
+pub const API_ERROR_CODES: [&str; 13] = [
+    "invalid_json",
+    "missing_model",
+    "missing_input",
+    "invalid_input",
+    "model_not_found",
+    "missing_api_key",
+    "invalid_api_key",
+    "insufficient_balance",
+    "api_key_spend_limit_exceeded",
+    "ip_not_allowed",
+    "run_not_found",
+    "RATE_LIMITED",
+    "USAGE_EXCEEDED",
+];
+
+/// The codes of errors the library makes itself (options, init, reference files).
+pub const LIBRARY_ERROR_CODES: [&str; 7] = [
+    "invalid_options",
+    "not_initialized",
+    "invalid_argument",
+    "image_url_not_image",
+    "image_url_invalid",
+    "image_url_too_large",
+    "image_not_decodable",
+];
+
+/// The codes runbase-server answers with besides the API's (its proxy and simulator).
+pub const PROXY_ERROR_CODES: [&str; 15] = [
+    "origin_not_allowed",
+    "host_not_allowed",
+    "model_not_allowed",
+    "payload_too_large",
+    "incomplete_body",
+    "request_timeout",
+    "server_busy",
+    "spend_limit_reached",
+    "SHARED_STATE_UNAVAILABLE",
+    "upstream_timeout",
+    "upstream_unreachable",
+    "upstream_invalid_response",
+    "not_found",
+    "method_not_allowed",
+    "internal_error",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_answer<'a>(code: Option<&'a str>, detail: &'a str) -> NoAnswer<'a> {
+        NoAnswer {
+            url: "http://127.0.0.1:9/v1/runs?wait=25",
+            code,
+            detail,
+        }
+    }
+
+    #[test]
+    fn network_errors_speak_of_where_they_happen() {
+        let refused = no_answer(Some("ECONNREFUSED"), "connect ECONNREFUSED 127.0.0.1:9");
+        let node = ClientError::network(Runtime::Node, &refused, true);
+        assert!(node
+            .message
+            .starts_with("Could not connect to http://127.0.0.1:9/v1/runs: ECONNREFUSED"));
+        assert!(!node.message.contains("CORS") && !node.message.contains("may or may not"));
+        assert!(
+            node.retryable,
+            "nothing reached the server: safe to make again"
+        );
+        let blocked = ClientError::network(Runtime::Node, &no_answer(None, "bad port"), true);
+        assert!(blocked.message.contains("bad port") && blocked.retryable);
+        assert!(!blocked.message.contains("may or may not"));
+        let dropped = no_answer(Some("UND_ERR_SOCKET"), "other side closed");
+        let node = ClientError::network(Runtime::Node, &dropped, true);
+        assert!(node.message.contains("UND_ERR_SOCKET (other side closed)"));
+        assert!(node.message.contains("may or may not have been created"));
+        assert!(!node.message.contains("CORS") && !node.retryable);
+        let browser =
+            ClientError::network(Runtime::Browser, &no_answer(None, "Failed to fetch"), false);
+        assert!(browser.message.contains("CORS") && browser.message.contains("proxy"));
+        assert!(browser.message.contains("http://127.0.0.1:9/v1/runs "));
+        assert!(browser.retryable);
+    }
+
+    #[test]
+    fn a_404_outside_the_api_says_what_a_base_url_is() {
+        let failure = |status, code: Option<&str>| {
+            ApiFailure {
+            status,
+            code: code.map(str::to_string),
+            message: "The API answered HTTP 404 with a body that is not JSON (no content type): (empty body)".into(),
+        }
+        };
+        let url = "http://localhost:5173/api/v1/runs";
+        let wrong = ClientError::from_api(failure(404, None), None, false, url);
+        assert_eq!(
+            wrong.message,
+            format!("Nothing answers at {url} (HTTP 404): {BASE_URL_HINT}")
+        );
+        assert!(wrong.message.contains("https://api.runbase.net/v1"));
+        let wrong =
+            ClientError::from_api(failure(405, Some("method_not_allowed")), None, false, url);
+        assert!(wrong.message.starts_with("Nothing answers at http://localhost:5173/api/v1/runs (HTTP 405 method_not_allowed): check baseUrl"));
+        let run = ClientError::from_api(failure(404, Some("run_not_found")), None, false, url);
+        assert!(
+            run.message.starts_with("HTTP 404 run_not_found: "),
+            "{}",
+            run.message
+        );
     }
 }

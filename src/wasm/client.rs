@@ -11,12 +11,12 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use super::boundary::{object_fields, reflect_get, to_js, to_value};
-use super::transport::{check_headers, Answer, Outcome, Scope, Stop};
+use super::transport::{check_headers, Answer, NoAnswer as Unanswered, Outcome, Scope, Stop};
 use crate::core::api::{
     excerpt, finished_outcome, parse_error, parse_retry_after, parse_run, CreateRequest, Run,
     RUN_FIELDS,
 };
-use crate::core::error::{ClientError, ErrorKind};
+use crate::core::error::{ClientError, ErrorKind, NoAnswer, Runtime, MAY_HAVE_RUN};
 use crate::core::model::{find_model, ModelSpec, GPT_IMAGE_2};
 use crate::core::policy::{
     decide, is_retryable, poll_delay_ms, Budget, Decision, Failure, Method, Settings,
@@ -29,17 +29,57 @@ thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
 }
 
-/// Called once by the package's entry module with its `RunbaseError` class, so that every
-/// error is an instance of it. Without it errors are plain `Error`s named "RunbaseError".
-/// Also told whether this environment can fit images (see `CAN_FIT_IMAGES`).
-#[wasm_bindgen(js_name = __configure)]
-pub fn configure(class: Function, can_fit_images: bool) {
-    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
-    super::boundary::CAN_FIT_IMAGES.store(can_fit_images, std::sync::atomic::Ordering::Relaxed);
+/// Whether this is Node (told by the entry module): network errors are worded for it.
+static IN_NODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn runtime() -> Runtime {
+    if IN_NODE.load(std::sync::atomic::Ordering::Relaxed) {
+        Runtime::Node
+    } else {
+        Runtime::Browser
+    }
 }
 
-pub(crate) fn to_js_error(error: &ClientError) -> JsValue {
+/// Called once by the package's entry module with its `RunbaseError` class, so that every
+/// error is an instance of it. Without it errors are plain `Error`s named "RunbaseError".
+/// Also told whether this environment can fit images (see `CAN_FIT_IMAGES`) and whether it
+/// is Node (whose fetch says why a connection failed, and where CORS does not exist).
+#[wasm_bindgen(js_name = __configure)]
+pub fn configure(class: Function, can_fit_images: bool, in_node: bool) {
+    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+    super::boundary::CAN_FIT_IMAGES.store(can_fit_images, std::sync::atomic::Ordering::Relaxed);
+    IN_NODE.store(in_node, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// An error and what caused it on the JS side (fetch's TypeError, the caller's abort reason,
+/// JSON.parse's SyntaxError, a failed body read): the `RunbaseError`'s standard `cause`.
+struct Raised {
+    error: ClientError,
+    cause: Option<JsValue>,
+}
+
+impl From<ClientError> for Raised {
+    fn from(error: ClientError) -> Self {
+        Raised { error, cause: None }
+    }
+}
+
+impl Raised {
+    fn caused(error: ClientError, cause: Option<JsValue>) -> Self {
+        Raised { error, cause }
+    }
+
+    fn with_run(mut self, run_id: Option<&str>) -> Self {
+        self.error = self.error.with_run(run_id);
+        self
+    }
+}
+
+pub(crate) fn to_js_error(error: &ClientError, cause: Option<&JsValue>) -> JsValue {
     let fields = to_js(error);
+    if let Some(cause) = cause {
+        let _ = js_sys::Reflect::set(&fields, &"cause".into(), cause);
+    }
     let message = JsValue::from_str(&error.message);
     let class = ERROR_CLASS.with(|c| c.borrow().clone());
     if let Some(class) = class {
@@ -277,24 +317,28 @@ struct Operation {
 }
 
 impl Operation {
-    /// The error for a stop of the whole call.
-    fn stopped(&self, stop: Stop) -> ClientError {
+    /// The error for a stop of the whole call (an abort's cause: the caller's reason).
+    fn stopped(&self, stop: Stop) -> Raised {
         let resume = self.run_id.as_deref().map_or(String::new(), |id| {
             format!("; run {id} goes on, resume with waitForRun(\"{id}\")")
         });
-        let error = match stop {
-            Stop::TimedOut => ClientError::new(
-                ErrorKind::Timeout,
-                format!("Gave up after {} ms{resume}", self.timeout_ms as u64),
+        let (error, cause) = match stop {
+            Stop::TimedOut => (
+                ClientError::new(
+                    ErrorKind::Timeout,
+                    format!("Gave up after {} ms{resume}", self.timeout_ms as u64),
+                ),
+                None,
             ),
-            Stop::Aborted => {
-                ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}"))
-            }
+            Stop::Aborted => (
+                ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}")),
+                self.scope.abort_reason(),
+            ),
         };
-        error.with_run(self.run_id.as_deref())
+        Raised::caused(error.with_run(self.run_id.as_deref()), cause)
     }
 
-    async fn sleep(&self, ms: f64) -> Result<(), ClientError> {
+    async fn sleep(&self, ms: f64) -> Result<(), Raised> {
         self.scope
             .sleep(ms)
             .await
@@ -364,7 +408,7 @@ impl Inner {
         body: Option<&str>,
         op: &Operation,
         timeout_ms: f64,
-    ) -> Result<JsValue, ClientError> {
+    ) -> Result<JsValue, Raised> {
         let url = format!("{}{path}", self.base_url);
         let mut headers = self.headers.clone();
         if body.is_some() {
@@ -418,14 +462,15 @@ impl Inner {
         method: Method,
         outcome: Outcome,
         op: &Operation,
-    ) -> Result<JsValue, Result<ClientError, (Failure, ClientError)>> {
+    ) -> Result<JsValue, Result<Raised, (Failure, Raised)>> {
         let may_have_run = if method == Method::Post {
-            " A run may or may not have been created: check before creating another"
+            MAY_HAVE_RUN
         } else {
             ""
         };
         let Answer {
             status,
+            url,
             text,
             content_type,
             retry_after,
@@ -442,26 +487,31 @@ impl Inner {
                     ),
                 );
                 error.retryable = method == Method::Get;
-                return Err(Err((Failure::Timeout, error)));
+                return Err(Err((Failure::Timeout, error.into())));
             }
-            Outcome::Failed(detail) => {
-                let mut error = ClientError::network(&detail);
-                error.retryable = method == Method::Get;
-                if method == Method::Post {
-                    error.message.push('.');
-                    error.message.push_str(may_have_run);
-                }
-                return Err(Err((Failure::Network, error)));
+            Outcome::Failed(Unanswered {
+                url,
+                code,
+                detail,
+                cause,
+            }) => {
+                let failure = NoAnswer {
+                    url: &url,
+                    code: code.as_deref(),
+                    detail: &detail,
+                };
+                let error = ClientError::network(runtime(), &failure, method == Method::Post);
+                return Err(Err((Failure::Network, Raised::caused(error, cause))));
             }
         };
         if let Some(secs) = ascii_number(&long_poll) {
             self.long_poll_s.set(secs.min(MAX_LONG_POLL_S));
         }
-        let parsed = JSON::parse(&text).ok();
+        let parsed = JSON::parse(&text);
         if (200..300).contains(&status) {
             return match parsed {
-                Some(body) if body.is_object() => Ok(body),
-                _ => {
+                Ok(body) if body.is_object() => Ok(body),
+                parsed => {
                     let mut error = ClientError::new(
                         ErrorKind::Decode,
                         format!(
@@ -472,11 +522,13 @@ impl Inner {
                     );
                     error.status = Some(status);
                     error.retryable = method == Method::Get;
-                    Err(Err((Failure::Decode, error)))
+                    Err(Err((Failure::Decode, Raised::caused(error, parsed.err()))))
                 }
             };
         }
-        let body = parsed.and_then(|p| object_fields(&p, 2, Some(&["error"])).ok());
+        let body = parsed
+            .ok()
+            .and_then(|p| object_fields(&p, 2, Some(&["error"])).ok());
         let failure = parse_error(status, body.as_ref(), &text, &content_type);
         let retry_after_ms = parse_retry_after(&retry_after, now());
         let policy_failure = Failure::Http {
@@ -488,12 +540,13 @@ impl Inner {
             failure,
             retry_after_ms,
             is_retryable(method, &policy_failure),
+            &url,
         );
         if method == Method::Post && status >= 500 {
             error.message.push('.');
             error.message.push_str(may_have_run);
         }
-        Err(Err((policy_failure, error)))
+        Err(Err((policy_failure, error.into())))
     }
 
     /// Reads a run; with `long_poll` (seconds, and the status already seen) the server answers
@@ -503,7 +556,7 @@ impl Inner {
         id: &str,
         op: &Operation,
         long_poll: Option<(u64, &str)>,
-    ) -> Result<RunAnswer, ClientError> {
+    ) -> Result<RunAnswer, Raised> {
         let mut path = format!("/runs/{}", String::from(js_sys::encode_uri_component(id)));
         let mut timeout_ms = self.request_timeout_ms;
         if let Some((secs, seen)) = long_poll {
@@ -517,10 +570,10 @@ impl Inner {
             timeout_ms += (secs * 1000) as f64;
         }
         let body = self.call(Method::Get, &path, None, op, timeout_ms).await?;
-        RunAnswer::read(&body).map_err(|e| e.with_run(Some(id)))
+        RunAnswer::read(&body).map_err(|e| e.with_run(Some(id)).into())
     }
 
-    async fn create(&self, input: &JsValue, op: &mut Operation) -> Result<RunAnswer, ClientError> {
+    async fn create(&self, input: &JsValue, op: &mut Operation) -> Result<RunAnswer, Raised> {
         let value = to_value(input, MAX_DEPTH);
         let validation = validate(self.model, &value);
         let Some(normalized) = validation.value else {
@@ -537,7 +590,7 @@ impl Inner {
             );
             error.code = Some("invalid_input".into());
             error.issues = validation.errors;
-            return Err(error);
+            return Err(error.into());
         };
         // The entry module (index.js) sends files as data: URLs; one can only come here when
         // this class is used without it.
@@ -547,7 +600,7 @@ impl Inner {
                 "Files in image_urls are sent only through the package's index.js (as data: URLs)",
             );
             error.code = Some("invalid_input".into());
-            return Err(error);
+            return Err(error.into());
         }
         let request = to_js(&CreateRequest {
             model: self.model.id,
@@ -582,7 +635,7 @@ impl Inner {
         first: Option<RunAnswer>,
         op: &Operation,
         on_update: Option<&Function>,
-    ) -> Result<RunAnswer, ClientError> {
+    ) -> Result<RunAnswer, Raised> {
         let started = now();
         let mut last_status: Option<String> = None;
         let mut current = first;
@@ -608,7 +661,7 @@ impl Inner {
             }
             match finished_outcome(&answer.run) {
                 Some(Ok(_)) => return Ok(answer),
-                Some(Err(error)) => return Err(error),
+                Some(Err(error)) => return Err(error.into()),
                 None => {
                     // Long-poll when the server offers it, unless it just answered an unchanged
                     // run at once (a server that ignores the wait must not be spun on).
@@ -677,12 +730,7 @@ enum Verb {
 }
 
 impl Inner {
-    async fn perform(
-        &self,
-        verb: Verb,
-        arg: JsValue,
-        options: JsValue,
-    ) -> Result<JsValue, ClientError> {
+    async fn perform(&self, verb: Verb, arg: JsValue, options: JsValue) -> Result<JsValue, Raised> {
         let mut call = start_call(options, self.timeout_ms)?;
         let on_update = call.on_update.as_ref();
         match verb {
@@ -722,7 +770,7 @@ impl Client {
             inner
                 .perform(verb, arg, options)
                 .await
-                .map_err(|e| to_js_error(&e))
+                .map_err(|e| to_js_error(&e.error, e.cause.as_ref()))
         })
     }
 }
@@ -737,7 +785,7 @@ impl Client {
             .map(|inner| Client {
                 inner: Rc::new(inner),
             })
-            .map_err(|e| to_js_error(&e))
+            .map_err(|e| to_js_error(&e, None))
     }
 
     /// Validates the input (no request when it is invalid), then creates a run.

@@ -6,9 +6,11 @@
 //! Every controller here is aborted with no reason (a `DOMException`), never with the
 //! caller's own reason: gloo-net turns a fetch rejection into its error type with
 //! `unreachable!` when the rejection is not an `Error`, and a panic kills the module. Why a
-//! call stopped is kept on the Rust side instead.
+//! call stopped is kept on the Rust side instead. gloo-net builds each request and reads each
+//! answer; the fetch itself is made here, so that its rejection (Node's TypeError with the
+//! reason in `cause`) reaches the caller as the error's `cause` rather than as a string.
 
-use gloo_net::http::{Headers, Request};
+use gloo_net::http::{Headers, Request, Response};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -22,6 +24,8 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn fetch_request(request: &web_sys::Request) -> Result<Promise, JsValue>;
 }
 
 /// Why a whole call stopped.
@@ -116,6 +120,14 @@ impl Scope {
         })
     }
 
+    /// The caller's abort reason, once their signal has fired.
+    pub fn abort_reason(&self) -> Option<JsValue> {
+        self.user
+            .as_ref()
+            .filter(|signal| signal.aborted())
+            .map(AbortSignal::reason)
+    }
+
     /// Why the call stopped, if it did: only the caller's signal and the timer abort it.
     pub fn stopped(&self) -> Option<Stop> {
         if !self.controller.signal().aborted() {
@@ -159,7 +171,7 @@ impl Scope {
             return Outcome::Stopped(stop);
         }
         let Ok(controller) = AbortController::new() else {
-            return Outcome::Failed("AbortController is not available".into());
+            return Outcome::Failed(NoAnswer::new(url, "AbortController is not available"));
         };
         let _link = Link::new(&self.controller.signal(), aborter(&controller));
         let _timer = Timer::start(timeout_ms, &aborter(&controller));
@@ -177,6 +189,8 @@ impl Scope {
 /// An HTTP answer, whatever its status.
 pub struct Answer {
     pub status: u16,
+    /// The URL that answered, absolute (the request's own when the runtime gives none).
+    pub url: String,
     pub text: String,
     pub content_type: String,
     pub retry_after: String,
@@ -191,7 +205,60 @@ pub enum Outcome {
     /// This request's own time-out ran out.
     TimedOut,
     /// No answer: the network, CORS, or a URL fetch refused; with the runtime's words.
-    Failed(String),
+    Failed(NoAnswer),
+}
+
+/// What a fetch without an answer left: the runtime's words, its error code when it gives
+/// one (Node: `cause.code`, such as `ECONNREFUSED`), and the rejection itself.
+pub struct NoAnswer {
+    pub url: String,
+    pub code: Option<String>,
+    pub detail: String,
+    pub cause: Option<JsValue>,
+}
+
+impl NoAnswer {
+    fn new(url: &str, detail: &str) -> NoAnswer {
+        NoAnswer {
+            url: url.to_string(),
+            code: None,
+            detail: detail.to_string(),
+            cause: None,
+        }
+    }
+
+    /// From fetch's rejection (or a failed body read): Node puts the reason in `cause`.
+    fn from_rejection(url: &str, error: JsValue) -> NoAnswer {
+        let text = |value: &JsValue, name: &str| {
+            js_sys::Reflect::get(value, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .filter(|v| !v.is_empty())
+        };
+        let reason = if error.is_object() {
+            js_sys::Reflect::get(&error, &"cause".into())
+                .ok()
+                .filter(JsValue::is_object)
+        } else {
+            None
+        };
+        let code = reason
+            .as_ref()
+            .and_then(|r| text(r, "code"))
+            .or_else(|| text(&error, "code"));
+        let detail = reason
+            .as_ref()
+            .and_then(|r| text(r, "message"))
+            .or_else(|| text(&error, "message"))
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| "no reason given".into());
+        NoAnswer {
+            url: url.to_string(),
+            code,
+            detail,
+            cause: Some(error),
+        }
+    }
 }
 
 async fn exchange(
@@ -200,8 +267,9 @@ async fn exchange(
     headers: &[(String, String)],
     body: Option<&str>,
     signal: &AbortSignal,
-) -> Result<Answer, String> {
-    let raw = web_sys::Headers::new().map_err(|_| "Headers is not available".to_string())?;
+) -> Result<Answer, NoAnswer> {
+    let raw =
+        web_sys::Headers::new().map_err(|_| NoAnswer::new(url, "Headers is not available"))?;
     for (name, value) in headers {
         // Names and values were checked when the client was made (see `check_headers`).
         let _ = raw.set(name, value);
@@ -216,13 +284,34 @@ async fn exchange(
         Some(body) => builder.body(body),
         None => builder.build(),
     }
-    .map_err(|e| e.to_string())?;
-    let response = request.send().await.map_err(|e| e.to_string())?;
+    .map_err(|e| NoAnswer::new(url, &e.to_string()))?;
+    let request: web_sys::Request = request.into();
+    let answered = match fetch_request(&request) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(error) => Err(error),
+    };
+    let raw_response: web_sys::Response = answered
+        .and_then(JsCast::dyn_into)
+        .map_err(|error| NoAnswer::from_rejection(url, error))?;
+    // (`Clone::clone`: web-sys's own `clone` is the JS Response.clone(), which copies the body.)
+    let response = Response::from(Clone::clone(&raw_response));
     let header = |name| response.headers().get(name).unwrap_or_default();
     let (content_type, retry_after) = (header("content-type"), header("retry-after"));
     let long_poll = header("x-runbase-long-poll");
-    let text = response.text().await.map_err(|e| e.to_string())?;
+    let answered_url = response.url();
+    let text = match raw_response.text() {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(error) => Err(error),
+    }
+    .map_err(|error| NoAnswer::from_rejection(url, error))?
+    .as_string()
+    .unwrap_or_default();
     Ok(Answer {
+        url: if answered_url.is_empty() {
+            url.to_string()
+        } else {
+            answered_url
+        },
         status: response.status(),
         text,
         content_type,

@@ -187,13 +187,21 @@ export interface GenerateResult {
 /** What went wrong, stable for code to switch on. */
 export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode";
 
+/**
+ * The codes a RunbaseError may carry: the API's documented ones, the library's own, and
+ * runbase-server's; any other string is a code the server added later.
+ */
+export type RunbaseErrorCode = "invalid_json" | "missing_model" | "missing_input" | "invalid_input" | "model_not_found" | "missing_api_key" | "invalid_api_key" | "insufficient_balance" | "api_key_spend_limit_exceeded" | "ip_not_allowed" | "run_not_found" | "RATE_LIMITED" | "USAGE_EXCEEDED" | "invalid_options" | "not_initialized" | "invalid_argument" | "image_url_not_image" | "image_url_invalid" | "image_url_too_large" | "image_not_decodable" | "origin_not_allowed" | "host_not_allowed" | "model_not_allowed" | "payload_too_large" | "incomplete_body" | "request_timeout" | "server_busy" | "spend_limit_reached" | "SHARED_STATE_UNAVAILABLE" | "upstream_timeout" | "upstream_unreachable" | "upstream_invalid_response" | "not_found" | "method_not_allowed" | "internal_error" | (string & {});
+
 /** The fields every error of this library carries (see the RunbaseError class). */
 export interface RunbaseErrorFields {
   kind: RunbaseErrorKind;
   /** HTTP status, when an answer arrived. */
   status?: number;
-  /** The API's error code ("RATE_LIMITED", "invalid_api_key", …), or "invalid_input" / "invalid_options". */
-  code?: string;
+  /** The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's ("invalid_input", "invalid_options", …) or the proxy's. */
+  code?: RunbaseErrorCode;
+  /** What the error came from, where there is one (fetch's TypeError, the abort reason, a parse error). */
+  cause?: unknown;
   /** Whether the same call may succeed if made again. */
   retryable: boolean;
   retryAfterMs?: number;
@@ -202,3 +210,10 @@ export interface RunbaseErrorFields {
   /** For kind "validation" with code "invalid_input": every problem of the input. */
   issues?: ValidationIssue[];
 }
+
+/** Bytes: an ArrayBuffer or a view of one (the DOM's BufferSource, declared here so that the
+ *  declarations compile without the DOM lib, as in a Node-only project). */
+export type WasmBytes = ArrayBuffer | ArrayBufferView;
+
+/** A compiled `WebAssembly.Module` where the project's libs declare one; any object where not. */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: abstract new (...args: any) => infer M } } ? M : object;

@@ -261,7 +261,18 @@ test("a fetch without any answer explains that a proxy may be needed", async () 
   });
   assert.equal(error.kind, "network");
   assert.match(error.message, /proxy/);
+  assert.match(error.message, /^The request to http:\/\/127\.0\.0\.1:9\/v1\/runs\/run_1 failed without an answer \(.+\)\..*CORS/);
   assert.equal(error.retryable, true);
+  // The browser's words stay as they were; fetch's TypeError is the cause.
+  const cause = await inPage(async (lib) => {
+    try {
+      await new lib.RunbaseClient({ apiKey: "sk-sim-x", baseUrl: "http://127.0.0.1:9/v1", maxRetries: 0 }).createRun({ prompt: "A lamp" });
+    } catch (e) {
+      return { isTypeError: e.cause instanceof TypeError, message: e.message };
+    }
+  });
+  assert.equal(cause.isTypeError, true);
+  assert.match(cause.message, /A run may or may not have been created/, "a browser cannot tell a refused connection");
 });
 
 test("bad options and calls before init are clear errors", async () => {

@@ -2,8 +2,8 @@
 // a plain HTML page, a Vite app (vite build), a Node 20 script, and a TypeScript check.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
@@ -36,9 +36,22 @@ before(async () => {
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, join(ROOT, "pkg")], ROOT));
   tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
-  for (const needed of ["package.json", "index.js", "index.d.ts", "runbase_image.js", "runbase_image_bg.wasm"]) {
+  for (const needed of ["package.json", "index.js", "node.js", "index.d.ts", "runbase_image.js", "runbase_image_bg.wasm", "LICENSE", "README.md"]) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
   }
+  // Where it comes from and under which licence, as the tarball itself says.
+  const manifest = JSON.parse(execFileSync("tar", ["-xOzf", tarball, "package/package.json"], { encoding: "utf8" }));
+  const cargo = readFileSync(join(ROOT, "Cargo.toml"), "utf8");
+  assert.equal(manifest.license, cargo.match(/^license = "(.+)"/m)[1]);
+  assert.match(manifest.repository?.url ?? "", /^git\+https:\/\/github\.com\/.+\.git$/);
+  assert.match(manifest.homepage ?? "", /^https:\/\//);
+  assert.match(manifest.bugs?.url ?? "", /\/issues$/);
+  const license = execFileSync("tar", ["-xOzf", tarball, "package/LICENSE"], { encoding: "utf8" });
+  assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the runbase-image authors\n/);
+  assert.equal(license, readFileSync(join(ROOT, "LICENSE"), "utf8"));
+  // The browser entry holds no Node code; Node gets node.js through the "node" condition.
+  assert.deepEqual(manifest.exports["."], { types: "./index.d.ts", node: "./node.js", default: "./index.js" });
+  assert.doesNotMatch(readFileSync(join(ROOT, "pkg", "index.js"), "utf8"), /node:|process\.(?!versions)/);
   // Every module the generated glue imports (wasm-bindgen's snippets/, when there are any)
   // must be in the tarball.
   const glue = readFileSync(join(ROOT, "pkg", "runbase_image.js"), "utf8");
@@ -81,17 +94,27 @@ test("a plain HTML page with <script type=module> and no bundler", async () => {
   assert.deepEqual(result.errors, []);
 });
 
-test("a Vite app built with vite build", async () => {
+test("a Vite app built with vite build: no warnings, no extra chunk", async () => {
   const dir = consumer("vite");
-  run("npx", ["vite", "build", "--logLevel", "warn"], dir);
-  const built = readFileSync(join(dir, "dist", "index.html"), "utf8");
-  assert.match(built, /assets\//);
+  // Everything vite build says at "warn" and above, on either stream, must be nothing.
+  const built = spawnSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: dir, encoding: "utf8" });
+  assert.equal(built.status, 0, built.stdout + built.stderr);
+  assert.equal((built.stdout + built.stderr).trim(), "", "vite build warned (node:fs externalized?)");
+  assert.match(readFileSync(join(dir, "dist", "index.html"), "utf8"), /assets\//);
+  // One JS chunk (the app with the package) and the .wasm: nothing split off for Node code.
+  const assets = readdirSync(join(dir, "dist", "assets"));
+  assert.deepEqual(assets.filter((f) => f.endsWith(".js")).length, 1, assets.join(", "));
+  assert.equal(assets.filter((f) => f.endsWith(".wasm")).length, 1, assets.join(", "));
+  assert.ok(!assets.join("\n").includes("promises"), assets.join(", "));
   const result = await resultOfPage(join(dir, "dist"), "vite");
   assert.equal(result.failure, undefined);
   assert.deepEqual(result.codes, ["resolution_not_allowed_for_aspect_ratio"]);
   assert.equal(result.ratios, 10);
   assert.deepEqual(result.size, [576, 1024], "9:16 at 1K");
   assert.deepEqual(result.error, { isRunbaseError: true, kind: "validation" });
+  // A wrong base URL in a browser: the absolute URL that answered and what a base URL is.
+  assert.equal(result.wrongBase.status, 405);
+  assert.match(result.wrongBase.message, /^Nothing answers at http:\/\/127\.0\.0\.1:\d+\/api\/v2\/runs \(HTTP 405\): check baseUrl — it is the API's base, such as https:\/\/api\.runbase\.net\/v1, or your proxy's, such as \/api\/v1 served by runbase-server; the client appends \/runs$/);
 });
 
 test("a Node 20 script with Node's own fetch", async () => {
@@ -116,7 +139,14 @@ test("a Node 20 script with Node's own fetch", async () => {
     assert.ok(Date.parse(out.run.completedAt) >= Date.parse(out.run.createdAt) + 2000, `${out.run.createdAt} → ${out.run.completedAt}`);
     assert.deepEqual(out.run.output.urls, out.urls);
     assert.deepEqual(out.error, { isRunbaseError: true, kind: "api", code: "insufficient_balance", status: 402 });
-    assert.deepEqual(out.aborted, { isRunbaseError: true, kind: "aborted", hasRunId: true });
+    assert.deepEqual(out.aborted, { isRunbaseError: true, kind: "aborted", hasRunId: true, cause: "user navigated away" }, "the abort reason is the cause");
+    assert.equal(out.refused.kind, "network");
+    assert.match(out.refused.message, /^Could not connect to http:\/\/127\.0\.0\.1:\d+\/v1\/runs: ECONNREFUSED \(nothing listens there.*\)\. No request reached the server$/);
+    assert.doesNotMatch(out.refused.message, /CORS|browser|may or may not/);
+    assert.equal(out.refused.retryable, true, "nothing reached a server: safe to make again");
+    assert.deepEqual([out.refused.causeIsTypeError, out.refused.causeCode], [true, "ECONNREFUSED"]);
+    assert.equal(out.wrongBase.status, 405);
+    assert.match(out.wrongBase.message, /^Nothing answers at http:\/\/127\.0\.0\.1:\d+\/v1\/runs \(HTTP 405\): check baseUrl/);
     assert.equal(out.afterAbort, true, "the module still works after an abort with a string reason");
     assert.deepEqual(out.smallFile, { status: "succeeded", fitted: [[0, false, 68]], sameBack: true }, "a small PNG Blob is sent from Node");
     assert.equal(out.bigFile.isRunbaseError, true);
@@ -131,6 +161,13 @@ test("a Node 20 script with Node's own fetch", async () => {
   } finally {
     server.stop();
   }
+});
+
+test("TypeScript in a Node-only project (no DOM lib, skipLibCheck off): 0 errors", () => {
+  const dir = consumer("typescript-node");
+  const config = JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8")).compilerOptions;
+  assert.deepEqual([config.lib, config.types, config.skipLibCheck, config.strict], [["es2022"], ["node"], false, true]);
+  run("npx", ["tsc", "-p", "."], dir); // throws with tsc's errors
 });
 
 test("TypeScript: every export type-checks, and the deliberately wrong uses do not", () => {

@@ -1,4 +1,5 @@
 // A Node 20 script using the installed package with Node's own fetch.
+import { createServer } from "node:net";
 import init, { validateInput, getModelFacts, estimateCost, fitReferenceImage, RunbaseClient, RunbaseError } from "runbase-image";
 
 const baseUrl = process.argv[2];
@@ -32,7 +33,26 @@ try {
   setTimeout(() => controller.abort("user navigated away"), 200);
   await client.waitForRun(run.id, { signal: controller.signal });
 } catch (e) {
-  out.aborted = { isRunbaseError: e instanceof RunbaseError, kind: e.kind, hasRunId: typeof e.runId === "string" };
+  out.aborted = { isRunbaseError: e instanceof RunbaseError, kind: e.kind, hasRunId: typeof e.runId === "string", cause: e.cause };
+}
+// Errors in Node speak of Node: a refused connection says so (no CORS, no "a run may have
+// been created": nothing reached a server), with fetch's TypeError as the cause.
+const closed = await new Promise((resolve) => {
+  const listener = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = listener.address();
+    listener.close(() => resolve(port));
+  });
+});
+try {
+  await new RunbaseClient({ apiKey: "sk-sim-node-consumer", baseUrl: `http://127.0.0.1:${closed}/v1` }).createRun({ prompt: "A lamp" });
+} catch (e) {
+  out.refused = { kind: e.kind, message: e.message, retryable: e.retryable, causeIsTypeError: e.cause instanceof TypeError, causeCode: e.cause?.cause?.code };
+}
+// A wrong base URL (the server has nothing there): which URL, and what a base URL looks like.
+try {
+  await new RunbaseClient({ apiKey: "sk-sim-node-consumer", baseUrl: `${new URL(baseUrl).origin}/v1` }).createRun({ prompt: "A lamp" });
+} catch (e) {
+  out.wrongBase = { kind: e.kind, status: e.status, message: e.message };
 }
 out.afterAbort = validateInput({ prompt: "Still alive" }).ok;
 // Files in Node: a small PNG Blob is sent as a data: URL as it is; one over 4 MiB cannot be

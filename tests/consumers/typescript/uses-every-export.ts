@@ -5,8 +5,11 @@ import init, {
   type AspectRatio, type Resolution, type GptImage2Input, type ValidationResult, type ValidationIssue,
   type IssueCode, type ModelFacts, type RunbaseClientOptions, type CallOptions, type Run,
   type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId, type RunStatus,
-  type FittedImage, type FitOptions,
+  type FittedImage, type FitOptions, type RunbaseErrorCode,
 } from "runbase-image";
+
+/** RunbaseErrorCode's named codes (the union less its open `string & {}` end). */
+type KnownCode = RunbaseErrorCode extends infer U ? U extends string ? string extends U ? never : U : never : never;
 
 export async function correct(signal: AbortSignal): Promise<string[]> {
   await init();
@@ -26,7 +29,11 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
     void code;
   }
   validateInput(undefined);
-  const facts: ModelFacts | undefined = getModelFacts();
+  const facts: ModelFacts = getModelFacts();
+  const named: ModelFacts = getModelFacts("openai/gpt-image-2");
+  const anyId: string = String(signal.reason);
+  const maybe: ModelFacts | undefined = getModelFacts(anyId);
+  void named; void maybe;
   const allowed: Resolution[] | undefined = facts?.resolutionsByAspectRatio["16:9"];
   const id: ModelId | undefined = facts?.id;
   const price4k: number | undefined = facts?.pricesUsd["4K"];
@@ -72,8 +79,22 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
       const issues: ValidationIssue[] | undefined = e.issues;
       const retry: boolean = e.retryable;
       void kind; void resume; void issues; void retry; void e.status; void e.code; void e.retryAfterMs;
+      const code: RunbaseErrorCode | undefined = e.code;
+      const cause: unknown = e.cause;
+      void code; void cause;
+      if (e.code === "RATE_LIMITED" || e.code === "origin_not_allowed") void e.retryAfterMs;
     }
   }
+  // The documented codes are named in the union (editors offer them), from the API, the
+  // library and the proxy; a code a server adds later still type-checks.
+  const documented: KnownCode[] = [
+    "invalid_json", "run_not_found", "RATE_LIMITED", "USAGE_EXCEEDED", "invalid_options", "not_initialized",
+    "image_not_decodable", "origin_not_allowed", "model_not_allowed", "payload_too_large", "server_busy",
+    "spend_limit_reached", "SHARED_STATE_UNAVAILABLE", "upstream_timeout", "upstream_unreachable",
+    "host_not_allowed", "method_not_allowed",
+  ];
+  const later: RunbaseErrorCode = "a_code_added_later";
+  void documented; void later;
   return generated.urls;
 }
 
@@ -110,6 +131,13 @@ export async function wrong(client: RunbaseClient) {
   await client.generate({ prompt: "x" }, { onReferenceFitted: (index: string) => index });
   // @ts-expect-error estimateCost is undefined for a resolution the model lacks
   const price: number = estimateCost({ resolution: "2K" });
+  // @ts-expect-error an id that may not be a known model: the facts may be undefined
+  const facts: ModelFacts = getModelFacts(String(client));
+  // @ts-expect-error "made_up_code" is not one of the named codes
+  const named: KnownCode = "made_up_code";
+  // @ts-expect-error codes are strings
+  const numeric: RunbaseErrorCode = 42;
+  void facts; void named; void numeric;
   // @ts-expect-error costUsd is a number of micro-dollars
   const dollars: string = (await client.generate({ prompt: "x" })).costUsd;
   void notAFile;

@@ -9,6 +9,9 @@ try {
   out.urls = urls;
   try { await new RunbaseClient({ baseUrl: "/api/v1" }).createRun({ prompt: "" }); }
   catch (e) { out.error = { isRunbaseError: e instanceof RunbaseError, kind: e.kind }; }
+  // A base URL where nothing answers (the simulator serves the API at /api/v1).
+  try { await new RunbaseClient({ baseUrl: "/api/v2" }).createRun({ prompt: "A lamp" }); }
+  catch (e) { out.wrongBase = { status: e.status, message: e.message }; }
 } catch (e) {
   out.failure = String(e?.message ?? e);
 }
