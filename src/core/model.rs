@@ -49,6 +49,8 @@ pub struct ModelSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ModelFacts {
     pub id: &'static str,
+    /// The input's fields, in the order the API documents them.
+    pub input_fields: &'static [&'static str],
     pub prompt_min_length: usize,
     pub prompt_max_length: usize,
     pub prompt_length_unit: &'static str,
@@ -149,6 +151,7 @@ impl ModelSpec {
     pub fn facts(&self) -> ModelFacts {
         ModelFacts {
             id: self.id,
+            input_fields: &FIELDS,
             prompt_min_length: self.prompt_min_length,
             prompt_max_length: self.prompt_max_length,
             prompt_length_unit: "utf16",

@@ -11,7 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::model::{find_model, GPT_IMAGE_2};
-use crate::core::validate::{prompt_length, validate_for_model};
+use crate::core::validate::{prompt_length, reference_is_clean, validate_for_model};
 use crate::core::value::{FileInfo, Value, MAX_DEPTH};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -161,6 +161,15 @@ pub fn validate_input(
     };
     let input = to_value(&input, MAX_DEPTH);
     to_js(&validate_for_model(&model_id, &input))
+}
+
+/// Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
+/// no warning; js/index.js caches the answer (see `validate::reference_is_clean`).
+#[wasm_bindgen(js_name = referenceIsClean)]
+pub fn reference_is_clean_js(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] entry: JsValue,
+) -> bool {
+    reference_is_clean(&GPT_IMAGE_2, &to_value(&entry, 0))
 }
 
 /// A prompt's length as the validator counts it (UTF-16 code units, like String.length).

@@ -63,6 +63,8 @@ export interface ValidateOptions {
 /** What a form needs to offer only valid choices. */
 export interface ModelFacts {
   id: ModelId;
+  /** The input's fields, in the order the API documents them. */
+  inputFields: ["prompt", "aspect_ratio", "resolution", "image_urls"];
   promptMinLength: number;
   promptMaxLength: number;
   /** How prompt length is counted: "utf16" (String.length). */
