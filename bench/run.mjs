@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import * as esbuild from "esbuild";
 import { startSimulator, launchChromium } from "../tests/e2e/harness.mjs";
-import init, { validateInput, RunbaseClient } from "../pkg/index.js";
+// Node: the package's "node" entry, which reads the .wasm from disk.
+import init, { validateInput, RunbaseClient } from "../pkg/node.js";
 import { validate as zod } from "./validators/zod.mjs";
 import { validate as valibot } from "./validators/valibot.mjs";
 import { validate as handwritten } from "./validators/handwritten.mjs";
