@@ -136,7 +136,7 @@ function prepareQuick() {
   quick = {
     fields: facts.inputFields, min: facts.promptMinLength, max: facts.promptMaxLength,
     aspectRatio: facts.defaultAspectRatio, resolution: facts.defaultResolution,
-    byRatio: facts.resolutionsByAspectRatio, maxUrls: facts.maxImageUrls,
+    byRatio: facts.resolutionsByAspectRatio, maxUrls: facts.maxImageUrls, prices: facts.pricesUsd,
   };
 }
 
@@ -308,10 +308,10 @@ export function promptLength(text) {
  */
 export function estimateCost(input) {
   ready();
-  const facts = wasmGetModelFacts();
-  const resolution = input?.resolution === undefined ? facts.defaultResolution : input.resolution;
-  return typeof resolution === "string" && Object.hasOwn(facts.pricesUsd, resolution)
-    ? facts.pricesUsd[resolution]
+  // The facts read once at init (a form asks on every keystroke; getModelFacts parses anew).
+  const resolution = input?.resolution === undefined ? quick.resolution : input.resolution;
+  return typeof resolution === "string" && Object.hasOwn(quick.prices, resolution)
+    ? quick.prices[resolution]
     : undefined;
 }
 
