@@ -88,8 +88,15 @@ function ready() {
 // Anything else goes to the core, which answers with every issue. tests/e2e/fastpath.test.mjs
 // compares the two answers on thousands of generated inputs.
 let quick; // what this path needs of the facts, read once
-const cleanStrings = new Map(); // reference string → the core's verdict (bounded)
-const cleanFiles = new WeakMap(); // Blob → the core's verdict (a Blob's type and size never change)
+// Reference strings the core found clean, bounded in count and in characters kept alive (a
+// refused one is never kept: the core reads it again anyway).
+const cleanStrings = new Set();
+let cleanChars = 0;
+const KEEP_STRINGS = 64;
+const KEEP_CHARS = 24 * 1024 * 1024; // four 4 MB data URLs are 22.4 M characters
+// Files by what the core reads of them, type and size (read again at every call: a getter or
+// a redefined property may change them), mapped to the core's verdict.
+const fileVerdicts = new Map();
 // Surely not blank to the core: a character outside JS's \s and U+0085, which together hold
 // every character Rust calls whitespace.
 const NOT_BLANK = /[^\s\u0085]/;
@@ -98,33 +105,55 @@ const wellFormed = (s) => (s.isWellFormed ? s.isWellFormed() : !/\p{Cs}/u.test(s
 function referenceClean(entry) {
   if (typeof entry === "string") {
     if (!wellFormed(entry)) return false; // the core sees it mended: let it answer
-    let clean = cleanStrings.get(entry);
-    if (clean === undefined) {
-      if (cleanStrings.size >= 64) cleanStrings.clear();
-      clean = wasmReferenceIsClean(entry);
-      cleanStrings.set(entry, clean);
+    if (cleanStrings.has(entry)) return true;
+    if (!wasmReferenceIsClean(entry)) return false;
+    if (cleanStrings.size >= KEEP_STRINGS || cleanChars + entry.length > KEEP_CHARS) {
+      cleanStrings.clear();
+      cleanChars = 0;
     }
-    return clean;
+    cleanStrings.add(entry);
+    cleanChars += entry.length;
+    return true;
   }
   if (!isBlob(entry)) return false;
-  let clean = cleanFiles.get(entry);
-  if (clean === undefined) cleanFiles.set(entry, (clean = wasmReferenceIsClean(entry)));
+  const { type, size } = entry;
+  const key = `${typeof size}:${size}:${typeof type}:${type}`;
+  let clean = fileVerdicts.get(key);
+  if (clean === undefined) {
+    if (fileVerdicts.size >= KEEP_STRINGS) fileVerdicts.clear();
+    fileVerdicts.set(key, (clean = wasmReferenceIsClean(entry)));
+  }
   return clean;
 }
 
-/** The core's answer for a clean input, or undefined when only the core can tell. */
+/** The core's answer for a clean input, or undefined when only the core can tell. It reads
+ *  the input as the core does: own enumerable keys, then each one; a list by its length and
+ *  indexes. */
 function quickValidate(input) {
-  if (input === null || typeof input !== "object" || Object.getPrototypeOf(input) !== Object.prototype) return;
-  for (const key in input) if (!quick.fields.includes(key)) return;
-  const { prompt, aspect_ratio = quick.aspectRatio, resolution = quick.resolution, image_urls } = input;
+  if (input === null || typeof input !== "object" || Array.isArray(input)
+    || Object.getPrototypeOf(input) !== Object.prototype) return;
+  const keys = Object.keys(input);
+  // A field given as undefined is left out, as JSON.stringify (and the core) does; null is not.
+  const read = (key, fallback) => {
+    const value = keys.includes(key) ? input[key] : undefined;
+    return value === undefined ? fallback : value;
+  };
+  const prompt = read("prompt");
+  const aspect_ratio = read("aspect_ratio", quick.aspectRatio);
+  const resolution = read("resolution", quick.resolution);
+  const list = read("image_urls");
+  if (!keys.every((key) => quick.fields.includes(key))) return;
   if (typeof prompt !== "string" || prompt.length < quick.min || prompt.length > quick.max
     || !NOT_BLANK.test(prompt) || !wellFormed(prompt)) return;
   if (typeof aspect_ratio !== "string" || !Object.hasOwn(quick.byRatio, aspect_ratio)
     || !quick.byRatio[aspect_ratio].includes(resolution)) return;
   const value = { prompt, aspect_ratio, resolution };
-  if (image_urls !== undefined) {
-    if (!Array.isArray(image_urls) || image_urls.length > quick.maxUrls) return;
-    const urls = [...image_urls];
+  if (list !== undefined) {
+    if (!Array.isArray(list)) return;
+    const length = list.length;
+    if (!(length <= quick.maxUrls)) return;
+    const urls = [];
+    for (let i = 0; i < length; i++) urls.push(list[i]);
     if (new Set(urls).size !== urls.length || !urls.every(referenceClean)) return;
     if (urls.length) value.image_urls = urls;
   }
@@ -143,7 +172,12 @@ function prepareQuick() {
 /** Checks a run's input offline; never throws for bad input. Files cost O(1): never read. */
 export function validateInput(input, options) {
   ready();
-  const quickly = options === undefined ? quickValidate(input) : undefined;
+  let quickly;
+  try {
+    quickly = options === undefined ? quickValidate(input) : undefined;
+  } catch {
+    // a throwing getter or a revoked Proxy: the core reports what it can read
+  }
   if (quickly) return quickly;
   const result = wasmValidateInput(input, options);
   // The core reads a File / Blob as its type and size; the caller's object goes back where

@@ -1,69 +1,77 @@
 // validateInput answers clean inputs in JS (js/index.js, "the usual case") and everything else
-// in the core (wasm). The two must never disagree: thousands of generated inputs, each
-// validated both ways, in Node (and the package test runs the browser build in Chromium).
-import { test, before } from "node:test";
+// in the core (wasm). The two must never disagree: thousands of generated inputs (and odd
+// objects written out below), each validated both ways, in Node and in Chromium.
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import init, { validateInput } from "../../pkg/node.js";
 import { validateInput as coreValidateInput } from "../../pkg/runbase_image.js";
+import { generatedInputs, difference, promptReads } from "./fastpath-inputs.mjs";
+import { ROOT, startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
-before(() => init());
+let server, browser;
+before(async () => { await init(); });
+after(async () => { await browser?.close(); server?.stop(); });
 
-/** A small deterministic generator (no Math.random: a failure must replay). */
-function generator(seed) {
-  let state = seed >>> 0;
-  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  return (list) => list[Math.floor(next() * list.length)];
-}
-
-const png = new Blob([new Uint8Array([137, 80, 78, 71])], { type: "image/png" });
-const big = new Blob([new Uint8Array(4 * 1024 * 1024 + 1)], { type: "image/png" });
-const dataUrl = (bytes) => `data:image/png;base64,${"A".repeat(Math.ceil(bytes / 3) * 4)}`;
-const MISSING = Symbol("missing");
-const PROMPTS = ["A lamp", "A lamp", "A lamp", "A lamp", "", " ", "\t\n", "\u0085", "\u00a0", "\u3000", "\ufeff", "\u200b", "x", "猫",
-  "x".repeat(4000), "x".repeat(4001), "😀".repeat(2000), "😀".repeat(2001), "a\ud800b", "\udfff", 5, null, MISSING];
-const RATIOS = ["1:1", "16:9", "9:16", "21:9", "4:5", "1:1", "16:9", "3:2", "16x9", "", "1:1 ", null, 3, MISSING, MISSING];
-const RESOLUTIONS = ["1K", "2K", "4K", "1K", "2K", "8K", "4k", "", null, MISSING, MISSING];
-const URLS = ["https://images.example/a.png", "https://images.example/b.png", "http://images.example/a.png",
-  "ftp://images.example/a.png", "not a url", "https://", "https://images.example/\ud800.png", "data:image/png;base64,iVBORw0KGgo=",
-  "data:text/plain;base64,AAAA", "data:image/png;base64,@@@", dataUrl(100_000), png, png, big,
-  new Blob(["text"], { type: "text/plain" }), new Blob([], { type: "image/png" }), 5, null, undefined];
-const LISTS = [MISSING, MISSING, MISSING, "https://images.example/a.png", [], null, "many", "many", "sparse"];
-const EXTRAS = [{}, {}, {}, {}, {}, {}, { foo: 1 }, { foo: undefined }, { model: "openai/gpt-image-2" }, { Prompt: "x" }];
-
-function input(pick) {
-  const out = { ...pick(EXTRAS) };
-  for (const [key, list] of [["prompt", PROMPTS], ["aspect_ratio", RATIOS], ["resolution", RESOLUTIONS]]) {
-    const value = pick(list);
-    if (value !== MISSING) out[key] = value;
-  }
-  const list = pick(LISTS);
-  if (list === "many") out.image_urls = Array.from({ length: pick([1, 2, 3, 4, 4, 5]) }, () => pick(URLS));
-  else if (list === "sparse") out.image_urls = [, "https://images.example/a.png"]; // eslint-disable-line no-sparse-arrays
-  else if (list !== MISSING) out.image_urls = list;
-  return out;
-}
-
-/** The core answers `null` for a file in the normalized value; the package gives it back. */
-const withFilesAsNull = (result) => ({
-  ...result,
-  ...(result.value && { value: { ...result.value, ...(result.value.image_urls && { image_urls: result.value.image_urls.map((u) => (u instanceof Blob ? null : u)) }) } }),
-});
-
-test("the JS answer for clean inputs equals the core's, on 20,000 generated inputs", () => {
-  // (Over-limit data URLs, slow to build and read, are in the test below.)
-  const pick = generator(20261125);
-  let clean = 0;
-  for (let i = 0; i < 20_000; i++) {
-    const given = input(pick);
-    const ours = validateInput(given);
-    const core = coreValidateInput(given);
-    assert.deepEqual(withFilesAsNull(ours), core, `input #${i}: ${JSON.stringify(given, (k, v) => (v instanceof Blob ? `Blob(${v.type}, ${v.size})` : v))}`);
+test("Node: the JS answer equals the core's on 20,000 generated inputs, and the JS path does answer", () => {
+  let clean = 0, quick = 0;
+  for (const input of generatedInputs(20261125, 20_000)) {
+    const reads = () => promptReads.get(input) ?? 0;
+    const before = reads();
+    const ours = validateInput(input);
+    const oursReads = reads() - before;
+    const core = coreValidateInput(input);
+    const problem = difference(input, ours, core);
+    assert.equal(problem, null, problem);
     if (core.ok && core.warnings.length === 0) clean += 1;
+    // The JS path reads the prompt once and answers; when it cannot, the core reads it again.
+    if (oursReads === 1 && ours.ok) quick += 1;
   }
-  assert.ok(clean > 1000, `enough clean inputs to exercise the quick path: ${clean}`);
+  assert.ok(clean > 1000, `clean inputs: ${clean}`);
+  assert.ok(quick > 100, `clean inputs with a counting getter answered by the JS path: ${quick}`);
 });
 
-test("four 4 MB data URLs: the kept verdicts stay right for the same strings and for new ones", () => {
+test("Node: odd objects get the core's answer and never a throw", () => {
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const list = Proxy.revocable([], {});
+  list.revoke();
+  const cases = [
+    { get prompt() { throw new Error("getter"); } },
+    revoked.proxy,
+    { prompt: "A lamp", image_urls: list.proxy },
+    new Proxy({ prompt: "A lamp" }, { ownKeys() { throw new Error("keys"); } }),
+    new Proxy(Object.assign([], { prompt: "A lamp" }), { getPrototypeOf: () => Object.prototype }),
+    Object.defineProperty({}, "prompt", { value: "A lamp" }),
+    { prompt: "A lamp", aspect_ratio: null },
+  ];
+  for (const input of cases) {
+    let ours;
+    assert.doesNotThrow(() => { ours = validateInput(input); });
+    assert.equal(difference({}, ours, coreValidateInput(input)), null);
+  }
+  for (const [key, enumerable] of [["resolution", true], ["prompt", false]]) {
+    Object.defineProperty(Object.prototype, key, { value: key === "prompt" ? "A lamp" : "2K", enumerable, configurable: true, writable: true });
+    try {
+      const input = key === "prompt" ? {} : { prompt: "A lamp" };
+      assert.equal(difference(input, validateInput(input), coreValidateInput(input)), null, `Object.prototype.${key}`);
+    } finally {
+      delete Object.prototype[key];
+    }
+  }
+});
+
+test("Node: a file's verdict follows its type and size, even when they change after a first check", () => {
+  const file = new Blob([new Uint8Array(10)], { type: "image/png" });
+  assert.equal(validateInput({ prompt: "A lamp", image_urls: [file] }).ok, true);
+  Object.defineProperty(file, "size", { value: 5 * 1024 * 1024 });
+  const input = { prompt: "A lamp", image_urls: [file] };
+  assert.equal(difference(input, validateInput(input), coreValidateInput(input)), null);
+  assert.equal(validateInput(input).ok, false, "Node cannot fit a 5 MB file: refused");
+});
+
+test("Node: four 4 MB data URLs: the kept verdicts stay right for the same strings and for new ones", () => {
   const urls = [1, 2, 3, 4].map((n) => `data:image/png;base64,${String(n).repeat(4).padEnd(5_592_404, "A")}`);
   const given = { prompt: "Blend these", image_urls: urls };
   for (let i = 0; i < 3; i++) {
@@ -74,4 +82,28 @@ test("four 4 MB data URLs: the kept verdicts stay right for the same strings and
   const over = urls.map((u) => `${u}AAAA`); // 3 bytes over 4 MiB each
   assert.deepEqual(validateInput({ prompt: "Blend these", image_urls: over }).issues.map((i) => i.code), Array(4).fill("image_url_too_large"));
   assert.equal(validateInput({ prompt: "Blend these", image_urls: [urls[0], urls[0]] }).warnings[0]?.code, "image_url_duplicate");
+});
+
+test("Chromium: the JS answer equals the core's on 5,000 generated inputs, oversize files (fitted here) included", async () => {
+  server = await startSimulator();
+  browser = await launchChromium();
+  const page = await openPackagePage(browser, server);
+  const source = readFileSync(join(ROOT, "tests", "e2e", "fastpath-inputs.mjs"), "utf8");
+  const outcome = await page.evaluate(async (source) => {
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    const { generatedInputs, difference } = await import(url);
+    const core = await import("/pkg/runbase_image.js");
+    let clean = 0, fitted = 0;
+    for (const input of generatedInputs(7, 5000, { bigFile: true })) {
+      const ours = window.lib.validateInput(input);
+      const theirs = core.validateInput(input);
+      const problem = difference(input, ours, theirs);
+      if (problem) return { problem };
+      if (theirs.ok && !theirs.warnings.length) clean += 1;
+      if (theirs.warnings.some((w) => w.code === "image_file_will_be_fitted")) fitted += 1;
+    }
+    return { clean, fitted };
+  }, source);
+  assert.equal(outcome.problem, undefined, outcome.problem);
+  assert.ok(outcome.clean > 200 && outcome.fitted > 20, JSON.stringify(outcome));
 });
