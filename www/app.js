@@ -46,12 +46,18 @@ function failed(error, conn = connection()) {
       title: error.kind === "aborted" ? "Stopped waiting" : "This run is taking too long to wait for here",
       fix: run
         ? `Runbase cannot cancel a run, so it may still finish${price && !run.simulated ? ` (and is charged ${price} unless it fails)` : ""}. It stays in the history below, where its image appears when it is done.`
-        : "No run was created.",
+        : "The request was stopped before Runbase answered: if it had already arrived, a run may exist that this page never learned the id of.",
       detail: run ? `Run ${run.id}` : "",
     });
     return;
   }
   const shown = explain(error, conn);
+  // Given up while following (the network, an unreadable answer): the run itself may go on.
+  // It is marked as left, followed quietly, and can be opened again from the history.
+  if (run && !finished(run) && error.kind !== "run_failed") {
+    saveRun({ id: run.id, detached: true });
+    followQuietly(run);
+  }
   if (run) {
     const price = dollars(run.costUsd);
     // Said once: the simulator's message says it already, Runbase's may not.
@@ -64,10 +70,12 @@ function failed(error, conn = connection()) {
 /** Records a run that just succeeded, keeps a copy of its images, and shows it if asked. */
 function succeeded(run, startedAt, show) {
   const server = Date.parse(run.completedAt) - Date.parse(run.createdAt);
-  const record = saveRun({
+  const fields = {
     id: run.id, status: run.status, urls: run.output?.urls ?? [], costUsd: run.costUsd, detached: false,
     finishedAt: Date.now(), durationMs: Number.isFinite(server) && server > 0 ? server : startedAt ? Date.now() - startedAt : undefined,
-  });
+  };
+  // A run the history no longer holds (cleared meanwhile) is still shown, not recorded.
+  const record = saveRun(fields) ?? fields;
   if (show) showRun(record, { onReuse: fillForm });
   keepImages(record);
 }
@@ -87,7 +95,7 @@ async function generate() {
           id: run.id, status: run.status, prompt: input.prompt, aspect_ratio: input.aspect_ratio, resolution: input.resolution,
           references: input.image_urls?.length ?? 0, mode: conn.mode, baseUrl: conn.baseUrl, costUsd: run.costUsd,
           simulated: simulated(conn), createdAt: startedAt,
-        });
+        }, { create: true });
       },
       onUpdate: (run) => {
         progress.status(run.status);
@@ -139,7 +147,7 @@ async function followQuietly(run) {
     // The notice left by Cancel now says the run is done, with a way to see it.
     if (noticeFor === run.id && !$("problem").hidden) {
       const open = el("button", { type: "button", class: "secondary", textContent: "Show the image" });
-      open.addEventListener("click", () => openRun(findRun(run.id)));
+      open.addEventListener("click", () => openRun(findRun(run.id) ?? { ...run, status: "succeeded", urls: done.output?.urls ?? [] }));
       showProblem({ tone: "notice", title: "The run you stopped waiting for has finished", fix: "Its image is in the history.", detail: `Run ${run.id}`, actions: [open], focus: false });
     }
   } catch (error) {
@@ -149,8 +157,16 @@ async function followQuietly(run) {
   }
 }
 
+/** Stops following quietly (the history was cleared). */
+function stopQuiet() {
+  for (const controller of quiet.values()) controller.abort();
+  quiet.clear();
+  noticeFor = null;
+}
+
 /** A run chosen in the history: its images, its error, or its progress when not finished. */
 function openRun(run) {
+  noticeFor = null;
   if (run.status === "succeeded") { showRun(run, { onReuse: fillForm }); return; }
   if (run.status === "failed") {
     const reuse = el("button", { type: "button", class: "link", textContent: "Use these settings" });
@@ -167,13 +183,16 @@ async function main() {
   await init();
   state.facts = getModelFacts();
   buildPickers();
+  // The history first: a run made before it was read would be lost when it arrived.
+  await openHistory();
   setupConnection(check);
   setupReferences(check);
   setupForm(generate);
-  setupHistory(openRun);
+  setupHistory(openRun, stopQuiet);
   $("cancel").addEventListener("click", () => state.controller?.abort());
-  await Promise.all([detectBackend(), openHistory()]);
   renderHistory();
+  check();
+  await detectBackend();
   check();
   // After a reload: the newest run that was being watched is followed again in view; runs left
   // by Cancel are followed quietly.

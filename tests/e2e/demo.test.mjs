@@ -467,3 +467,20 @@ test("an error text with markup stays inert", async () => {
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   await context.close();
 });
+
+test("with storage blocked (cookies off) the page starts, generates, and says the history lasts for the tab", async () => {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  await context.addInitScript(() => {
+    const blocked = () => { throw new DOMException("The operation is insecure.", "SecurityError"); };
+    Object.defineProperty(window, "localStorage", { get: blocked });
+    Object.defineProperty(window, "indexedDB", { get: blocked });
+  });
+  const { page, errors } = await openDemo({ context });
+  assert.match(await page.locator("#history-note").textContent(), /lasts until the tab is closed/);
+  await page.fill("#prompt", "A lamp, remembered nowhere");
+  await page.click("#generate");
+  await page.locator("#gallery img").waitFor();
+  assert.match(await page.locator("#runs li").first().textContent(), /^succeeded run_/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,7 +1,7 @@
 // How the page reaches Runbase: through the proxy (which holds the key) or with the user's own
 // key; what the backend behind it is, said honestly in the badge.
 import { RunbaseClient } from "../pkg/index.js";
-import { $ } from "./dom.js";
+import { $, stored } from "./dom.js";
 
 const KEY_KEY = "runbase-demo-key";
 let backend = null; // { backend: "simulator" | "runbase", apiBase } from our server, if any
@@ -88,7 +88,7 @@ export async function detectBackend() {
 
 /** Restores a remembered key and wires the mode switch and the remember box. */
 export function setupConnection(onChange) {
-  const remembered = localStorage.getItem(KEY_KEY);
+  const remembered = stored.get(KEY_KEY);
   if (remembered) { $("api-key").value = remembered; $("remember-key").checked = true; }
   for (const input of document.querySelectorAll('input[name="mode"]')) {
     input.addEventListener("change", () => {
@@ -98,11 +98,11 @@ export function setupConnection(onChange) {
     });
   }
   $("remember-key").addEventListener("change", () => {
-    if (!$("remember-key").checked) localStorage.removeItem(KEY_KEY);
+    if (!$("remember-key").checked) stored.remove(KEY_KEY);
   });
 }
 
 /** Called at Generate: stores the key only when the user ticked the box. */
 export function rememberKeyIfAsked(conn) {
-  if (conn.mode === "key" && $("remember-key").checked) localStorage.setItem(KEY_KEY, conn.apiKey);
+  if (conn.mode === "key" && $("remember-key").checked) stored.set(KEY_KEY, conn.apiKey);
 }

@@ -59,3 +59,11 @@ export function when(ms) {
   return date.toDateString() === new Date().toDateString()
     ? time : `${date.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
 }
+
+/** localStorage that never throws: with storage blocked (cookies off) the page still works,
+ *  remembering nothing. */
+export const stored = {
+  get(key) { try { return localStorage.getItem(key); } catch { return null; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* not kept */ } },
+  remove(key) { try { localStorage.removeItem(key); } catch { /* nothing kept */ } },
+};

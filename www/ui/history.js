@@ -1,7 +1,7 @@
 // The run history, kept in this browser's IndexedDB: every run with its prompt, settings, cost,
 // times and (for the newest ones) its images as Blobs, since generated URLs are not permanent.
 // Bounded: MAX_RUNS runs, images for the newest MAX_WITH_IMAGES of them.
-import { $, el, dollars, when, seconds } from "./dom.js";
+import { $, el, dollars, when, seconds, stored } from "./dom.js";
 
 const DB = "runbase-demo";
 const STORE = "runs";
@@ -24,19 +24,26 @@ export async function openHistory() {
     const opening = indexedDB.open(DB, 1);
     opening.onupgradeneeded = () => opening.result.createObjectStore(STORE, { keyPath: "id" });
     db = await request(opening);
-    runs = await request(db.transaction(STORE).objectStore(STORE).getAll());
+    // A connection the browser closes (storage cleared, Safari's lost server) is not used again.
+    db.onclose = () => { db = null; lost(); };
+    const kept = await request(db.transaction(STORE).objectStore(STORE).getAll());
+    for (const run of kept) if (!findRun(run.id)) runs.push(run);
   } catch {
     db = null;
-    $("history-note").textContent = "This browser keeps no storage for this page: the history lasts until the tab is closed.";
+    lost();
   }
   let old = [];
-  try { old = JSON.parse(localStorage.getItem(OLD_KEY)) ?? []; } catch { /* unreadable: dropped */ }
+  try { old = JSON.parse(stored.get(OLD_KEY)) ?? []; } catch { /* unreadable: dropped */ }
   for (const run of Array.isArray(old) ? old : []) {
-    if (typeof run?.id === "string" && !runs.some((r) => r.id === run.id)) runs.push({ createdAt: 0, ...run });
+    if (typeof run?.id === "string" && !findRun(run.id)) runs.push({ createdAt: 0, ...run });
   }
-  localStorage.removeItem(OLD_KEY);
+  stored.remove(OLD_KEY);
   sort();
   await persist(runs);
+}
+
+function lost() {
+  $("history-note").textContent = "This browser keeps no storage for this page: the history lasts until the tab is closed.";
 }
 
 function sort() {
@@ -44,12 +51,17 @@ function sort() {
 }
 
 function persist(changed, removed = []) {
-  if (!db) return Promise.resolve();
+  if (!db) return writes;
+  // One write at a time, in order; a failed one (a closed connection) never stops the next.
   writes = writes.then(() => new Promise((resolve) => {
-    const tx = db.transaction(STORE, "readwrite");
-    for (const run of changed) tx.objectStore(STORE).put(run);
-    for (const id of removed) tx.objectStore(STORE).delete(id);
-    tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    try {
+      const tx = db.transaction(STORE, "readwrite");
+      for (const run of changed) tx.objectStore(STORE).put(run);
+      for (const id of removed) tx.objectStore(STORE).delete(id);
+      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+    } catch {
+      resolve();
+    }
   }));
   return writes;
 }
@@ -57,16 +69,21 @@ function persist(changed, removed = []) {
 export const allRuns = () => runs;
 export const findRun = (id) => runs.find((run) => run.id === id);
 
-/** Merges what is known about a run into its record (a field given as undefined is kept). */
-export function saveRun(changes) {
+/** Merges what is known about a run into its record (a field given as undefined is kept).
+ *  Only a new run (`create`) makes a record: an update for a run that was cleared or trimmed
+ *  away is dropped, never kept as a record without prompt or settings. */
+export function saveRun(changes, { create = false } = {}) {
   const update = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
   let run = findRun(update.id);
   if (run) Object.assign(run, update);
-  else { run = { createdAt: Date.now(), ...update }; runs.unshift(run); sort(); }
+  else if (create) { run = { createdAt: Date.now(), ...update }; runs.unshift(run); sort(); }
+  else return undefined;
   // Bounds: the oldest runs go; older runs keep their URLs but not their image bytes.
-  const removed = runs.splice(MAX_RUNS).map((r) => r.id);
+  const gone = runs.splice(MAX_RUNS);
+  gone.forEach(forgetThumb);
+  const removed = gone.map((r) => r.id);
   const trimmed = runs.filter((r) => r.images).slice(MAX_WITH_IMAGES);
-  for (const old of trimmed) delete old.images;
+  for (const old of trimmed) { forgetThumb(old); delete old.images; }
   persist([run, ...trimmed], removed);
   renderHistory();
   return run;
@@ -105,11 +122,19 @@ export const finished = (run) => run.status === "succeeded" || run.status === "f
 let open = () => {};
 const thumbUrls = new WeakMap(); // Blob → its object URL, made once
 
-export function setupHistory(onOpen) {
+/** Lets go of a run's thumbnail URL, so its image's bytes can be freed. */
+function forgetThumb(run) {
+  const url = run.images?.[0] && thumbUrls.get(run.images[0]);
+  if (url) URL.revokeObjectURL(url);
+}
+
+export function setupHistory(onOpen, onClear) {
   open = onOpen;
   $("clear-history").addEventListener("click", () => {
     if (!runs.length || !confirm("Remove every run and image from this browser's history?")) return;
+    onClear();
     const ids = runs.map((r) => r.id);
+    runs.forEach(forgetThumb);
     runs = [];
     persist([], ids);
     renderHistory();

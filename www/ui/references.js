@@ -91,6 +91,8 @@ export async function addFiles(files) {
     $("ref-status").textContent = `Reducing ${name} (${megabytes(file.size)}) to fit ${megabytes(limit)}…`;
     try {
       const fitted = await fitReferenceImage(file, { maxBytes: limit });
+      // Another file or URL may have taken the last place while this one was being fitted.
+      if (full()) { notes.push(`${name} was not added: ${state.facts.maxImageUrls} references is the most a run takes.`); continue; }
       add({
         entry: fitted.blob, label: name, preview: URL.createObjectURL(fitted.blob),
         detail: `${megabytes(fitted.bytes)}, ${fitted.width}×${fitted.height}, reduced from ${megabytes(fitted.originalBytes)}`
