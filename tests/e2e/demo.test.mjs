@@ -115,6 +115,7 @@ test("a fresh page shows no error; the prompt's problems appear once typed; fixi
   assert.equal(await issuesOf(page, "prompt"), "", "no error before the user has typed");
   assert.equal(await page.locator("#verdict").textContent(), "Write a prompt to begin.");
   assert.equal(await page.locator("#problem").isVisible(), false);
+  assert.equal(await page.locator("#show-problems").isVisible(), false, "nothing listed to show");
   await page.fill("#prompt", "x");
   await page.fill("#prompt", "");
   assert.match(await issuesOf(page, "prompt"), /prompt is empty/);
@@ -122,6 +123,9 @@ test("a fresh page shows no error; the prompt's problems appear once typed; fixi
   await page.fill("#prompt", "x".repeat(4001));
   assert.equal(await page.locator("#count").textContent(), "4001 / 4000");
   assert.match(await issuesOf(page, "prompt"), /4001 characters long; the limit is 4000/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator("#show-problems").click();
+  assert.equal(await outsideViewport(page.locator("#prompt-issues li").first()), null, "“Show them” brings the problem into view");
   await page.fill("#prompt", "Matte ceramic vase on a walnut table");
   assert.equal(await issuesOf(page, "prompt"), "");
 

@@ -128,7 +128,8 @@ export function check() {
     : !state.promptTouched && !input.prompt ? "Write a prompt to begin."
     : problems ? `${problems} problem${problems === 1 ? "" : "s"} to fix before generating.`
     : blocked ?? (result.warnings.length ? "Ready, with warnings." : "Ready.");
-  $("show-problems").hidden = busy || !(problems || result.warnings.length);
+  // Only when there is something listed to bring into view (not the fresh page's empty prompt).
+  $("show-problems").hidden = busy || !document.querySelector(".field-issues li");
   return result;
 }
 
