@@ -8,7 +8,7 @@ import { buildPickers, check, fillForm, formInput, setupForm } from "./ui/form.j
 import { setupReferences } from "./ui/references.js";
 import { client, connection, detectBackend, rememberKeyIfAsked, setupConnection, simulated } from "./ui/connection.js";
 import { openHistory, saveRun, keepImages, renderHistory, setupHistory, allRuns, findRun, finished } from "./ui/history.js";
-import { startProgress, showProblem, showRun } from "./ui/result.js";
+import { startProgress, showProblem, showRun, reuseButton } from "./ui/result.js";
 import { explain } from "./ui/errors.js";
 
 /** Runs followed without the progress box (left by Cancel, or found on reload). */
@@ -169,9 +169,7 @@ function openRun(run) {
   noticeFor = null;
   if (run.status === "succeeded") { showRun(run, { onReuse: fillForm }); return; }
   if (run.status === "failed") {
-    const reuse = el("button", { type: "button", class: "link", textContent: "Use these settings" });
-    reuse.addEventListener("click", () => fillForm(run));
-    showProblem({ title: run.error?.title ?? "This run failed", fix: "Change the prompt or the references and try again.", detail: run.error?.detail ?? `Run ${run.id}`, actions: [reuse] });
+    showProblem({ title: run.error?.title ?? "This run failed", fix: "Change the prompt or the references and try again.", detail: run.error?.detail ?? `Run ${run.id}`, actions: [reuseButton(run, fillForm)] });
     return;
   }
   if (state.controller) { showProblem({ tone: "notice", title: "Another run is being followed", fix: "Open this one when it is done, or press Cancel.", detail: `Run ${run.id}` }); return; }

@@ -80,9 +80,10 @@ function addUrl(url) {
 export async function addFiles(files) {
   const limit = state.facts.maxImageBytes;
   const notes = [];
+  const noRoom = (name) => notes.push(`${name} was not added: ${state.facts.maxImageUrls} references is the most a run takes.`);
   for (const file of files) {
     const name = file.name || "pasted image";
-    if (full()) { notes.push(`${name} was not added: ${state.facts.maxImageUrls} references is the most a run takes.`); continue; }
+    if (full()) { noRoom(name); continue; }
     if (!file.type.startsWith("image/")) { notes.push(`${name} is not an image (${file.type || "unknown type"}).`); continue; }
     if (file.size <= limit) {
       add({ entry: file, label: name, detail: megabytes(file.size), preview: URL.createObjectURL(file) });
@@ -92,7 +93,7 @@ export async function addFiles(files) {
     try {
       const fitted = await fitReferenceImage(file, { maxBytes: limit });
       // Another file or URL may have taken the last place while this one was being fitted.
-      if (full()) { notes.push(`${name} was not added: ${state.facts.maxImageUrls} references is the most a run takes.`); continue; }
+      if (full()) { noRoom(name); continue; }
       add({
         entry: fitted.blob, label: name, preview: URL.createObjectURL(fitted.blob),
         detail: `${megabytes(fitted.bytes)}, ${fitted.width}×${fitted.height}, reduced from ${megabytes(fitted.originalBytes)}`

@@ -72,6 +72,13 @@ export function showProblem({ tone = "error", title, fix, detail = "", actions =
 
 let objectUrls = [];
 
+/** A link-styled button that puts a run's prompt and settings back into the form. */
+export function reuseButton(run, onReuse) {
+  const button = el("button", { type: "button", class: "link", textContent: "Use these settings" });
+  button.addEventListener("click", () => onReuse?.(run));
+  return button;
+}
+
 /** A finished run's images (kept copies first, else the URLs), its cost, times and settings. */
 export function showRun(run, { onReuse, focus = true } = {}) {
   for (const url of objectUrls) URL.revokeObjectURL(url);
@@ -98,8 +105,7 @@ export function showRun(run, { onReuse, focus = true } = {}) {
   });
   const facts = [run.aspect_ratio, run.resolution, run.references ? `${run.references} reference${run.references === 1 ? "" : "s"}` : "",
     run.createdAt ? when(run.createdAt) : "", run.durationMs ? `took ${seconds(run.durationMs)}` : ""].filter(Boolean).join(" · ");
-  const reuse = el("button", { type: "button", class: "link", textContent: "Use these settings" });
-  reuse.addEventListener("click", () => onReuse?.(run));
+  const reuse = reuseButton(run, onReuse);
   const note = run.images?.length || !run.urls?.length ? [] : [el("p", { class: "hint keep-note", textContent: "Generated links are not permanent: download what you want to keep." })];
   const summary = el("div", { class: "run-summary" },
     el("p", { class: "run-summary-prompt", textContent: run.prompt ?? "" }),
