@@ -28,6 +28,15 @@ export class RunbaseError extends Error {
   }
 }
 
+/** One issue of validateInput's answer, made in one call from the core's parts (wasm setting
+ *  each member itself costs several times as much). */
+function makeIssue(path, code, message, severity, suggestion, allowed) {
+  const issue = { path, code, message, severity };
+  if (suggestion !== undefined) issue.suggestion = suggestion;
+  if (allowed !== undefined) issue.allowed = allowed;
+  return issue;
+}
+
 let initialized = false;
 let pending;
 
@@ -41,7 +50,7 @@ const inNode = () => typeof process == "object" && typeof process.versions?.node
 function finish() {
   // The validator learns here whether an oversize file is fitted (warning) or refused (error),
   // the client how to word network errors.
-  __configure(RunbaseError, canFit(), inNode());
+  __configure(RunbaseError, makeIssue, canFit(), inNode());
   prepareQuick();
   initialized = true;
 }

@@ -49,7 +49,7 @@ fn found(input: &Value, severity: Severity) -> Found {
     validate(&GPT_IMAGE_2, input)
         .issues()
         .filter(|i| i.severity == severity)
-        .map(|i| (i.path.clone(), i.code.as_str()))
+        .map(|i| (i.path.to_string(), i.code.as_str()))
         .collect()
 }
 
@@ -495,7 +495,7 @@ fn suggestions_for_near_misses() {
     for (input, path, want) in cases {
         let result = validate(&GPT_IMAGE_2, &input);
         let issue = result.errors.iter().find(|i| i.path == path).expect(path);
-        assert_eq!(issue.suggestion.as_deref(), Some(want), "{path}");
+        assert_eq!(issue.suggestion, Some(want), "{path}");
         assert!(
             issue.message.contains(&format!("Did you mean \"{want}\"?")),
             "{}",

@@ -19,56 +19,104 @@ const FIELD_ALIASES: [(&str, &str); 10] = [
 
 /// The allowed value a given enum value most likely meant, if exactly one fits.
 pub fn enum_value(given: &str, allowed: &[&'static str]) -> Option<&'static str> {
-    let canonical = canonical_enum(given);
-    if let Some(hit) = allowed.iter().find(|a| canonical_enum(a) == canonical) {
+    if let Some(hit) = find_same(Canon::Enum, given, allowed) {
         return Some(hit);
     }
-    if let Some(hit) = reduced_ratio(&canonical).and_then(|r| allowed.iter().find(|a| **a == r)) {
+    if let Some(hit) =
+        reduced_ratio(given).and_then(|ratio| allowed.iter().find(|a| ratio_text_is(a, ratio)))
+    {
         return Some(hit);
     }
-    unique_within_one_edit(&canonical, allowed, canonical_enum)
+    unique_within_one_edit(Canon::Enum, given, allowed)
 }
 
 /// The field (or option) a given unknown name most likely meant.
 pub fn field_name(given: &str, fields: &[&'static str]) -> Option<&'static str> {
-    let canonical = canonical_name(given);
-    if let Some(hit) = fields.iter().find(|f| canonical_name(f) == canonical) {
+    if let Some(hit) = find_same(Canon::Name, given, fields) {
         return Some(hit);
     }
-    let alias = FIELD_ALIASES
-        .iter()
-        .find(|(from, _)| canonical_name(from) == canonical)
+    let aliases = FIELD_ALIASES.map(|(from, _)| from);
+    let alias = find_same(Canon::Name, given, &aliases)
+        .and_then(|from| FIELD_ALIASES.iter().find(|(f, _)| *f == from))
         .and_then(|(_, to)| fields.iter().copied().find(|f| f == to));
-    alias.or_else(|| unique_within_one_edit(&canonical, fields, canonical_name))
+    alias.or_else(|| unique_within_one_edit(Canon::Name, given, fields))
 }
 
-/// Upper-case, no spaces, and any of `x × / - _ ; .` between two numbers read as `:`.
-fn canonical_enum(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            'x' | 'X' | '×' | '/' | '-' | '_' | ';' | '∶' => ':',
-            _ => c.to_ascii_uppercase(),
-        })
-        .collect()
+/// How two spellings are made comparable. Canonical forms live in stack buffers, never in
+/// strings: a form asks on every keystroke, and a string per candidate cost more than all the
+/// rest of a validation.
+#[derive(Clone, Copy)]
+enum Canon {
+    /// Upper-case, no spaces, and any of `x × / - _ ;` between two numbers read as `:`.
+    Enum,
+    /// Lower-case, without `_ - ` and spaces.
+    Name,
 }
 
-fn canonical_name(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, '_' | '-' | ' '))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+/// `s` in canonical form, in `buffer`; `None` when longer than the buffer (long junk is never
+/// a typo of a short name, and this keeps the work bounded).
+fn canonical<'b>(
+    canon: Canon,
+    s: &str,
+    buffer: &'b mut [char; MAX_TYPO_CHARS],
+) -> Option<&'b [char]> {
+    let mut len = 0;
+    for c in s.chars() {
+        let c = match canon {
+            Canon::Enum if c.is_whitespace() => continue,
+            Canon::Enum => match c {
+                'x' | 'X' | '×' | '/' | '-' | '_' | ';' | '∶' => ':',
+                _ => c.to_ascii_uppercase(),
+            },
+            Canon::Name if matches!(c, '_' | '-' | ' ') => continue,
+            Canon::Name => c.to_ascii_lowercase(),
+        };
+        *buffer.get_mut(len)? = c;
+        len += 1;
+    }
+    buffer.get(..len)
 }
 
-/// `1920:1080` → `16:9`: a ratio given as a size, or not in lowest terms.
-fn reduced_ratio(canonical: &str) -> Option<String> {
-    let (w, h) = split_ascii(canonical, b':')?;
-    let (w, h) = (ascii_number(w)?, ascii_number(h)?);
+/// The candidate whose canonical form equals the given one's.
+fn find_same(canon: Canon, given: &str, candidates: &[&'static str]) -> Option<&'static str> {
+    let (mut mine, mut theirs) = ([' '; MAX_TYPO_CHARS], [' '; MAX_TYPO_CHARS]);
+    let given = canonical(canon, given, &mut mine)?;
+    candidates
+        .iter()
+        .copied()
+        .find(|c| canonical(canon, c, &mut theirs) == Some(given))
+}
+
+/// `1920:1080` → `(16, 9)`: a ratio given as a size, or not in lowest terms.
+fn reduced_ratio(given: &str) -> Option<(u64, u64)> {
+    let mut buffer = [' '; MAX_TYPO_CHARS];
+    let chars = canonical(Canon::Enum, given, &mut buffer)?;
+    let colon = chars.iter().position(|c| *c == ':')?;
+    let (w, h) = (
+        digits(chars.get(..colon)?)?,
+        digits(chars.get(colon + 1..)?)?,
+    );
     if w == 0 || h == 0 {
         return None;
     }
     let divisor = gcd(w, h);
-    Some(format!("{}:{}", w / divisor, h / divisor))
+    Some((w / divisor, h / divisor))
+}
+
+/// 1 to 18 ASCII digits as a number.
+fn digits(chars: &[char]) -> Option<u64> {
+    if chars.is_empty() || chars.len() > 18 {
+        return None;
+    }
+    chars
+        .iter()
+        .try_fold(0u64, |n, c| Some(n * 10 + u64::from(c.to_digit(10)?)))
+}
+
+/// Whether `text` is the ratio `w:h` written out.
+fn ratio_text_is(allowed: &str, (w, h): (u64, u64)) -> bool {
+    split_ascii(allowed, b':')
+        .is_some_and(|(a, b)| ascii_number(a) == Some(w) && ascii_number(b) == Some(h))
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -79,44 +127,42 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
+const MAX_TYPO_CHARS: usize = 32;
+
 fn unique_within_one_edit(
-    canonical: &str,
+    canon: Canon,
+    given: &str,
     candidates: &[&'static str],
-    canon: fn(&str) -> String,
 ) -> Option<&'static str> {
-    // Long junk is never a typo of a short name, and this keeps the work bounded.
-    if canonical.chars().count() > 32 {
-        return None;
-    }
-    let mut near = candidates
-        .iter()
-        .filter(|c| edit_distance(&canon(c), canonical) <= 1);
+    let (mut mine, mut theirs) = ([' '; MAX_TYPO_CHARS], [' '; MAX_TYPO_CHARS]);
+    let given = canonical(canon, given, &mut mine)?;
+    let mut near = candidates.iter().filter(|c| {
+        canonical(canon, c, &mut theirs).is_some_and(|theirs| within_one_edit(theirs, given))
+    });
     match (near.next(), near.next()) {
         (Some(only), None) => Some(only),
         _ => None,
     }
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = i;
-        let mut next = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
-            let left = next.last().copied().unwrap_or(usize::MAX);
-            let cost = diagonal + usize::from(ca != *cb);
-            next.push(
-                cost.min(above.saturating_add(1))
-                    .min(left.saturating_add(1)),
-            );
-            diagonal = above;
-        }
-        row = next;
+/// Whether the Levenshtein distance between the two is at most 1: one pass, no allocation.
+fn within_one_edit(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
     }
-    row.last().copied().unwrap_or(0)
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let (short_rest, long_rest) = (
+        short.get(prefix..).unwrap_or_default(),
+        long.get(prefix..).unwrap_or_default(),
+    );
+    if short.len() == long.len() {
+        // One substitution at most: the rests after the first difference agree.
+        short_rest.get(1..) == long_rest.get(1..)
+    } else {
+        // One insertion into the shorter one.
+        long_rest.get(1..) == Some(short_rest)
+    }
 }
 
 #[cfg(test)]
@@ -161,9 +207,31 @@ mod tests {
     }
 
     #[test]
-    fn distances() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("abc", "abc"), 0);
+    fn one_edit() {
+        let near = |a: &str, b: &str| {
+            within_one_edit(
+                &a.chars().collect::<Vec<_>>(),
+                &b.chars().collect::<Vec<_>>(),
+            )
+        };
+        for (a, b, want) in [
+            ("kitten", "sitting", false),
+            ("", "abc", false),
+            ("", "a", true),
+            ("abc", "abc", true),
+            ("abc", "abd", true),
+            ("abc", "bbd", false),
+            ("abc", "ab", true),
+            ("abc", "bc", true),
+            ("abc", "ac", true),
+            ("abc", "abcd", true),
+            ("abc", "xabc", true),
+            ("abc", "acb", false),
+            ("promt", "prompt", true),
+            ("8K", "4K", true),
+        ] {
+            assert_eq!(near(a, b), want, "{a} {b}");
+            assert_eq!(near(b, a), want, "{b} {a}");
+        }
     }
 }

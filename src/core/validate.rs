@@ -8,8 +8,9 @@ use crate::core::model::{
 };
 use crate::core::reference_url::{classify, is_image_type, ReferenceUrl, UrlProblem};
 use crate::core::suggest;
-use crate::core::value::{comma_list, number_text, quote, FileInfo, Value};
+use crate::core::value::{comma_list, join_text, number_text, quote, FileInfo, Value};
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 
 /// At most this many issues are reported; a last `too_many_issues` says how many were left out.
 pub const MAX_ISSUES: usize = 50;
@@ -89,16 +90,16 @@ issue_codes! {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
     /// Where, relative to the input: `prompt`, `image_urls[2]`; empty for the input itself.
-    pub path: String,
+    pub path: Cow<'static, str>,
     pub code: IssueCode,
     pub message: String,
     pub severity: Severity,
     /// A value that would fix it, when one is clear ("16:9" for "16x9").
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<String>,
+    pub suggestion: Option<&'static str>,
     /// The values the field accepts, for enum problems.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<Vec<&'static str>>,
+    pub allowed: Option<Cow<'static, [&'static str]>>,
 }
 
 /// The input as it should be sent: defaults filled in, borrowing the caller's strings.
@@ -182,17 +183,27 @@ struct Report {
 }
 
 impl Report {
-    fn push(&mut self, path: impl Into<String>, code: IssueCode, message: String) -> &mut Self {
+    fn push(
+        &mut self,
+        path: impl Into<Cow<'static, str>>,
+        code: IssueCode,
+        message: String,
+    ) -> &mut Self {
         self.push_with(path, code, Severity::Error, message)
     }
 
-    fn warn(&mut self, path: impl Into<String>, code: IssueCode, message: String) -> &mut Self {
+    fn warn(
+        &mut self,
+        path: impl Into<Cow<'static, str>>,
+        code: IssueCode,
+        message: String,
+    ) -> &mut Self {
         self.push_with(path, code, Severity::Warning, message)
     }
 
     fn push_with(
         &mut self,
-        path: impl Into<String>,
+        path: impl Into<Cow<'static, str>>,
         code: IssueCode,
         severity: Severity,
         message: String,
@@ -213,11 +224,15 @@ impl Report {
     }
 
     /// Adds details to the issue just pushed (if it was not left out).
-    fn details(&mut self, suggestion: Option<&str>, allowed: Option<&[&'static str]>) {
+    fn details(
+        &mut self,
+        suggestion: Option<&'static str>,
+        allowed: Option<Cow<'static, [&'static str]>>,
+    ) {
         if self.left_out == 0 {
             if let Some(last) = self.issues.last_mut() {
-                last.suggestion = suggestion.map(str::to_string);
-                last.allowed = allowed.map(<[_]>::to_vec);
+                last.suggestion = suggestion;
+                last.allowed = allowed;
             }
         }
     }
@@ -230,7 +245,7 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
         None => Validation {
             value: None,
             errors: vec![Issue {
-                path: String::new(),
+                path: Cow::Borrowed(""),
                 code: IssueCode::ModelNotSupported,
                 message: format!(
                     "The model {} is not supported by this library; supported: {}",
@@ -239,7 +254,7 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
                 ),
                 severity: Severity::Error,
                 suggestion: None,
-                allowed: Some(MODELS.map(|m| m.id).to_vec()),
+                allowed: Some(Cow::Owned(MODELS.map(|m| m.id).to_vec())),
             }],
             warnings: Vec::new(),
         },
@@ -256,8 +271,8 @@ pub fn reference_is_clean(model: &ModelSpec, entry: &Value) -> bool {
         left_out: 0,
     };
     let passes = match entry {
-        Value::File(file) => check_image_file(model, file, "", &mut report),
-        Value::String(url) => check_image_url(model, url, "", &mut report),
+        Value::File(file) => check_image_file(model, file, &Cow::Borrowed(""), &mut report),
+        Value::String(url) => check_image_url(model, url, &Cow::Borrowed(""), &mut report),
         _ => false,
     };
     passes && report.issues.is_empty()
@@ -265,14 +280,14 @@ pub fn reference_is_clean(model: &ModelSpec, entry: &Value) -> bool {
 
 pub fn validate<'a>(model: &ModelSpec, input: &'a Value) -> Validation<'a> {
     let mut report = Report {
-        issues: Vec::new(),
+        issues: Vec::with_capacity(4),
         left_out: 0,
     };
     let normalized = check_input(model, input, &mut report);
     if report.left_out > 0 {
         let n = report.left_out;
         report.issues.push(Issue {
-            path: String::new(),
+            path: Cow::Borrowed(""),
             code: IssueCode::TooManyIssues,
             message: format!("{n} more issue(s) were found and left out of this list"),
             severity: Severity::Error,
@@ -311,7 +326,7 @@ fn check_input<'a>(
     let aspect_ratio = check_enum(
         input.get(FIELD_ASPECT_RATIO),
         FIELD_ASPECT_RATIO,
-        model.aspect_ratios,
+        &Cow::Borrowed(model.aspect_ratios),
         model.default_aspect_ratio,
         (
             IssueCode::AspectRatioNotString,
@@ -319,7 +334,7 @@ fn check_input<'a>(
         ),
         report,
     );
-    let resolution_names: Vec<&'static str> = model.resolution_names().collect();
+    let resolution_names = Cow::Owned(model.resolution_names().collect());
     let resolution = check_enum(
         input.get(FIELD_RESOLUTION),
         FIELD_RESOLUTION,
@@ -339,19 +354,22 @@ fn check_input<'a>(
     for (name, _) in fields {
         if !FIELDS.contains(&name.as_str()) {
             let suggestion = suggest::field_name(name, &FIELDS);
-            let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
             report
                 .push(
-                    name.as_str(),
+                    name.clone(),
                     IssueCode::UnknownField,
-                    format!(
-                        "Unknown field {}: {} accepts only {}.{hint}",
-                        quote(name),
+                    join_text(&[
+                        "Unknown field ",
+                        &quote(name),
+                        ": ",
                         model.id,
-                        comma_list(&FIELDS)
-                    ),
+                        " accepts only ",
+                        &comma_list(&FIELDS),
+                        ".",
+                        &did_you_mean(suggestion),
+                    ]),
                 )
-                .details(suggestion, Some(&FIELDS));
+                .details(suggestion, Some(Cow::Borrowed(&FIELDS)));
         }
     }
     Some(NormalizedInput {
@@ -431,10 +449,12 @@ pub fn prompt_length(text: &str) -> usize {
     units
 }
 
+// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
+#[allow(clippy::ptr_arg)]
 fn check_enum(
     value: Option<&Value>,
-    field: &str,
-    allowed: &[&'static str],
+    field: &'static str,
+    allowed: &Cow<'static, [&'static str]>,
     default: &'static str,
     (not_string, unsupported): (IssueCode, IssueCode),
     report: &mut Report,
@@ -453,7 +473,7 @@ fn check_enum(
                         other.describe()
                     ),
                 )
-                .details(None, Some(allowed));
+                .details(None, Some(allowed.clone()));
             return None;
         }
     };
@@ -461,18 +481,21 @@ fn check_enum(
         return Some(hit);
     }
     let suggestion = suggest::enum_value(given, allowed);
-    let hint = suggestion.map_or(String::new(), |s| format!(" Did you mean \"{s}\"?"));
     report
         .push(
             field,
             unsupported,
-            format!(
-                "{field} {} is not supported; use one of {}.{hint}",
-                quote(given),
-                list(allowed)
-            ),
+            join_text(&[
+                field,
+                " ",
+                &quote(given),
+                " is not supported; use one of ",
+                &list(allowed),
+                ".",
+                &did_you_mean(suggestion),
+            ]),
         )
-        .details(suggestion, Some(allowed));
+        .details(suggestion, Some(allowed.clone()));
     None
 }
 
@@ -508,7 +531,7 @@ fn check_resolution_for_ratio(
                 list(&allowed)
             ),
         )
-        .details(None, Some(&allowed));
+        .details(None, Some(Cow::Owned(allowed)));
 }
 
 fn check_image_urls<'a>(
@@ -550,7 +573,7 @@ fn check_image_urls<'a>(
     // refused anyway, and this keeps the work linear in hostile input.
     let mut first_seen: Vec<(&str, usize)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let path = format!("{FIELD_IMAGE_URLS}[{index}]");
+        let path: Cow<'static, str> = Cow::Owned(format!("{FIELD_IMAGE_URLS}[{index}]"));
         if let Value::File(file) = item {
             ok &= check_image_file(model, file, &path, report);
             if let Some(first) = file.same_as {
@@ -592,7 +615,14 @@ fn check_image_urls<'a>(
 
 /// Reports a file's problems (from its type and size only); true when it may be sent, as it
 /// is or once the JS layer has fitted it.
-fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut Report) -> bool {
+// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
+#[allow(clippy::ptr_arg)]
+fn check_image_file(
+    model: &ModelSpec,
+    file: &FileInfo,
+    path: &Cow<'static, str>,
+    report: &mut Report,
+) -> bool {
     if !is_image_type(&file.media_type) {
         let kind = if file.media_type.is_empty() {
             "has no media type".to_string()
@@ -600,7 +630,7 @@ fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut
             format!("is {}", quote(&file.media_type))
         };
         report.push(
-            path,
+            path.clone(),
             IssueCode::ImageUrlNotImage,
             format!("This file {kind}, not an image: attach a PNG, JPEG or WebP image"),
         );
@@ -608,7 +638,7 @@ fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut
     }
     if file.bytes == 0 {
         report.push(
-            path,
+            path.clone(),
             IssueCode::ImageUrlInvalid,
             "This file is empty".into(),
         );
@@ -631,7 +661,7 @@ fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut
         )
     };
     report.push_with(
-        path,
+        path.clone(),
         code,
         severity,
         format!(
@@ -647,13 +677,20 @@ fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut
 }
 
 /// Reports the URL's problems; true when it may be sent.
-fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report) -> bool {
+// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
+#[allow(clippy::ptr_arg)]
+fn check_image_url(
+    model: &ModelSpec,
+    url: &str,
+    path: &Cow<'static, str>,
+    report: &mut Report,
+) -> bool {
     let shown = quote(url);
     match classify(url) {
         Ok(ReferenceUrl::Https) => true,
         Ok(ReferenceUrl::Http) => {
             report.warn(
-                path,
+                path.clone(),
                 IssueCode::ImageUrlInsecure,
                 format!(
                     "{shown} uses plain http: prefer https, which cannot be altered on the way"
@@ -669,7 +706,7 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
                 return true;
             }
             report.push(
-                path,
+                path.clone(),
                 IssueCode::ImageUrlTooLarge,
                 format!(
                     "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
@@ -682,7 +719,7 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
         }
         Err(UrlProblem::Malformed(why)) => {
             report.push(
-                path,
+                path.clone(),
                 IssueCode::ImageUrlInvalid,
                 format!("{shown} is not a valid URL: {why}"),
             );
@@ -691,19 +728,19 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
         Err(UrlProblem::Scheme(scheme)) => {
             report
                 .push(
-                    path,
+                    path.clone(),
                     IssueCode::ImageUrlUnsupportedScheme,
                     format!(
                         "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
                         comma_list(model.image_url_schemes)
                     ),
                 )
-                .details(None, Some(model.image_url_schemes));
+                .details(None, Some(Cow::Borrowed(model.image_url_schemes)));
             false
         }
         Err(UrlProblem::DataNotImage(media_type)) => {
             report.push(
-                path,
+                path.clone(),
                 IssueCode::ImageUrlNotImage,
                 format!("This data URL holds {media_type}, not an image: use an image/* media type such as image/png"),
             );
@@ -712,16 +749,26 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
     }
 }
 
+/// ` Did you mean "16:9"?`, or nothing.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or(String::new(), |s| {
+        join_text(&[" Did you mean \"", s, "\"?"])
+    })
+}
+
 /// `"1:1", "2:3" or "3:2"`
 fn list(values: &[&str]) -> String {
     // Built by hand: a `join` over `String`s would add a second copy of `join` to the module.
-    let mut out = String::new();
+    let mut out = String::with_capacity(values.iter().map(|v| v.len() + 4).sum());
     for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            out.push_str(if i + 1 == values.len() { " or " } else { ", " });
-        }
-        out.push('"');
+        out.push_str(match i {
+            0 => "\"",
+            _ if i + 1 == values.len() => "\" or \"",
+            _ => "\", \"",
+        });
         out.push_str(value);
+    }
+    if !values.is_empty() {
         out.push('"');
     }
     out

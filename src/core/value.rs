@@ -101,15 +101,40 @@ pub fn comma_list(values: &[&str]) -> String {
     out
 }
 
+/// Message text joined with one allocation: `format!` goes through the formatting machinery,
+/// which costs far more in wasm than copying the pieces (messages are built on every keystroke).
+pub fn join_text(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
 /// A string as a message quotes it: in double quotes, cut to a readable length.
 pub fn quote(s: &str) -> String {
     const SHOWN: usize = 40;
-    let mut shown: String = s.chars().take(SHOWN).collect();
-    if shown.len() < s.len() {
-        shown.push('…');
-    }
-    let mut out = String::with_capacity(shown.len() + 2);
+    let end = s.char_indices().nth(SHOWN).map_or(s.len(), |(at, _)| at);
+    let (shown, cut) = (s.get(..end).unwrap_or(s), end < s.len());
+    let mut out = String::with_capacity(shown.len() + 5);
     out.push('"');
+    if shown
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        // The usual case, plain printable ASCII: copied as it is.
+        out.push_str(shown);
+    } else {
+        push_escaped(&mut out, shown);
+    }
+    if cut {
+        out.push('…');
+    }
+    out.push('"');
+    out
+}
+
+fn push_escaped(out: &mut String, shown: &str) {
     for c in shown.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -120,8 +145,6 @@ pub fn quote(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out.push('"');
-    out
 }
 
 /// A number as a person reads it, without float formatting (which costs the wasm build

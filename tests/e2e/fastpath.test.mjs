@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import init, { validateInput } from "../../pkg/node.js";
+import init, { validateInput, RunbaseClient } from "../../pkg/node.js";
 import { validateInput as coreValidateInput } from "../../pkg/runbase_image.js";
 import { generatedInputs, difference, promptReads } from "./fastpath-inputs.mjs";
 import { ROOT, startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
@@ -30,6 +30,28 @@ test("Node: the JS answer equals the core's on 20,000 generated inputs, and the 
   }
   assert.ok(clean > 1000, `clean inputs: ${clean}`);
   assert.ok(quick > 100, `clean inputs with a counting getter answered by the JS path: ${quick}`);
+});
+
+test("Node: validateInput's issues (built by the entry's makeIssue) equal the client's (serde-wasm-bindgen), member for member and in order", async () => {
+  // Nothing listens there: an invalid input is refused before any request is made.
+  const client = new RunbaseClient({ baseUrl: "http://127.0.0.1:9/v1" });
+  let compared = 0;
+  for (const input of generatedInputs(20261205, 3_000)) {
+    const ours = validateInput(input);
+    if (ours.ok) continue;
+    const error = await client.createRun(input).then(() => assert.fail("created"), (e) => e);
+    assert.equal(error.code, "invalid_input", error.message);
+    assert.equal(ours.issues.length, error.issues.length);
+    ours.issues.forEach((issue, i) => {
+      assert.deepEqual(Object.keys(issue), Object.keys(error.issues[i]));
+      assert.deepStrictEqual(issue, error.issues[i]);
+    });
+    // Lists come out as the caller's own copies: changing one never changes the next answer.
+    ours.issues.find((issue) => issue.allowed)?.allowed.push("changed");
+    assert.deepStrictEqual(validateInput(input).issues, error.issues);
+    compared += 1;
+  }
+  assert.ok(compared > 500, `invalid inputs compared: ${compared}`);
 });
 
 test("Node: odd objects get the core's answer and never a throw", () => {
