@@ -6,6 +6,7 @@ import initWasm, {
   initSync as initWasmSync,
   validateInput as wasmValidateInput,
   referenceIsClean as wasmReferenceIsClean,
+  fieldIssues as wasmFieldIssues,
   getModelFacts as wasmGetModelFacts,
   promptLength as wasmPromptLength,
   RunbaseClient as WasmRunbaseClient,
@@ -88,14 +89,16 @@ function ready() {
 }
 
 // ---------- the usual case, without crossing into wasm ----------
-// An input the core would accept with no issue and no warning is answered here, in a few
-// hundred nanoseconds: every call into wasm costs microseconds of boundary crossings. This
-// path only vouches for inputs it can prove clean from what the core itself says: the limits
-// and choices of getModelFacts(), and each reference's verdict from the core
-// (referenceIsClean), kept per string and per file, so that validating the same references
-// again (a form does on every keystroke) is a lookup, not a pass over a 4 MB data URL.
-// Anything else goes to the core, which answers with every issue. tests/e2e/fastpath.test.mjs
-// compares the two answers on thousands of generated inputs.
+// A form validates on every keystroke, and every call into wasm costs microseconds of boundary
+// crossings, so the usual case is answered here, in a few hundred nanoseconds, never by rules
+// of its own: only from what the core itself says. A field is either clean by the limits and
+// choices of getModelFacts(), or has the issues the core gave for that very value on its own
+// (fieldIssues), kept per value; each reference has the core's verdict (referenceIsClean),
+// kept per string and per file, so that validating the same references again is a lookup,
+// not a pass over a 4 MB data URL. Anything else (a reference with an issue, the rule linking
+// resolution to aspect ratio, an unknown field, a value that is not a string) goes to the
+// core, which answers with every issue. tests/e2e/fastpath.test.mjs compares the two answers
+// on thousands of generated inputs.
 let quick; // what this path needs of the facts, read once
 // Reference strings the core found clean, bounded in count and in characters kept alive (a
 // refused one is never kept: the core reads it again anyway).
@@ -103,6 +106,11 @@ const cleanStrings = new Set();
 let cleanChars = 0;
 const KEEP_STRINGS = 64;
 const KEEP_CHARS = 24 * 1024 * 1024; // four 4 MB data URLs are 22.4 M characters
+// Each field's issues as the core gave them for one string value, by field and value: a field
+// the keystroke did not change (an unsupported ratio, say) costs a lookup. Values longer than
+// this are asked about every time, never kept.
+const fieldVerdicts = { prompt: new Map(), aspect_ratio: new Map(), resolution: new Map() };
+const KEEP_VERDICT_CHARS = 65536;
 // Files by what the core reads of them, type and size (read again at every call: a getter or
 // a redefined property may change them), mapped to the core's verdict.
 const fileVerdicts = new Map();
@@ -135,7 +143,24 @@ function referenceClean(entry) {
   return clean;
 }
 
-/** The core's answer for a clean input, or undefined when only the core can tell. It reads
+/** The core's issues for one field's string value (errors and warnings, in its order). */
+function fieldVerdict(field, value) {
+  const kept = fieldVerdicts[field];
+  let issues = kept.get(value);
+  if (issues === undefined) {
+    issues = wasmFieldIssues(field, value);
+    if (value.length <= KEEP_VERDICT_CHARS) {
+      if (kept.size >= KEEP_STRINGS) kept.clear();
+      kept.set(value, issues);
+    }
+  }
+  return issues;
+}
+
+/** A kept issue as the caller's own object (its list too): changing it changes no later answer. */
+const copyIssue = (issue) => (issue.allowed ? { ...issue, allowed: issue.allowed.slice() } : { ...issue });
+
+/** The core's answer, or undefined when only the core can tell. It reads
  *  the input as the core does: own enumerable keys, then each one; a list by its length and
  *  indexes. */
 function quickValidate(input) {
@@ -152,10 +177,19 @@ function quickValidate(input) {
   const resolution = read("resolution", quick.resolution);
   const list = read("image_urls");
   if (!keys.every((key) => quick.fields.includes(key))) return;
-  if (typeof prompt !== "string" || prompt.length < quick.min || prompt.length > quick.max
-    || !NOT_BLANK.test(prompt) || !wellFormed(prompt)) return;
-  if (typeof aspect_ratio !== "string" || !Object.hasOwn(quick.byRatio, aspect_ratio)
-    || !quick.byRatio[aspect_ratio].includes(resolution)) return;
+  // Each field: clean by the facts, or the core's own issues for its value.
+  const found = [];
+  if (typeof prompt !== "string" || !wellFormed(prompt)) return;
+  if (prompt.length < quick.min || prompt.length > quick.max || !NOT_BLANK.test(prompt)) {
+    found.push(...fieldVerdict("prompt", prompt));
+  }
+  for (const [field, given, allowed] of [["aspect_ratio", aspect_ratio, quick.ratios], ["resolution", resolution, quick.resolutions]]) {
+    if (typeof given !== "string" || !wellFormed(given)) return;
+    if (!allowed.includes(given)) found.push(...fieldVerdict(field, given));
+  }
+  // The rule linking the two belongs to the whole input: the core answers it.
+  if (quick.ratios.includes(aspect_ratio) && quick.resolutions.includes(resolution)
+    && !quick.byRatio[aspect_ratio].includes(resolution)) return;
   const value = { prompt, aspect_ratio, resolution };
   if (list !== undefined) {
     if (!Array.isArray(list)) return;
@@ -166,7 +200,10 @@ function quickValidate(input) {
     if (new Set(urls).size !== urls.length || !urls.every(referenceClean)) return;
     if (urls.length) value.image_urls = urls;
   }
-  return { ok: true, value, issues: [], warnings: [] };
+  // As the core lists them: errors, then warnings, each in field order.
+  const issues = found.filter((issue) => issue.severity === "error").map(copyIssue);
+  const warnings = found.filter((issue) => issue.severity !== "error").map(copyIssue);
+  return issues.length ? { ok: false, issues, warnings } : { ok: true, value, issues, warnings };
 }
 
 function prepareQuick() {
@@ -174,6 +211,7 @@ function prepareQuick() {
   quick = {
     fields: facts.inputFields, min: facts.promptMinLength, max: facts.promptMaxLength,
     aspectRatio: facts.defaultAspectRatio, resolution: facts.defaultResolution,
+    ratios: facts.aspectRatios, resolutions: facts.resolutions,
     byRatio: facts.resolutionsByAspectRatio, maxUrls: facts.maxImageUrls, prices: facts.pricesUsd,
   };
 }

@@ -323,29 +323,8 @@ fn check_input<'a>(
         return None;
     };
     let prompt = check_prompt(model, input.get(FIELD_PROMPT), report);
-    let aspect_ratio = check_enum(
-        input.get(FIELD_ASPECT_RATIO),
-        FIELD_ASPECT_RATIO,
-        &Cow::Borrowed(model.aspect_ratios),
-        model.default_aspect_ratio,
-        (
-            IssueCode::AspectRatioNotString,
-            IssueCode::AspectRatioUnsupported,
-        ),
-        report,
-    );
-    let resolution_names = Cow::Owned(model.resolution_names().collect());
-    let resolution = check_enum(
-        input.get(FIELD_RESOLUTION),
-        FIELD_RESOLUTION,
-        &resolution_names,
-        model.default_resolution,
-        (
-            IssueCode::ResolutionNotString,
-            IssueCode::ResolutionUnsupported,
-        ),
-        report,
-    );
+    let aspect_ratio = check_aspect_ratio(model, input.get(FIELD_ASPECT_RATIO), report);
+    let resolution = check_resolution(model, input.get(FIELD_RESOLUTION), report);
     if let (Some(ratio), Some(resolution)) = (aspect_ratio, resolution) {
         check_resolution_for_ratio(model, input, ratio, resolution, report);
     }
@@ -378,6 +357,60 @@ fn check_input<'a>(
         resolution: resolution?,
         image_urls: image_urls?,
     })
+}
+
+/// The issues of one field's value taken on its own (errors and warnings, in report order), or
+/// `None` for a field whose issues are not its own alone. js/index.js keeps them per value, so
+/// that the fields a keystroke did not change cost a lookup, not a call into the core; the
+/// rule linking resolution to aspect ratio stays with the whole input's validation.
+pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec<Issue>> {
+    let mut report = Report {
+        issues: Vec::new(),
+        left_out: 0,
+    };
+    match field {
+        FIELD_PROMPT => check_prompt(model, Some(value), &mut report).map(|_| ()),
+        FIELD_ASPECT_RATIO => check_aspect_ratio(model, Some(value), &mut report).map(|_| ()),
+        FIELD_RESOLUTION => check_resolution(model, Some(value), &mut report).map(|_| ()),
+        _ => return None,
+    };
+    Some(report.issues)
+}
+
+fn check_aspect_ratio(
+    model: &ModelSpec,
+    value: Option<&Value>,
+    report: &mut Report,
+) -> Option<&'static str> {
+    check_enum(
+        value,
+        FIELD_ASPECT_RATIO,
+        &Cow::Borrowed(model.aspect_ratios),
+        model.default_aspect_ratio,
+        (
+            IssueCode::AspectRatioNotString,
+            IssueCode::AspectRatioUnsupported,
+        ),
+        report,
+    )
+}
+
+fn check_resolution(
+    model: &ModelSpec,
+    value: Option<&Value>,
+    report: &mut Report,
+) -> Option<&'static str> {
+    check_enum(
+        value,
+        FIELD_RESOLUTION,
+        &Cow::Owned(model.resolution_names().collect()),
+        model.default_resolution,
+        (
+            IssueCode::ResolutionNotString,
+            IssueCode::ResolutionUnsupported,
+        ),
+        report,
+    )
 }
 
 fn check_prompt<'a>(

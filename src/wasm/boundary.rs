@@ -14,7 +14,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{
-    prompt_length, reference_is_clean, validate_for_model, Issue, Severity, Validation,
+    field_issues, prompt_length, reference_is_clean, validate_for_model, Issue, Severity,
+    Validation,
 };
 use crate::core::value::{FileInfo, Value, MAX_DEPTH};
 
@@ -294,6 +295,19 @@ pub fn reference_is_clean_js(
     #[wasm_bindgen(unchecked_param_type = "unknown")] entry: JsValue,
 ) -> bool {
     reference_is_clean(&GPT_IMAGE_2, &to_value(&entry, 0))
+}
+
+/// The issues of one gpt-image-2 field's value on its own, or `undefined` for a field whose
+/// issues are not its own alone; js/index.js keeps them per value (see
+/// `validate::field_issues`).
+#[wasm_bindgen(js_name = fieldIssues, unchecked_return_type = "ValidationIssue[] | undefined")]
+pub fn field_issues_js(
+    field: &str,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+) -> JsValue {
+    // Read as a field of an input is (one level less than the input).
+    field_issues(&GPT_IMAGE_2, field, &to_value(&value, MAX_DEPTH - 1))
+        .map_or(JsValue::UNDEFINED, |issues| issues_to_js(&issues).into())
 }
 
 /// A prompt's length as the validator counts it (UTF-16 code units, like String.length).

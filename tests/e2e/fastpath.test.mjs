@@ -14,8 +14,8 @@ let server, browser;
 before(async () => { await init(); });
 after(async () => { await browser?.close(); server?.stop(); });
 
-test("Node: the JS answer equals the core's on 20,000 generated inputs, and the JS path does answer", () => {
-  let clean = 0, quick = 0;
+test("Node: the JS answer equals the core's on 20,000 generated inputs, and the JS path does answer, with problems too", () => {
+  let clean = 0, quick = 0, quickProblems = 0;
   for (const input of generatedInputs(20261125, 20_000)) {
     const reads = () => promptReads.get(input) ?? 0;
     const before = reads();
@@ -27,9 +27,12 @@ test("Node: the JS answer equals the core's on 20,000 generated inputs, and the 
     if (core.ok && core.warnings.length === 0) clean += 1;
     // The JS path reads the prompt once and answers; when it cannot, the core reads it again.
     if (oursReads === 1 && ours.ok) quick += 1;
+    // ... and for inputs with problems, from the core's kept issues of each field's value.
+    if (oursReads === 1 && !ours.ok) quickProblems += 1;
   }
   assert.ok(clean > 1000, `clean inputs: ${clean}`);
   assert.ok(quick > 100, `clean inputs with a counting getter answered by the JS path: ${quick}`);
+  assert.ok(quickProblems > 100, `inputs with problems and a counting getter answered by the JS path: ${quickProblems}`);
 });
 
 test("Node: validateInput's issues (built by the entry's makeIssue) equal the client's (serde-wasm-bindgen), member for member and in order", async () => {
