@@ -108,9 +108,10 @@ const KEEP_STRINGS = 64;
 const KEEP_CHARS = 24 * 1024 * 1024; // four 4 MB data URLs are 22.4 M characters
 // Each field's issues as the core gave them for one string value, by field and value: a field
 // the keystroke did not change (an unsupported ratio, say) costs a lookup. Values longer than
-// this are asked about every time, never kept.
+// KEEP_VERDICT_CHARS (a prompt over the limit, say) are asked about every time, never kept, so
+// at most 64 × 1024 characters per field stay alive.
 const fieldVerdicts = { prompt: new Map(), aspect_ratio: new Map(), resolution: new Map() };
-const KEEP_VERDICT_CHARS = 65536;
+const KEEP_VERDICT_CHARS = 1024;
 // Files by what the core reads of them, type and size (read again at every call: a getter or
 // a redefined property may change them), mapped to the core's verdict.
 const fileVerdicts = new Map();

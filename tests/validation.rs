@@ -858,3 +858,47 @@ fn typescript_error_codes_are_every_code_there_is() {
         );
     }
 }
+
+/// What js/index.js keeps per value (`field_issues`) is exactly what the whole input's
+/// validation says of that field, so that its answers equal the core's.
+#[test]
+fn a_fields_issues_on_their_own_are_its_issues_in_a_whole_input() {
+    use runbase_image::core::validate::field_issues;
+    let values = [
+        s(""),
+        s("  \n"),
+        s(&"x".repeat(4001)),
+        s("A lamp"),
+        s("16x9"),
+        s("1920x1080"),
+        s("8K"),
+        s("4k"),
+        s("1:1"),
+        s("2K"),
+        Value::Number(3.0),
+        Value::Null,
+    ];
+    let mut issues_seen = 0;
+    for field in ["prompt", "aspect_ratio", "resolution"] {
+        for value in &values {
+            let input = match field {
+                "prompt" => obj(&[(field, value.clone())]),
+                _ => obj(&[("prompt", s("A lamp")), (field, value.clone())]),
+            };
+            let whole = validate(&GPT_IMAGE_2, &input);
+            let want: Vec<_> = whole
+                .issues()
+                .filter(|i| i.path == field)
+                .cloned()
+                .collect();
+            let mut got = field_issues(&GPT_IMAGE_2, field, value).expect(field);
+            // The whole input lists errors before warnings.
+            got.sort_by_key(|i| i.severity != Severity::Error);
+            assert_eq!(got, want, "{field} = {value:?}");
+            issues_seen += got.len();
+        }
+    }
+    assert!(issues_seen > 15, "{issues_seen}");
+    assert_eq!(field_issues(&GPT_IMAGE_2, "image_urls", &s("x")), None);
+    assert_eq!(field_issues(&GPT_IMAGE_2, "seed", &s("x")), None);
+}

@@ -323,8 +323,13 @@ fn check_input<'a>(
         return None;
     };
     let prompt = check_prompt(model, input.get(FIELD_PROMPT), report);
-    let aspect_ratio = check_aspect_ratio(model, input.get(FIELD_ASPECT_RATIO), report);
-    let resolution = check_resolution(model, input.get(FIELD_RESOLUTION), report);
+    let aspect_ratio = check_choice(
+        model,
+        FIELD_ASPECT_RATIO,
+        input.get(FIELD_ASPECT_RATIO),
+        report,
+    );
+    let resolution = check_choice(model, FIELD_RESOLUTION, input.get(FIELD_RESOLUTION), report);
     if let (Some(ratio), Some(resolution)) = (aspect_ratio, resolution) {
         check_resolution_for_ratio(model, input, ratio, resolution, report);
     }
@@ -368,49 +373,43 @@ pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec
         issues: Vec::new(),
         left_out: 0,
     };
-    match field {
-        FIELD_PROMPT => check_prompt(model, Some(value), &mut report).map(|_| ()),
-        FIELD_ASPECT_RATIO => check_aspect_ratio(model, Some(value), &mut report).map(|_| ()),
-        FIELD_RESOLUTION => check_resolution(model, Some(value), &mut report).map(|_| ()),
+    // Only the issues are wanted here, not the value each check hands on.
+    let _ = match field {
+        FIELD_PROMPT => check_prompt(model, Some(value), &mut report).map(|_| ""),
+        FIELD_ASPECT_RATIO => check_choice(model, FIELD_ASPECT_RATIO, Some(value), &mut report),
+        FIELD_RESOLUTION => check_choice(model, FIELD_RESOLUTION, Some(value), &mut report),
         _ => return None,
     };
     Some(report.issues)
 }
 
-fn check_aspect_ratio(
+/// The aspect ratio or the resolution: one of the model's values, or its default when absent.
+fn check_choice(
     model: &ModelSpec,
+    field: &'static str,
     value: Option<&Value>,
     report: &mut Report,
 ) -> Option<&'static str> {
-    check_enum(
-        value,
-        FIELD_ASPECT_RATIO,
-        &Cow::Borrowed(model.aspect_ratios),
-        model.default_aspect_ratio,
+    let (allowed, default, codes) = if field == FIELD_ASPECT_RATIO {
         (
-            IssueCode::AspectRatioNotString,
-            IssueCode::AspectRatioUnsupported,
-        ),
-        report,
-    )
-}
-
-fn check_resolution(
-    model: &ModelSpec,
-    value: Option<&Value>,
-    report: &mut Report,
-) -> Option<&'static str> {
-    check_enum(
-        value,
-        FIELD_RESOLUTION,
-        &Cow::Owned(model.resolution_names().collect()),
-        model.default_resolution,
+            Cow::Borrowed(model.aspect_ratios),
+            model.default_aspect_ratio,
+            (
+                IssueCode::AspectRatioNotString,
+                IssueCode::AspectRatioUnsupported,
+            ),
+        )
+    } else {
         (
-            IssueCode::ResolutionNotString,
-            IssueCode::ResolutionUnsupported,
-        ),
-        report,
-    )
+            Cow::Owned(model.resolution_names().collect()),
+            model.default_resolution,
+            (
+                IssueCode::ResolutionNotString,
+                IssueCode::ResolutionUnsupported,
+            ),
+        )
+    };
+    check_enum(value, field, &allowed, default, codes, report)
 }
 
 fn check_prompt<'a>(
