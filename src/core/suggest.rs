@@ -55,11 +55,7 @@ enum Canon {
 
 /// `s` in canonical form, in `buffer`; `None` when longer than the buffer (long junk is never
 /// a typo of a short name, and this keeps the work bounded).
-fn canonical<'b>(
-    canon: Canon,
-    s: &str,
-    buffer: &'b mut [char; MAX_TYPO_CHARS],
-) -> Option<&'b [char]> {
+fn canonical<'b>(canon: Canon, s: &str, buffer: &'b mut [char]) -> Option<&'b [char]> {
     let mut len = 0;
     for c in s.chars() {
         let c = match canon {
@@ -89,7 +85,8 @@ fn find_same(canon: Canon, given: &str, candidates: &[&'static str]) -> Option<&
 
 /// `1920:1080` → `(16, 9)`: a ratio given as a size, or not in lowest terms.
 fn reduced_ratio(given: &str) -> Option<(u64, u64)> {
-    let mut buffer = [' '; MAX_TYPO_CHARS];
+    // Room for two numbers of the most digits read (18) and the colon.
+    let mut buffer = [' '; 2 * 18 + 1];
     let chars = canonical(Canon::Enum, given, &mut buffer)?;
     let colon = chars.iter().position(|c| *c == ':')?;
     let (w, h) = (
@@ -180,6 +177,9 @@ mod tests {
             ("16/9", Some("16:9")),
             ("1920x1080", Some("16:9")),
             ("16;9", Some("16:9")),
+            // A ratio longer than a typo is still read as numbers (18 digits a side at most).
+            ("0000000000000016:0000000000000009", Some("16:9")),
+            ("3840000000000000x2160000000000000", Some("16:9")),
             ("2:1", None),
             ("square", None),
         ] {
