@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{as_run, client, code, get_json, run_body, send, upstream_seen, Server};
+use common::{as_run, client, code, get_json, get_text, run_body, send, upstream_seen, Server};
 use serde_json::{json, Value};
 
 const KEY: &str = "sk-sim-proxy";
@@ -78,14 +78,7 @@ async fn thirty_clients_share_one_key_without_a_429() {
     assert_eq!(stats["runs"]["followed"], 0);
     assert!(stats["lagMs"]["p50"].as_f64().is_some(), "{stats}");
     assert!(stats["runs"]["pollsPerFinishedRun"].as_f64().unwrap() >= 1.0);
-    let metrics = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(server.url("/metrics")).await;
     for name in [
         "runbase_upstream_requests_total ",
         "runbase_upstream_rate_limited 0",

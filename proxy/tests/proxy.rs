@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{as_error, as_run, client, code, get_json, nulls, run_body, send, Server};
+use common::{as_error, as_run, client, code, get_json, get_text, nulls, run_body, send, Server};
 use runbase_image::core::api::RunStatus;
 use serde_json::{json, Value};
 
@@ -427,14 +427,7 @@ async fn upstream_errors_are_reshaped_and_the_key_never_leaves() {
     );
     assert_eq!(message.chars().count(), 300);
     // A run that quotes it too.
-    let text = client()
-        .get(server.url("/api/v1/runs/run_echo_ok"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(server.url("/api/v1/runs/run_echo_ok")).await;
     assert!(!text.contains(KEY), "{text}");
     assert!(text.contains("upstream trace: Bearer [redacted]"), "{text}");
 }

@@ -164,6 +164,18 @@ pub async fn get_json(url: String) -> Value {
         .expect("a JSON body")
 }
 
+/// A GET's body as text, whatever its status (metrics, answers checked for what they hold).
+pub async fn get_text(url: String) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("a text body")
+}
+
 /// What a simulator saw from one key: requests, 429s, most in any 10 s.
 pub async fn upstream_seen(simulator: &Server, key: &str) -> (u64, u64, u64) {
     let stats = get_json(simulator.url("/__sim/stats")).await;
