@@ -19,27 +19,24 @@ const FIELD_ALIASES: [(&str, &str); 10] = [
 
 /// The allowed value a given enum value most likely meant, if exactly one fits.
 pub fn enum_value(given: &str, allowed: &[&'static str]) -> Option<&'static str> {
-    if let Some(hit) = find_same(Canon::Enum, given, allowed) {
-        return Some(hit);
-    }
-    if let Some(hit) =
-        reduced_ratio(given).and_then(|ratio| allowed.iter().find(|a| ratio_text_is(a, ratio)))
-    {
-        return Some(hit);
-    }
-    unique_within_one_edit(Canon::Enum, given, allowed)
+    let (same, near) = closest(Canon::Enum, given, allowed);
+    same.or_else(|| {
+        reduced_ratio(given)
+            .and_then(|ratio| allowed.iter().copied().find(|a| ratio_text_is(a, ratio)))
+    })
+    .or(near)
 }
 
 /// The field (or option) a given unknown name most likely meant.
 pub fn field_name(given: &str, fields: &[&'static str]) -> Option<&'static str> {
-    if let Some(hit) = find_same(Canon::Name, given, fields) {
-        return Some(hit);
-    }
+    let (same, near) = closest(Canon::Name, given, fields);
     let aliases = FIELD_ALIASES.map(|(from, _)| from);
-    let alias = find_same(Canon::Name, given, &aliases)
-        .and_then(|from| FIELD_ALIASES.iter().find(|(f, _)| *f == from))
-        .and_then(|(_, to)| fields.iter().copied().find(|f| f == to));
-    alias.or_else(|| unique_within_one_edit(Canon::Name, given, fields))
+    same.or_else(|| {
+        let (from, _) = closest(Canon::Name, given, &aliases);
+        let (_, to) = FIELD_ALIASES.iter().find(|(f, _)| Some(*f) == from)?;
+        fields.iter().copied().find(|f| f == to)
+    })
+    .or(near)
 }
 
 /// How two spellings are made comparable. Canonical forms live in stack buffers, never in
@@ -57,30 +54,58 @@ enum Canon {
 /// a typo of a short name, and this keeps the work bounded).
 fn canonical<'b>(canon: Canon, s: &str, buffer: &'b mut [char]) -> Option<&'b [char]> {
     let mut len = 0;
-    for c in s.chars() {
+    let mut push = |c: char| -> Option<()> {
         let c = match canon {
-            Canon::Enum if c.is_whitespace() => continue,
+            Canon::Enum if c.is_whitespace() => return Some(()),
             Canon::Enum => match c {
                 'x' | 'X' | '×' | '/' | '-' | '_' | ';' | '∶' => ':',
                 _ => c.to_ascii_uppercase(),
             },
-            Canon::Name if matches!(c, '_' | '-' | ' ') => continue,
+            Canon::Name if matches!(c, '_' | '-' | ' ') => return Some(()),
             Canon::Name => c.to_ascii_lowercase(),
         };
         *buffer.get_mut(len)? = c;
         len += 1;
+        Some(())
+    };
+    if s.is_ascii() {
+        // Byte by byte: decoding UTF-8 was most of the time spent here.
+        for &b in s.as_bytes() {
+            push(char::from(b))?;
+        }
+    } else {
+        for c in s.chars() {
+            push(c)?;
+        }
     }
     buffer.get(..len)
 }
 
-/// The candidate whose canonical form equals the given one's.
-fn find_same(canon: Canon, given: &str, candidates: &[&'static str]) -> Option<&'static str> {
+/// The candidate whose canonical form equals the given one's (the first), and the only one
+/// within one edit of it (if exactly one is): each candidate made canonical once.
+fn closest(
+    canon: Canon,
+    given: &str,
+    candidates: &[&'static str],
+) -> (Option<&'static str>, Option<&'static str>) {
     let (mut mine, mut theirs) = ([' '; MAX_TYPO_CHARS], [' '; MAX_TYPO_CHARS]);
-    let given = canonical(canon, given, &mut mine)?;
-    candidates
-        .iter()
-        .copied()
-        .find(|c| canonical(canon, c, &mut theirs) == Some(given))
+    let Some(given) = canonical(canon, given, &mut mine) else {
+        return (None, None);
+    };
+    let (mut near, mut how_many_near) = (None, 0);
+    for candidate in candidates {
+        let Some(theirs) = canonical(canon, candidate, &mut theirs) else {
+            continue;
+        };
+        if theirs == given {
+            return (Some(candidate), None);
+        }
+        if within_one_edit(theirs, given) {
+            near = Some(*candidate);
+            how_many_near += 1;
+        }
+    }
+    (None, near.filter(|_| how_many_near == 1))
 }
 
 /// `1920:1080` → `(16, 9)`: a ratio given as a size, or not in lowest terms.
@@ -125,22 +150,6 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 const MAX_TYPO_CHARS: usize = 32;
-
-fn unique_within_one_edit(
-    canon: Canon,
-    given: &str,
-    candidates: &[&'static str],
-) -> Option<&'static str> {
-    let (mut mine, mut theirs) = ([' '; MAX_TYPO_CHARS], [' '; MAX_TYPO_CHARS]);
-    let given = canonical(canon, given, &mut mine)?;
-    let mut near = candidates.iter().filter(|c| {
-        canonical(canon, c, &mut theirs).is_some_and(|theirs| within_one_edit(theirs, given))
-    });
-    match (near.next(), near.next()) {
-        (Some(only), None) => Some(only),
-        _ => None,
-    }
-}
 
 /// Whether the Levenshtein distance between the two is at most 1: one pass, no allocation.
 fn within_one_edit(a: &[char], b: &[char]) -> bool {
