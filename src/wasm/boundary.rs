@@ -106,7 +106,8 @@ fn text(s: &Cow<'static, str>) -> JsValue {
 /// this way (Node, measured on the same build).
 fn issues_to_js(issues: &[Issue]) -> Array {
     ISSUE_MAKER.with(|maker| {
-        let maker = maker.borrow();
+        let maker = maker.try_borrow().ok();
+        let maker = maker.as_ref().and_then(|maker| maker.as_ref());
         issues
             .iter()
             .map(|issue| {
@@ -122,7 +123,7 @@ fn issues_to_js(issues: &[Issue]) -> Array {
                     }
                 };
                 let suggestion = issue.suggestion.map_or(JsValue::UNDEFINED, static_str);
-                match maker.as_ref() {
+                match maker {
                     Some(maker) => maker.make(
                         &JsValue::UNDEFINED,
                         &text(&issue.path),
