@@ -1,7 +1,7 @@
 //! "Did you mean …" for near misses: enum values (`4k`, `16x9`, ` 16:9`) and field names
 //! (`aspectRatio`, `image_url`, `size`).
 
-use crate::core::value::{ascii_number, split_ascii};
+use crate::core::value::{ascii_number, digits_number, split_ascii};
 
 /// Names other APIs use for a field of ours, which no spelling rule would find.
 const FIELD_ALIASES: [(&str, &str); 10] = [
@@ -115,24 +115,14 @@ fn reduced_ratio(given: &str) -> Option<(u64, u64)> {
     let chars = canonical(Canon::Enum, given, &mut buffer)?;
     let colon = chars.iter().position(|c| *c == ':')?;
     let (w, h) = (
-        digits(chars.get(..colon)?)?,
-        digits(chars.get(colon + 1..)?)?,
+        digits_number(chars.get(..colon)?.iter().copied())?,
+        digits_number(chars.get(colon + 1..)?.iter().copied())?,
     );
     if w == 0 || h == 0 {
         return None;
     }
     let divisor = gcd(w, h);
     Some((w / divisor, h / divisor))
-}
-
-/// 1 to 18 ASCII digits as a number.
-fn digits(chars: &[char]) -> Option<u64> {
-    if chars.is_empty() || chars.len() > 18 {
-        return None;
-    }
-    chars
-        .iter()
-        .try_fold(0u64, |n, c| Some(n * 10 + u64::from(c.to_digit(10)?)))
 }
 
 /// Whether `text` is the ratio `w:h` written out.

@@ -177,6 +177,7 @@ impl Validation<'_> {
 }
 
 /// Collects issues and keeps the list bounded whatever the input holds.
+#[derive(Default)]
 struct Report {
     issues: Vec<Issue>,
     left_out: usize,
@@ -266,23 +267,17 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
 /// same references again (a form does on every keystroke) costs a lookup instead of a pass
 /// over a 4 MB data URL; the rules stay here.
 pub fn reference_is_clean(model: &ModelSpec, entry: &Value) -> bool {
-    let mut report = Report {
-        issues: Vec::new(),
-        left_out: 0,
-    };
+    let mut report = Report::default();
     let passes = match entry {
-        Value::File(file) => check_image_file(model, file, &Cow::Borrowed(""), &mut report),
-        Value::String(url) => check_image_url(model, url, &Cow::Borrowed(""), &mut report),
+        Value::File(file) => check_image_file(model, file, "", &mut report),
+        Value::String(url) => check_image_url(model, url, "", &mut report),
         _ => false,
     };
     passes && report.issues.is_empty()
 }
 
 pub fn validate<'a>(model: &ModelSpec, input: &'a Value) -> Validation<'a> {
-    let mut report = Report {
-        issues: Vec::with_capacity(4),
-        left_out: 0,
-    };
+    let mut report = Report::default();
     let normalized = check_input(model, input, &mut report);
     if report.left_out > 0 {
         let n = report.left_out;
@@ -369,17 +364,20 @@ fn check_input<'a>(
 /// that the fields a keystroke did not change cost a lookup, not a call into the core; the
 /// rule linking resolution to aspect ratio stays with the whole input's validation.
 pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec<Issue>> {
-    let mut report = Report {
-        issues: Vec::new(),
-        left_out: 0,
-    };
+    let mut report = Report::default();
     // Only the issues are wanted here, not the value each check hands on.
-    let _ = match field {
-        FIELD_PROMPT => check_prompt(model, Some(value), &mut report).map(|_| ""),
-        FIELD_ASPECT_RATIO => check_choice(model, FIELD_ASPECT_RATIO, Some(value), &mut report),
-        FIELD_RESOLUTION => check_choice(model, FIELD_RESOLUTION, Some(value), &mut report),
+    match field {
+        FIELD_PROMPT => {
+            check_prompt(model, Some(value), &mut report);
+        }
+        FIELD_ASPECT_RATIO => {
+            check_choice(model, FIELD_ASPECT_RATIO, Some(value), &mut report);
+        }
+        FIELD_RESOLUTION => {
+            check_choice(model, FIELD_RESOLUTION, Some(value), &mut report);
+        }
         _ => return None,
-    };
+    }
     Some(report.issues)
 }
 
@@ -409,7 +407,7 @@ fn check_choice(
             ),
         )
     };
-    check_enum(value, field, &allowed, default, codes, report)
+    check_enum(value, field, allowed, default, codes, report)
 }
 
 fn check_prompt<'a>(
@@ -481,12 +479,10 @@ pub fn prompt_length(text: &str) -> usize {
     units
 }
 
-// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
-#[allow(clippy::ptr_arg)]
 fn check_enum(
     value: Option<&Value>,
     field: &'static str,
-    allowed: &Cow<'static, [&'static str]>,
+    allowed: Cow<'static, [&'static str]>,
     default: &'static str,
     (not_string, unsupported): (IssueCode, IssueCode),
     report: &mut Report,
@@ -501,18 +497,18 @@ fn check_enum(
                     not_string,
                     format!(
                         "{field} must be one of the strings {}, but {} was given. Leave it out to get the default \"{default}\"",
-                        list(allowed),
+                        list(&allowed),
                         other.describe()
                     ),
                 )
-                .details(None, Some(allowed.clone()));
+                .details(None, Some(allowed));
             return None;
         }
     };
     if let Some(hit) = allowed.iter().find(|a| *a == given) {
         return Some(hit);
     }
-    let suggestion = suggest::enum_value(given, allowed);
+    let suggestion = suggest::enum_value(given, &allowed);
     report
         .push(
             field,
@@ -522,12 +518,12 @@ fn check_enum(
                 " ",
                 &quote(given),
                 " is not supported; use one of ",
-                &list(allowed),
+                &list(&allowed),
                 ".",
                 &did_you_mean(suggestion),
             ]),
         )
-        .details(suggestion, Some(allowed.clone()));
+        .details(suggestion, Some(allowed));
     None
 }
 
@@ -605,7 +601,7 @@ fn check_image_urls<'a>(
     // refused anyway, and this keeps the work linear in hostile input.
     let mut first_seen: Vec<(&str, usize)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let path: Cow<'static, str> = Cow::Owned(format!("{FIELD_IMAGE_URLS}[{index}]"));
+        let path = format!("{FIELD_IMAGE_URLS}[{index}]");
         if let Value::File(file) = item {
             ok &= check_image_file(model, file, &path, report);
             if let Some(first) = file.same_as {
@@ -647,14 +643,7 @@ fn check_image_urls<'a>(
 
 /// Reports a file's problems (from its type and size only); true when it may be sent, as it
 /// is or once the JS layer has fitted it.
-// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
-#[allow(clippy::ptr_arg)]
-fn check_image_file(
-    model: &ModelSpec,
-    file: &FileInfo,
-    path: &Cow<'static, str>,
-    report: &mut Report,
-) -> bool {
+fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut Report) -> bool {
     if !is_image_type(&file.media_type) {
         let kind = if file.media_type.is_empty() {
             "has no media type".to_string()
@@ -662,7 +651,7 @@ fn check_image_file(
             format!("is {}", quote(&file.media_type))
         };
         report.push(
-            path.clone(),
+            path.to_owned(),
             IssueCode::ImageUrlNotImage,
             format!("This file {kind}, not an image: attach a PNG, JPEG or WebP image"),
         );
@@ -670,7 +659,7 @@ fn check_image_file(
     }
     if file.bytes == 0 {
         report.push(
-            path.clone(),
+            path.to_owned(),
             IssueCode::ImageUrlInvalid,
             "This file is empty".into(),
         );
@@ -693,7 +682,7 @@ fn check_image_file(
         )
     };
     report.push_with(
-        path.clone(),
+        path.to_owned(),
         code,
         severity,
         format!(
@@ -709,20 +698,13 @@ fn check_image_file(
 }
 
 /// Reports the URL's problems; true when it may be sent.
-// A `&Cow` on purpose: an issue keeps a clone, which for static text copies no string.
-#[allow(clippy::ptr_arg)]
-fn check_image_url(
-    model: &ModelSpec,
-    url: &str,
-    path: &Cow<'static, str>,
-    report: &mut Report,
-) -> bool {
+fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report) -> bool {
     let shown = quote(url);
     match classify(url) {
         Ok(ReferenceUrl::Https) => true,
         Ok(ReferenceUrl::Http) => {
             report.warn(
-                path.clone(),
+                path.to_owned(),
                 IssueCode::ImageUrlInsecure,
                 format!(
                     "{shown} uses plain http: prefer https, which cannot be altered on the way"
@@ -738,7 +720,7 @@ fn check_image_url(
                 return true;
             }
             report.push(
-                path.clone(),
+                path.to_owned(),
                 IssueCode::ImageUrlTooLarge,
                 format!(
                     "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
@@ -751,7 +733,7 @@ fn check_image_url(
         }
         Err(UrlProblem::Malformed(why)) => {
             report.push(
-                path.clone(),
+                path.to_owned(),
                 IssueCode::ImageUrlInvalid,
                 format!("{shown} is not a valid URL: {why}"),
             );
@@ -760,7 +742,7 @@ fn check_image_url(
         Err(UrlProblem::Scheme(scheme)) => {
             report
                 .push(
-                    path.clone(),
+                    path.to_owned(),
                     IssueCode::ImageUrlUnsupportedScheme,
                     format!(
                         "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
@@ -772,7 +754,7 @@ fn check_image_url(
         }
         Err(UrlProblem::DataNotImage(media_type)) => {
             report.push(
-                path.clone(),
+                path.to_owned(),
                 IssueCode::ImageUrlNotImage,
                 format!("This data URL holds {media_type}, not an image: use an image/* media type such as image/png"),
             );

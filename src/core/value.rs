@@ -80,12 +80,15 @@ pub fn rsplit_ascii(s: &str, delimiter: u8) -> Option<(&str, &str)> {
 /// 1 to 18 ASCII digits as a number (no sign, no spaces); one small reader instead of the
 /// standard integer parsers, which the module would carry once per integer type.
 pub fn ascii_number(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 18 {
+    digits_number(s.bytes().map(char::from))
+}
+
+/// [`ascii_number`] over characters (a canonical form in a buffer, say).
+pub fn digits_number(mut chars: impl ExactSizeIterator<Item = char>) -> Option<u64> {
+    if chars.len() == 0 || chars.len() > 18 {
         return None;
     }
-    s.bytes().try_fold(0u64, |n, b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
+    chars.try_fold(0u64, |n, c| Some(n * 10 + u64::from(c.to_digit(10)?)))
 }
 
 /// `a, b, c`: one helper for every list in a message (each `join` instance costs the module

@@ -82,12 +82,15 @@ fn static_str(s: &'static str) -> JsValue {
     cached(s.as_ptr() as usize, s.len(), || JsValue::from_str(s))
 }
 
+/// A new JS array of the core's static strings.
+fn js_list(list: &[&'static str]) -> Array {
+    list.iter().map(|s| static_str(s)).collect()
+}
+
 /// A static list is made once and handed out as a copy (the caller may change it).
 fn static_list(list: &'static [&'static str]) -> Array {
-    let made: Array = cached(list.as_ptr() as usize, list.len(), || {
-        list.iter().map(|s| static_str(s)).collect::<Array>().into()
-    })
-    .unchecked_into();
+    let made: Array =
+        cached(list.as_ptr() as usize, list.len(), || js_list(list).into()).unchecked_into();
     made.slice(0, list.len() as u32)
 }
 
@@ -118,9 +121,7 @@ fn issues_to_js(issues: &[Issue]) -> Array {
                 let allowed = match &issue.allowed {
                     None => JsValue::UNDEFINED,
                     Some(Cow::Borrowed(list)) => static_list(list).into(),
-                    Some(Cow::Owned(list)) => {
-                        list.iter().map(|s| static_str(s)).collect::<Array>().into()
-                    }
+                    Some(Cow::Owned(list)) => js_list(list).into(),
                 };
                 let suggestion = issue.suggestion.map_or(JsValue::UNDEFINED, static_str);
                 match maker {
