@@ -1,21 +1,28 @@
 //! The accept loop (issue 15), in place of `axum::serve`, which has no time-outs and no limits:
 //! hyper's HTTP/1 connections with a header read time-out, an idle keep-alive time-out, and a
-//! cap on open connections in total and per client address. At a cap the oldest connection
+//! cap on open connections in total and per client address. Both time-outs are kept here, not
+//! by hyper: since hyper 1.6 its header read time-out also runs while a kept-alive connection
+//! waits for its next request, so it would close every idle connection after the header
+//! time-out, whatever the idle one says. At a cap the oldest connection
 //! with no request in flight (an idle or trickling one: what a flood is made of) is closed to
 //! make room, so a new client is still served; only when every connection is busy is the new
 //! one refused.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -180,8 +187,14 @@ pub async fn serve(
     tokio::pin!(shutdown);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read)
+        .header_read_timeout(None)
         .keep_alive(true);
+    // Told to clients that honour it (Firefox, Node's fetch), so that they close an idle
+    // connection first instead of racing a request against the close.
+    let keep_alive = HeaderValue::from_str(&format!("timeout={}", limits.idle.as_secs())).ok();
+    // Time-outs are checked this often, so that they hold to about a quarter of the shorter.
+    let check_every = (limits.idle.min(limits.header_read) / 4)
+        .clamp(Duration::from_millis(25), Duration::from_secs(1));
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -207,27 +220,44 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let (http, connections) = (http.clone(), connections.clone());
+        let (http, connections, keep_alive) =
+            (http.clone(), connections.clone(), keep_alive.clone());
         tokio::spawn(async move {
             let opened = Instant::now();
             let since_open = move || opened.elapsed().as_millis() as u64;
-            let (busy_in, active_in) = (busy.clone(), active_ms.clone());
+            // A new connection owes its first request's head from the start.
+            let head_from = Arc::new(AtomicU64::new(1));
+            let (busy_in, active_in, head_in) =
+                (busy.clone(), active_ms.clone(), head_from.clone());
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(peer));
+                    head_in.store(0, Ordering::Relaxed);
                     let guard = Busy::new(busy_in.clone(), active_in.clone(), since_open);
                     let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+                    let keep_alive = keep_alive.clone();
                     async move {
-                        let answer = answer.await;
+                        let mut answer = answer.await;
                         drop(guard);
+                        if let (Ok(answer), Some(value)) = (&mut answer, keep_alive) {
+                            answer
+                                .headers_mut()
+                                .insert(HeaderName::from_static("keep-alive"), value);
+                        }
                         answer
                     }
                 });
+            let stream = TimedRead {
+                stream,
+                busy: busy.clone(),
+                head_from: head_from.clone(),
+                since_open: Box::new(since_open),
+            };
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(check_every);
             // Once closing, what is still being answered gets this long (hyper has no write
             // time-out: a client that stops reading must not keep the connection forever).
             let mut closing_until: Option<Instant> = None;
@@ -246,8 +276,19 @@ pub async fn serve(
                         conn.as_mut().graceful_shutdown();
                     }
                     _ = tick.tick(), if closing_until.is_none() => {
-                        let idle_ms = since_open().saturating_sub(active_ms.load(Ordering::Relaxed));
-                        if busy.load(Ordering::Relaxed) == 0 && idle_ms >= limits.idle.as_millis() as u64 {
+                        if busy.load(Ordering::Relaxed) > 0 {
+                            continue;
+                        }
+                        let now = since_open();
+                        let head_from = head_from.load(Ordering::Relaxed);
+                        if head_from > 0 {
+                            // A head begun and not finished in time (silent or trickling).
+                            if (now + 1).saturating_sub(head_from) >= limits.header_read.as_millis() as u64 {
+                                break;
+                            }
+                        } else if now.saturating_sub(active_ms.load(Ordering::Relaxed))
+                            >= limits.idle.as_millis() as u64
+                        {
                             closing_until = Some(Instant::now() + CLOSING_GRACE);
                             conn.as_mut().graceful_shutdown();
                         }
@@ -262,6 +303,67 @@ pub async fn serve(
     let until = Instant::now() + Duration::from_secs(10);
     while connections.open() > 0 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The client's side of a connection, noting when the head of its next request began to
+/// arrive: the first bytes read while no request is being answered.
+struct TimedRead {
+    stream: TcpStream,
+    busy: Arc<AtomicUsize>,
+    /// Milliseconds since the connection opened, plus one, of that first byte; 0 when no head
+    /// is arriving.
+    head_from: Arc<AtomicU64>,
+    since_open: Box<dyn Fn() -> u64 + Send>,
+}
+
+impl AsyncRead for TimedRead {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before
+            && this.busy.load(Ordering::Relaxed) == 0
+            && this.head_from.load(Ordering::Relaxed) == 0
+        {
+            this.head_from
+                .store((this.since_open)() + 1, Ordering::Relaxed);
+        }
+        read
+    }
+}
+
+impl tokio::io::AsyncWrite for TimedRead {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
     }
 }
 

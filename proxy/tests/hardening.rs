@@ -140,11 +140,26 @@ async fn only_its_own_host_names_are_served() {
     );
 }
 
+/// What arrives on `stream` until it has been quiet for 300 ms, or closed.
+async fn read_for_now(stream: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(Ok(n @ 1..)) =
+        tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buffer)).await
+    {
+        all.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
 #[tokio::test]
 async fn idle_and_trickling_connections_are_closed() {
-    let server = server(&["--idle-timeout-ms", "1000", "--header-timeout-ms", "1500"]);
+    // The idle time-out is longer than the header one: a kept-alive connection must outlive
+    // the header time-out (hyper's own would close it then) and still close when idle.
+    let server = server(&["--idle-timeout-ms", "3000", "--header-timeout-ms", "1000"]);
     let to = address(&server);
-    // Silent from the start.
+    let request = b"GET /__runbase/backend HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    // Silent from the start: it owes a request head.
     let started = Instant::now();
     let mut idle = connect_from(2, to).await.unwrap();
     let mut buffer = [0u8; 64];
@@ -154,7 +169,8 @@ async fn idle_and_trickling_connections_are_closed() {
         "still open: {read:?}"
     );
     let silent_for = started.elapsed();
-    // Headers trickled one line every 400 ms, which would take 8 s.
+    assert!(silent_for < Duration::from_millis(2500), "{silent_for:?}");
+    // Headers trickled one line every 300 ms, which would take 6 s.
     let mut trickle = connect_from(2, to).await.unwrap();
     let started = Instant::now();
     let mut closed = false;
@@ -166,26 +182,36 @@ async fn idle_and_trickling_connections_are_closed() {
             closed = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let trickled_for = started.elapsed();
     assert!(
-        closed && trickled_for < Duration::from_secs(5),
+        closed && trickled_for < Duration::from_secs(3),
         "a trickle of headers was let go on for {trickled_for:?}"
     );
-    // Idle after an answer (keep-alive).
+    // Kept alive: still there for a request twice the header time-out later, and told how
+    // long it may idle.
     let mut kept = connect_from(2, to).await.unwrap();
-    kept.write_all(b"GET /__runbase/backend HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .await
-        .unwrap();
+    kept.write_all(request).await.unwrap();
+    let first = read_for_now(&mut kept).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(first.contains("keep-alive: timeout=3\r\n"), "{first}");
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    kept.write_all(request).await.unwrap();
+    let second = read_for_now(&mut kept).await;
+    assert!(
+        second.starts_with("HTTP/1.1 200"),
+        "closed while idle: {second:?}"
+    );
+    // Then idle past its time-out: closed.
     let started = Instant::now();
-    let mut all = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), kept.read_to_end(&mut all)).await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), kept.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "an idle keep-alive connection stayed open");
-    assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
+    let idle_for = started.elapsed();
+    assert!(idle_for > Duration::from_millis(2000), "{idle_for:?}");
     eprintln!(
-        "closed: silent after {silent_for:?}, trickle after {trickled_for:?}, idle keep-alive after {:?}",
-        started.elapsed()
+        "closed: silent after {silent_for:?}, trickle after {trickled_for:?}, idle keep-alive after {idle_for:?}"
     );
 }
 
