@@ -10,10 +10,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -21,10 +19,10 @@ use axum::http::header::{HeaderName, HeaderValue};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_util::io::InspectReader;
 use tower::ServiceExt;
 
 /// How long a closing connection may still spend answering.
@@ -225,7 +223,8 @@ pub async fn serve(
         tokio::spawn(async move {
             let opened = Instant::now();
             let since_open = move || opened.elapsed().as_millis() as u64;
-            // A new connection owes its first request's head from the start.
+            // When the head of the next request began to arrive: milliseconds since opening,
+            // plus one; 0 while none is. A new connection owes its first head from the start.
             let head_from = Arc::new(AtomicU64::new(1));
             let (busy_in, active_in, head_in) =
                 (busy.clone(), active_ms.clone(), head_from.clone());
@@ -249,12 +248,16 @@ pub async fn serve(
                         answer
                     }
                 });
-            let stream = TimedRead {
-                stream,
-                busy: busy.clone(),
-                head_from: head_from.clone(),
-                since_open: Box::new(since_open),
-            };
+            // A head begins with the first bytes read while no request is being answered.
+            let (busy_read, head_read) = (busy.clone(), head_from.clone());
+            let stream = InspectReader::new(stream, move |bytes: &[u8]| {
+                if !bytes.is_empty()
+                    && busy_read.load(Ordering::Relaxed) == 0
+                    && head_read.load(Ordering::Relaxed) == 0
+                {
+                    head_read.store(since_open() + 1, Ordering::Relaxed);
+                }
+            });
             let conn = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             let mut tick = tokio::time::interval(check_every);
@@ -303,67 +306,6 @@ pub async fn serve(
     let until = Instant::now() + Duration::from_secs(10);
     while connections.open() > 0 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The client's side of a connection, noting when the head of its next request began to
-/// arrive: the first bytes read while no request is being answered.
-struct TimedRead {
-    stream: TcpStream,
-    busy: Arc<AtomicUsize>,
-    /// Milliseconds since the connection opened, plus one, of that first byte; 0 when no head
-    /// is arriving.
-    head_from: Arc<AtomicU64>,
-    since_open: Box<dyn Fn() -> u64 + Send>,
-}
-
-impl AsyncRead for TimedRead {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if buf.filled().len() > before
-            && this.busy.load(Ordering::Relaxed) == 0
-            && this.head_from.load(Ordering::Relaxed) == 0
-        {
-            this.head_from
-                .store((this.since_open)() + 1, Ordering::Relaxed);
-        }
-        read
-    }
-}
-
-impl tokio::io::AsyncWrite for TimedRead {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
     }
 }
 
