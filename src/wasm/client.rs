@@ -41,7 +41,8 @@ fn runtime() -> Runtime {
 }
 
 /// Called once by the package's entry module with its `RunbaseError` class, so that every
-/// error is an instance of it, and its `makeIssue` (see `boundary::issues_to_js`). Without it errors are plain `Error`s named "RunbaseError".
+/// error is an instance of it, and its `makeIssue` (see `boundary::issues_to_js`). Without it
+/// errors are plain `Error`s named "RunbaseError".
 /// Also told whether this environment can fit images (see `CAN_FIT_IMAGES`) and whether it
 /// is Node (whose fetch says why a connection failed, and where CORS does not exist).
 #[wasm_bindgen(js_name = __configure)]
