@@ -3,17 +3,18 @@
 // shrink, and stand once in the .wasm and once in the glue) become a letter or two. This
 // rewrites the glue and both .d.ts files to the new names, taken by position from the module
 // before and after (the pass renames in place), and refuses to leave any old name behind.
-// Usage: node scripts/minify-names.mjs BEFORE.wasm PKG_DIR
+// Usage: node scripts/minify-names.mjs BEFORE.wasm PKG_DIR NAME (runbase_image: NAME.js,
+// NAME_bg.wasm and their .d.ts files)
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [before, pkg] = process.argv.slice(2);
+const [before, pkg, name = "runbase_image"] = process.argv.slice(2);
 const describe = (path) => {
   const module = new WebAssembly.Module(readFileSync(path));
   return { imports: WebAssembly.Module.imports(module), exports: WebAssembly.Module.exports(module) };
 };
 const old = describe(before);
-const now = describe(join(pkg, "runbase_image_bg.wasm"));
+const now = describe(join(pkg, `${name}_bg.wasm`));
 const fail = (why) => {
   console.error(`scripts/minify-names.mjs: ${why}`);
   process.exit(1);
@@ -31,7 +32,7 @@ function replace(text, from, to, count, where) {
   return parts.join(to);
 }
 
-const gluePath = join(pkg, "runbase_image.js");
+const gluePath = join(pkg, `${name}.js`);
 let glue = readFileSync(gluePath, "utf8");
 const modules = new Map();
 old.imports.forEach((imported, i) => {
@@ -51,7 +52,7 @@ writeFileSync(gluePath, glue);
 
 // The declarations of the module's exports: the .wasm's own, and InitOutput in the glue's
 // (wasm-bindgen leaves a few internal exports undeclared).
-for (const [file, prefix] of [["runbase_image_bg.wasm.d.ts", "export const "], ["runbase_image.d.ts", "    readonly "]]) {
+for (const [file, prefix] of [[`${name}_bg.wasm.d.ts`, "export const "], [`${name}.d.ts`, "    readonly "]]) {
   let text = readFileSync(join(pkg, file), "utf8");
   for (const [from, to] of exportNames) text = replace(text, `\n${prefix}${from}: `, `\n${prefix}${to}: `, null, file);
   if (!text.includes(`\n${prefix}${exportNames.get("memory")}: `)) fail(`${file} does not declare the memory export`);

@@ -235,10 +235,12 @@ pub const API_ERROR_CODES: [&str; 13] = [
     "USAGE_EXCEEDED",
 ];
 
-/// The codes of errors the library makes itself (options, init, reference files).
-pub const LIBRARY_ERROR_CODES: [&str; 7] = [
+/// The codes of errors the library makes itself (options, init, loading the .wasm, reference
+/// files).
+pub const LIBRARY_ERROR_CODES: [&str; 8] = [
     "invalid_options",
     "not_initialized",
+    "wasm_not_found",
     "invalid_argument",
     "image_url_not_image",
     "image_url_invalid",

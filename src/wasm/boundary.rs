@@ -9,13 +9,14 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use js_sys::{Array, Object};
+#[cfg(feature = "client")]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{
-    field_issues, prompt_length, reference_is_clean, validate_for_model, Issue, Severity,
-    Validation,
+    field_issues, prompt_length, reference_is_clean, validate_for_model, Issue, NormalizedInput,
+    Severity, Validation,
 };
 use crate::core::value::{FileInfo, Value, MAX_DEPTH};
 
@@ -52,7 +53,7 @@ extern "C" {
 
 thread_local! {
     /// Set once by the entry module (`__configure`).
-    pub(crate) static ISSUE_MAKER: RefCell<Option<IssueMaker>> = const { RefCell::new(None) };
+    static ISSUE_MAKER: RefCell<Option<IssueMaker>> = const { RefCell::new(None) };
     /// JS strings and arrays made once for the core's static text (codes, field names, allowed
     /// values), by address: decoding a string out of wasm memory is the costliest step of
     /// handing an issue to JS, and the same few dozen recur in every answer.
@@ -135,11 +136,80 @@ fn issues_to_js(issues: &[Issue]) -> Array {
                         &allowed,
                     ),
                     // Only when this module is used without its entry module.
-                    None => to_js(issue),
+                    None => issue_to_js(issue),
                 }
             })
             .collect()
     })
+}
+
+// What goes out is made by serde-wasm-bindgen, which the client needs anyway. The module
+// without the client is spared it (2.5 KB gzip, measured: the whole serializer) by making the
+// two values validation hands out member by member; tests/e2e/package.test.mjs checks that
+// both modules answer alike.
+#[cfg(feature = "client")]
+fn value_to_js(value: &NormalizedInput) -> JsValue {
+    to_js(value)
+}
+
+#[cfg(feature = "client")]
+fn issue_to_js(issue: &Issue) -> JsValue {
+    to_js(issue)
+}
+
+/// An object with these members, those `undefined` left out (as serde leaves out `None`).
+#[cfg(not(feature = "client"))]
+fn object_of(members: &[(&'static str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in members.iter().filter(|(_, value)| !value.is_undefined()) {
+        let _ = js_sys::Reflect::set(&object, &static_str(key), value);
+    }
+    object.into()
+}
+
+#[cfg(not(feature = "client"))]
+fn value_to_js(value: &NormalizedInput) -> JsValue {
+    // An empty list is left out; a file is `null` (the entry module puts the caller's back).
+    let urls = value.image_urls.iter();
+    let urls: Array = urls
+        .map(|url| url.url().map_or(JsValue::NULL, JsValue::from_str))
+        .collect();
+    object_of(&[
+        ("prompt", value.prompt.into()),
+        ("aspect_ratio", static_str(value.aspect_ratio)),
+        ("resolution", static_str(value.resolution)),
+        (
+            "image_urls",
+            if urls.length() == 0 {
+                JsValue::UNDEFINED
+            } else {
+                urls.into()
+            },
+        ),
+    ])
+}
+
+#[cfg(not(feature = "client"))]
+fn issue_to_js(issue: &Issue) -> JsValue {
+    let severity = match issue.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let allowed = match &issue.allowed {
+        None => JsValue::UNDEFINED,
+        Some(list) => js_list(list).into(),
+    };
+    object_of(&[
+        ("path", text(&issue.path)),
+        ("code", static_str(issue.code.as_str())),
+        ("message", issue.message.as_str().into()),
+        ("severity", static_str(severity)),
+        (
+            "suggestion",
+            issue.suggestion.map_or(JsValue::UNDEFINED, static_str),
+        ),
+        ("allowed", allowed),
+    ])
 }
 
 /// `{ ok, value?, issues, warnings }` as validateInput answers.
@@ -150,16 +220,33 @@ fn validation_to_js(validation: &Validation) -> JsValue {
     };
     set("ok", &JsValue::from_bool(validation.is_ok()));
     if let Some(value) = &validation.value {
-        set("value", &to_js(value));
+        set("value", &value_to_js(value));
     }
     set("issues", &issues_to_js(&validation.errors));
     set("warnings", &issues_to_js(&validation.warnings));
     result.into()
 }
 
+/// Called once by the package's entry module with its `RunbaseError` class and its
+/// `makeIssue` (see `issues_to_js`); told whether this environment can fit images (see
+/// `CAN_FIT_IMAGES`) and whether it is Node. The validator-only module has no client, so
+/// it keeps only what validation uses.
+#[wasm_bindgen(js_name = __configure)]
+pub fn configure(
+    #[cfg_attr(not(feature = "client"), allow(unused_variables))] class: js_sys::Function,
+    make_issue: js_sys::Function,
+    can_fit_images: bool,
+    #[cfg_attr(not(feature = "client"), allow(unused_variables))] in_node: bool,
+) {
+    ISSUE_MAKER.with(|m| *m.borrow_mut() = Some(make_issue.unchecked_into()));
+    CAN_FIT_IMAGES.store(can_fit_images, Ordering::Relaxed);
+    #[cfg(feature = "client")]
+    super::client::configure(class, in_node);
+}
+
 /// Whether this environment can re-encode an image smaller (set by the package's entry module,
 /// which does the fitting: a browser with createImageBitmap and a canvas, not Node).
-pub(crate) static CAN_FIT_IMAGES: AtomicBool = AtomicBool::new(false);
+static CAN_FIT_IMAGES: AtomicBool = AtomicBool::new(false);
 
 const UNREADABLE: &str = "a value that could not be read (a getter or Proxy threw)";
 
@@ -259,6 +346,7 @@ pub(crate) fn object_fields(
     Ok(Value::Object(fields))
 }
 
+#[cfg(feature = "client")]
 /// A value for JS, made by serde-wasm-bindgen: plain objects and arrays, numbers, strings.
 /// Only our own types come here, and none holds a number JS cannot represent, so the
 /// serializer has nothing to refuse; `undefined` if it ever did.

@@ -40,16 +40,12 @@ fn runtime() -> Runtime {
     }
 }
 
-/// Called once by the package's entry module with its `RunbaseError` class, so that every
-/// error is an instance of it, and its `makeIssue` (see `boundary::issues_to_js`). Without it
-/// errors are plain `Error`s named "RunbaseError".
-/// Also told whether this environment can fit images (see `CAN_FIT_IMAGES`) and whether it
-/// is Node (whose fetch says why a connection failed, and where CORS does not exist).
-#[wasm_bindgen(js_name = __configure)]
-pub fn configure(class: Function, make_issue: Function, can_fit_images: bool, in_node: bool) {
+/// The entry module's `RunbaseError` class, so that every error is an instance of it
+/// (without it errors are plain `Error`s named "RunbaseError"), and whether this is Node
+/// (whose fetch says why a connection failed, and where CORS does not exist). Set by
+/// `boundary::configure`.
+pub(crate) fn configure(class: Function, in_node: bool) {
     ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
-    super::boundary::ISSUE_MAKER.with(|m| *m.borrow_mut() = Some(make_issue.unchecked_into()));
-    super::boundary::CAN_FIT_IMAGES.store(can_fit_images, std::sync::atomic::Ordering::Relaxed);
     IN_NODE.store(in_node, std::sync::atomic::Ordering::Relaxed);
 }
 

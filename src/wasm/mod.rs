@@ -2,7 +2,9 @@
 //! serde-wasm-bindgen for what goes out), the client, and its transport.
 
 pub mod boundary;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod transport;
 
 // talc instead of the default dlmalloc: several KB smaller in the shipped module.

@@ -36,7 +36,8 @@ before(async () => {
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, join(ROOT, "pkg")], ROOT));
   tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
-  for (const needed of ["package.json", "index.js", "node.js", "index.d.ts", "runbase_image.js", "runbase_image_bg.wasm", "LICENSE", "README.md"]) {
+  for (const needed of ["package.json", "index.js", "node.js", "index.cjs", "workerd.js", "edge.js", "index.d.ts", "index.d.cts",
+    "runbase_image_bg.wasm", "validate.js", "validate.node.js", "validate.cjs", "validate.d.ts", "runbase_validate_bg.wasm", "LICENSE", "README.md"]) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
   }
   // Where it comes from and under which licence, as the tarball itself says.
@@ -49,14 +50,21 @@ before(async () => {
   const license = execFileSync("tar", ["-xOzf", tarball, "package/LICENSE"], { encoding: "utf8" });
   assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the runbase-image authors\n/);
   assert.equal(license, readFileSync(join(ROOT, "LICENSE"), "utf8"));
-  // The browser entry holds no Node code; Node gets node.js through the "node" condition.
-  assert.deepEqual(manifest.exports["."], { types: "./index.d.ts", node: "./node.js", default: "./index.js" });
-  assert.doesNotMatch(readFileSync(join(ROOT, "pkg", "index.js"), "utf8"), /node:|process\.(?!versions)/);
-  // Every module the generated glue imports (wasm-bindgen's snippets/, when there are any)
-  // must be in the tarball.
-  const glue = readFileSync(join(ROOT, "pkg", "runbase_image.js"), "utf8");
-  for (const [, path] of glue.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]\.\/([^'"]+)['"]/gm)) {
-    assert.ok(files.includes(path), `the tarball lacks ${path}, which runbase_image.js imports`);
+  // Each runtime gets its own entry by its export condition; the browser's holds no Node code.
+  for (const [path, prefix] of [[".", ""], ["./validate", "validate."]]) {
+    const browser = prefix ? "./validate.js" : "./index.js";
+    assert.deepEqual(Object.keys(manifest.exports[path]), ["types", "workerd", "edge-light", "deno", "bun", "node", "browser", "default"]);
+    assert.deepEqual(manifest.exports[path].node, { require: `./${prefix || "index."}cjs`, default: `./${prefix}node.js` });
+    assert.equal(manifest.exports[path].workerd, `./${prefix}workerd.js`);
+    assert.equal(manifest.exports[path].default, browser);
+    assert.doesNotMatch(readFileSync(join(ROOT, "pkg", browser), "utf8"), /node:|process\.(?!versions)/);
+  }
+  // An entry is one file: it imports nothing but, in Workers and edge runtimes, its .wasm.
+  for (const file of files.filter((f) => /\.js$/.test(f))) {
+    const imports = [...readFileSync(join(ROOT, "pkg", file), "utf8").matchAll(/\bimport\s*[\w{][^'"]*?from\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    const wasm = file.startsWith("validate") ? "./runbase_validate_bg.wasm" : "./runbase_image_bg.wasm";
+    const allowed = /workerd/.test(file) ? [wasm] : /edge/.test(file) ? [`${wasm}?module`] : /node/.test(file) ? ["node:fs", "node:module", "node:path", "node:url"] : [];
+    assert.deepEqual(imports.filter((i) => !allowed.includes(i)), [], `${file} imports ${imports}`);
   }
   browser = await launchChromium();
 });
