@@ -49,6 +49,13 @@ async function size() {
   const js = compressed(oursJs);
   const w = compressed(wasm);
   rows["runbase-image (JS + wasm; validates and runs)"] = { raw: js.raw + w.raw, gzip: js.gzip + w.gzip, brotli: js.brotli + w.brotli, js, wasm: w };
+  // runbase-image/validate: the module without the client, for validating in the browser only.
+  const validateJs = compressed(await bundle("alternatives/ours-validate.mjs", "ours-validate.js", { loader: { ".wasm": "file" } }));
+  const validateWasm = compressed(readFileSync(join(ROOT, "pkg", "runbase_validate_bg.wasm")));
+  rows["runbase-image/validate (JS + wasm; validates)"] = {
+    raw: validateJs.raw + validateWasm.raw, gzip: validateJs.gzip + validateWasm.gzip,
+    brotli: validateJs.brotli + validateWasm.brotli, js: validateJs, wasm: validateWasm,
+  };
   for (const [name, entry] of [
     ["replicate (client, run)", "alternatives/replicate.mjs"],
     ["@fal-ai/client (subscribe via proxy)", "alternatives/fal.mjs"],

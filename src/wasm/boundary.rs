@@ -145,7 +145,7 @@ fn issues_to_js(issues: &[Issue]) -> Array {
 
 // What goes out is made by serde-wasm-bindgen, which the client needs anyway. The module
 // without the client is spared it (2.5 KB gzip, measured: the whole serializer) by making the
-// two values validation hands out member by member; tests/e2e/package.test.mjs checks that
+// two values validation hands out member by member; tests/e2e/fastpath.test.mjs checks that
 // both modules answer alike.
 #[cfg(feature = "client")]
 fn value_to_js(value: &NormalizedInput) -> JsValue {

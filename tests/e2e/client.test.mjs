@@ -720,3 +720,34 @@ test("a key that does not start with sk- gets a console warning, an sk- key none
     page.off("console", onConsole);
   }
 });
+
+test("no ordering trap: a client made before init() works, its first call loading the module; synchronous calls before it say so", async () => {
+  const fresh = await browser.newPage();
+  try {
+    await fresh.goto(`${server.url}/__runbase/backend`);
+    const outcome = await fresh.evaluate(async () => {
+      const lib = await import("/pkg/index.js");
+      const early = (() => {
+        try { lib.validateInput({ prompt: "x" }); return "no throw"; } catch (e) { return { code: e.code, message: e.message, isRunbaseError: e instanceof lib.RunbaseError }; }
+      })();
+      // Both made at "module level", before any init(): one good, one with a bad option.
+      const client = new lib.RunbaseClient({ baseUrl: "/api/v1" });
+      const misspelt = new lib.RunbaseClient({ baseUrl: "/api/v1", pollIntervalMS: 10 });
+      const [made, again] = await Promise.all([
+        client.generate({ prompt: "Made before init", aspect_ratio: "16:9" }),
+        client.getRun("run_unknown").catch((e) => e.code),
+      ]);
+      const refused = await misspelt.getRun("run_x").catch((e) => ({ kind: e.kind, code: e.code, message: e.message }));
+      return { early, urls: made.urls.length, status: made.run.status, again, refused, validates: lib.validateInput({ prompt: "x" }).ok };
+    });
+    assert.deepEqual(outcome.early.isRunbaseError, true);
+    assert.equal(outcome.early.code, "not_initialized");
+    assert.match(outcome.early.message, /call `await init\(\)` once before the synchronous functions .*the client's calls load it themselves/);
+    assert.deepEqual([outcome.urls, outcome.status, outcome.again], [1, "succeeded", "run_not_found"]);
+    assert.deepEqual([outcome.refused.kind, outcome.refused.code], ["validation", "invalid_options"]);
+    assert.match(outcome.refused.message, /Did you mean "pollIntervalMs"/);
+    assert.equal(outcome.validates, true, "the client's calls initialised the module for everyone");
+  } finally {
+    await fresh.close();
+  }
+});

@@ -5,7 +5,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import init, { validateInput, RunbaseClient } from "../../pkg/node.js";
+import init, { validateInput, getModelFacts, RunbaseClient } from "../../pkg/node.js";
+import * as validateOnly from "../../pkg/validate.node.js";
 
 // The core's own answer: any options argument sends validateInput past its JS path.
 const coreValidateInput = (input) => validateInput(input, {});
@@ -35,6 +36,24 @@ test("Node: the JS answer equals the core's on 20,000 generated inputs, and the 
   assert.ok(clean > 1000, `clean inputs: ${clean}`);
   assert.ok(quick > 100, `clean inputs with a counting getter answered by the JS path: ${quick}`);
   assert.ok(quickProblems > 100, `inputs with problems and a counting getter answered by the JS path: ${quickProblems}`);
+});
+
+test("Node: runbase-image/validate (the module without the client) answers as the full package, the core's answer and the JS path's, on 20,000 generated inputs", () => {
+  let compared = 0;
+  for (const input of generatedInputs(20261206, 20_000)) {
+    for (const options of [undefined, {}]) {
+      const full = validateInput(input, options);
+      const alone = validateOnly.validateInput(input, options);
+      const problem = difference(input, alone, full);
+      assert.equal(problem, null, problem);
+      compared += 1;
+    }
+  }
+  assert.equal(compared, 40_000);
+  assert.deepEqual(validateOnly.getModelFacts(), getModelFacts());
+  assert.equal(validateOnly.estimateCost({ resolution: "2K" }), 70000);
+  assert.equal(validateOnly.promptLength("🦀"), 2);
+  assert.equal("RunbaseClient" in validateOnly, false);
 });
 
 test("Node: validateInput's issues (built by the entry's makeIssue) equal the client's (serde-wasm-bindgen), member for member and in order", async () => {

@@ -178,6 +178,16 @@ test("TypeScript in a Node-only project (no DOM lib, skipLibCheck off): 0 errors
   run("npx", ["tsc", "-p", "."], dir); // throws with tsc's errors
 });
 
+test("TypeScript node16 in a CommonJS project: the imports compile to require() (no TS1479), typed by the .d.cts files, and run", () => {
+  const dir = consumer("typescript-cjs");
+  assert.equal(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).type, undefined, "a CommonJS project");
+  run("npx", ["tsc", "-p", "."], dir); // throws with tsc's errors
+  const emitted = readFileSync(join(dir, "dist", "main.js"), "utf8");
+  assert.match(emitted, /require\("runbase-image"\)/);
+  assert.match(emitted, /require\("runbase-image\/validate"\)/);
+  assert.deepEqual(JSON.parse(run("node", ["dist/main.js"], dir)), [false, false, "resolution_not_allowed_for_aspect_ratio", "function"]);
+});
+
 test("TypeScript: every export type-checks, and the deliberately wrong uses do not", () => {
   const dir = consumer("typescript");
   const source = readFileSync(join(dir, "uses-every-export.ts"), "utf8");

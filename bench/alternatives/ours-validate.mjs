@@ -1,0 +1,1 @@
+export { default as init, validateInput } from "../../pkg/validate.js";
