@@ -180,7 +180,8 @@ test("webpack 5 (no config) and vite build: the page works as built", async () =
 test("Vite's dev server (its dependency pre-bundling included) serves the quick start", async () => {
   const dir = app("bundlers", ["image.js", "main.js"]);
   rmSync(join(dir, "node_modules", ".vite"), { recursive: true, force: true });
-  const dev = await startServer("npx", ["vite", "--host", "127.0.0.1", "--port", "0", "--strictPort"], {
+  // Vite itself, not through npx: the process that gets the stop signal is the server.
+  const dev = await startServer(join(dir, "node_modules", ".bin", "vite"), ["--host", "127.0.0.1", "--port", "0", "--strictPort"], {
     env: { RUNBASE_PROXY: simulator.url }, cwd: dir,
     ready: (out) => out.replace(/\x1b\[[0-9;]*m/g, "").match(/Local:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1],
   });

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
@@ -54,7 +54,7 @@ before(async () => {
   for (const [path, prefix] of [[".", ""], ["./validate", "validate."]]) {
     const browser = prefix ? "./validate.js" : "./index.js";
     assert.deepEqual(Object.keys(manifest.exports[path]), ["types", "workerd", "edge-light", "deno", "bun", "node", "browser", "default"]);
-    assert.deepEqual(manifest.exports[path].node, { require: `./${prefix || "index."}cjs`, default: `./${prefix}node.js` });
+    assert.deepEqual(manifest.exports[path].node, { webpack: `./${prefix}node-webpack.js`, require: `./${prefix || "index."}cjs`, default: `./${prefix}node.js` });
     assert.equal(manifest.exports[path].workerd, `./${prefix}workerd.js`);
     assert.equal(manifest.exports[path].default, browser);
     assert.doesNotMatch(readFileSync(join(ROOT, "pkg", browser), "utf8"), /node:|process\.(?!versions)/);
@@ -196,4 +196,25 @@ test("TypeScript: every export type-checks, and the deliberately wrong uses do n
   run("npx", ["tsc", "-p", "."], dir);
   writeFileSync(join(dir, "uses-every-export.ts"), source.replace(/\/\/ @ts-expect-error.*\n/, ""));
   assert.throws(() => run("npx", ["tsc", "-p", "."], dir), /16:10/, "without the directive the wrong line fails");
+});
+
+test("Node: a .wasm found nowhere is said at the first call, with each place tried and the fix; init(bytes) then works", () => {
+  // The Node entry as a server bundler may leave it: no .wasm beside it, no node_modules.
+  const dir = mkdtempSync(join(tmpdir(), "runbase-moved-"));
+  copyFileSync(join(ROOT, "pkg", "node.js"), join(dir, "server-bundle.mjs"));
+  writeFileSync(join(dir, "main.mjs"), `
+    import { readFileSync } from "node:fs";
+    import init, { validateInput } from "./server-bundle.mjs";
+    const out = {};
+    try { validateInput({ prompt: "x" }); } catch (e) { out.sync = { code: e.code, kind: e.kind, message: e.message }; }
+    out.init = await init().then(() => "resolved", (e) => e.code);
+    await init(readFileSync(process.argv[2]));
+    out.after = validateInput({ prompt: "x" }).ok;
+    console.log(JSON.stringify(out));
+  `);
+  const out = JSON.parse(run("node", ["main.mjs", join(ROOT, "pkg", "runbase_image_bg.wasm")], dir));
+  assert.deepEqual([out.sync.code, out.sync.kind, out.init, out.after], ["wasm_not_found", "validation", "wasm_not_found", true]);
+  assert.equal(out.sync.message, "Could not find runbase_image_bg.wasm (next to the module: ENOENT; next to import.meta.url: ENOENT; " +
+    "from the working directory: MODULE_NOT_FOUND). Pass its bytes to init before any other call: " +
+    'await init(readFileSync("node_modules/runbase-image/runbase_image_bg.wasm"))');
 });
