@@ -1,5 +1,8 @@
-// The class of every error of the library, its own module so that every entry of the package
-// (the full one and runbase-image/validate, in any runtime) throws the same class.
+// Each entry of the package is one file with its own copy of this class (the full one and
+// runbase-image/validate; ES module and CommonJS): `instanceof` asks for the mark all copies
+// share, so an error of one entry is a RunbaseError to the others.
+const MARK = Symbol.for("runbase-image.RunbaseError");
+
 /** Every error this library throws or rejects with. `kind` is stable; see the README. */
 export class RunbaseError extends Error {
   constructor(message, fields = {}) {
@@ -14,4 +17,9 @@ export class RunbaseError extends Error {
     this.runId = fields.runId;
     this.issues = fields.issues;
   }
+
+  static [Symbol.hasInstance](value) {
+    return value?.[MARK] === true;
+  }
 }
+RunbaseError.prototype[MARK] = true;

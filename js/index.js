@@ -5,7 +5,8 @@ import init, {
   isInitialized, validateInput, fitReferenceImage, getModelFacts, isBlob, invalid,
 } from "./validation.js";
 
-export { default, init, initSync, validateInput, getModelFacts, promptLength, estimateCost, fitReferenceImage, RunbaseError } from "./validation.js";
+export * from "./validate.js";
+export { default } from "./validate.js";
 
 /** A Blob as a data: URL, with its own media type. */
 async function dataUrl(blob) {
@@ -57,11 +58,17 @@ async function withFiles(input, options, model) {
 export class RunbaseClient {
   #inner;
   #options;
+  #model;
   /** Made anywhere, at module level too: with the module loaded the options are checked
    *  here (a bad one throws); before, the first call loads it and checks them. */
   constructor(options) {
     this.#options = options;
     if (isInitialized()) this.#inner = new WasmRunbaseClient(options);
+    try {
+      this.#model = options?.model; // read once, as the wasm client reads the rest
+    } catch {
+      // unreadable options: the wasm client says so, here or at the first call
+    }
   }
   /** The wasm client, made once the module is loaded (every call of this client shares it,
    *  and with it one request budget). */
@@ -75,12 +82,12 @@ export class RunbaseClient {
   /** Files in image_urls are sent as data: URLs, fitted first when too large. */
   async createRun(input, options) {
     const client = await this.#client();
-    return client.createRun(...await withFiles(input, options, this.#options?.model));
+    return client.createRun(...await withFiles(input, options, this.#model));
   }
   async getRun(runId, options) { return (await this.#client()).getRun(runId, options); }
   async waitForRun(runId, options) { return (await this.#client()).waitForRun(runId, options); }
   async generate(input, options) {
     const client = await this.#client();
-    return client.generate(...await withFiles(input, options, this.#options?.model));
+    return client.generate(...await withFiles(input, options, this.#model));
   }
 }

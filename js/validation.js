@@ -27,7 +27,8 @@ function makeIssue(path, code, message, severity, suggestion, allowed) {
 }
 
 let initialized = false;
-let pending;
+/** The latest load started; each waits for the one before it, so two never overlap. */
+let loading;
 /** Why the .wasm could not be had at import (Node, when no place held it): init() says it. */
 let importFailure;
 
@@ -49,22 +50,41 @@ function finish() {
 /** Whether the module is loaded: the synchronous functions can be called. */
 export const isInitialized = () => initialized;
 
-/**
- * Loads the WebAssembly module once; later calls return the same promise. Where the runtime
- * allows (Node, Deno, Bun, Workers, edge) it is already loaded at import and this resolves at
- * once. In a browser it fetches the .wasm next to this file; or pass a URL, Response, bytes
- * or a compiled module (or a promise of one).
- */
-export default function init(source) {
-  if (initialized) return (pending ??= Promise.resolve());
-  pending ??= (async () => {
+function load(source) {
+  const previous = loading;
+  const attempt = (async () => {
+    await previous?.catch(() => {});
+    if (initialized) return;
     if (source === undefined && importFailure) throw importFailure;
     const module = await (source === undefined ? wasmSource() : source);
+    if (initialized) return;
     await initWasm({ module_or_path: module });
     finish();
   })();
-  pending.catch(() => { pending = undefined; });
-  return pending;
+  loading = attempt;
+  attempt.catch(() => { if (loading === attempt) loading = undefined; });
+  return attempt;
+}
+
+/** This load's outcome, or that of a load started while it ran (the .wasm's place passed
+ *  after a default attempt began): a failure stands only if nothing loaded the module. */
+function settled(attempt) {
+  return attempt.catch((error) => {
+    if (initialized) return;
+    if (loading && loading !== attempt) return settled(loading);
+    throw error;
+  });
+}
+
+/**
+ * Loads the WebAssembly module once. Where the runtime allows (Node, Deno, Bun, Workers,
+ * edge) it is loaded at import and this resolves at once. In a browser it fetches the .wasm
+ * next to this file; or pass a URL, Response, bytes or a compiled module (or a promise of
+ * one). Without a source it joins a load in progress; with one it loads from there.
+ */
+export default function init(source) {
+  if (initialized) return Promise.resolve();
+  return settled(source === undefined && loading ? loading : load(source));
 }
 export { init };
 
@@ -79,7 +99,7 @@ export function initSync(module) {
 export function ready() {
   if (!initialized) {
     throw importFailure ?? new RunbaseError(
-      "runbase-image is not initialised yet: call `await init()` once before the synchronous functions (validateInput, getModelFacts, promptLength, estimateCost); the client's calls load it themselves",
+      "runbase-image is not initialised yet: call `await init()` once before the synchronous functions (validateInput, getModelFacts, promptLength, estimateCost); the others load it themselves",
       { kind: "validation", code: "not_initialized", retryable: false },
     );
   }
@@ -262,7 +282,7 @@ const aborted = (signal) => new RunbaseError("Aborted by the caller", { kind: "a
  * pass. Rejects with a RunbaseError of kind "validation" (or "aborted").
  */
 export async function fitReferenceImage(blob, { maxBytes, signal } = {}) {
-  ready();
+  if (!initialized) await init(); // asynchronous: it loads the module itself, as the client does
   if (!isBlob(blob)) throw invalid("fitReferenceImage takes a File or Blob", "invalid_argument");
   // The core's rules for a file (image/* type, not empty, fittable here when too large).
   const issue = wasmValidateInput({ prompt: "-", image_urls: [blob] }).issues[0];

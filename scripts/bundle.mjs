@@ -5,7 +5,7 @@
 // .wasm is left for a bundler to find.
 //   node scripts/bundle.mjs pkg
 import { build } from "esbuild";
-import { copyFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -29,7 +29,6 @@ const RUNTIMES = [
 const resolver = (module, runtime) => ({
   name: "runbase-entry",
   setup(b) {
-    const cjs = runtime.format === "cjs";
     b.onResolve({ filter: /^#wasm$/ }, () => ({ path: join(out, `${module.glue}.js`) }));
     b.onResolve({ filter: /^#loader$/ }, () => ({ path: join(ROOT, "js", "load", `${runtime.loader}.js`) }));
     b.onResolve({ filter: /^#wasm-bytes$/ }, () => ({ path: join(out, `${module.glue}_bg.wasm`) }));
@@ -55,10 +54,12 @@ for (const module of MODULES) {
       plugins: [resolver(module, runtime)],
       define: {
         WASM_FILE: JSON.stringify(`./${module.glue}_bg.wasm`),
+        WASM_BYTES: String(statSync(join(out, `${module.glue}_bg.wasm`)).size),
         ...(cjs ? { "import.meta.url": "__runbase_module_url" } : {}),
       },
-      // CommonJS has no import.meta: the same file: URL, from __filename.
-      banner: cjs ? { js: 'const __runbase_module_url=require("node:url").pathToFileURL(__filename).href;' } : undefined,
+      // CommonJS has no import.meta: the same file: URL, from __filename (none when a bundler
+      // has made this file part of an ES module: the places tried then say so).
+      banner: cjs ? { js: 'const __runbase_module_url=typeof __filename=="string"?require("node:url").pathToFileURL(__filename).href:void 0;' } : undefined,
     });
   }
 }

@@ -1,5 +1,5 @@
-// Browsers and bundlers (and Deno's or any runtime's default): the .wasm is fetched from next
-// to this file when init() is first called. The URL is written as `new URL("<literal>",
+// Browsers and bundlers (and any runtime without a condition of its own): the .wasm is
+// fetched from next to this file when init() is first called. The URL is written as `new URL("<literal>",
 // import.meta.url)` (WASM_FILE is replaced by scripts/bundle.mjs), the form Vite, webpack,
 // Parcel and Next.js recognise: they emit the file and rewrite the URL.
 import { RunbaseError } from "../errors.js";
@@ -7,9 +7,10 @@ import { RunbaseError } from "../errors.js";
 export const wasmAtImport = undefined;
 
 export async function wasmSource() {
-  const url = new URL(WASM_FILE, import.meta.url);
+  let url = WASM_FILE;
   let response;
   try {
+    url = new URL(WASM_FILE, import.meta.url); // throws where the module's own URL is opaque (blob:)
     response = await fetch(url);
   } catch (cause) {
     throw notFound(url, "the request failed", cause);
@@ -22,9 +23,9 @@ export async function wasmSource() {
 
 function notFound(url, what, cause) {
   return new RunbaseError(
-    `Could not load ${WASM_FILE.slice(2)} from ${url} (${what}): the bundler did not put it next to the code that asks for it. ` +
-      "Rollup needs a plugin that copies files named by new URL(…, import.meta.url), such as @web/rollup-plugin-import-meta-assets; " +
-      `elsewhere serve the file and pass its URL to init before any other call (await init("/assets/${WASM_FILE.slice(2)}")), or its bytes or a compiled WebAssembly.Module`,
+    `Could not load ${WASM_FILE.slice(2)} from ${url} (${what}): the bundler did not copy it next to the code. ` +
+      "With Rollup add the plugin @web/rollup-plugin-import-meta-assets; " +
+      `elsewhere serve the file and pass its URL (or bytes, or a WebAssembly.Module) to init first: await init("/assets/${WASM_FILE.slice(2)}")`,
     { kind: "validation", code: "wasm_not_found", cause },
   );
 }

@@ -10,6 +10,14 @@ import { RunbaseError } from "../errors.js";
 
 const FILE = WASM_FILE.slice(2);
 
+/** The file at `path` if it is this build's .wasm: the app's node_modules may hold another
+ *  version of the package, whose exports would not match this glue. */
+function readOurs(path) {
+  const bytes = readFileSync(path);
+  if (bytes.length !== WASM_BYTES) throw { code: `${path} is another build (${bytes.length} bytes, not ${WASM_BYTES})` };
+  return bytes;
+}
+
 export function wasmAtImport() {
   const tried = [];
   const attempt = (how, read) => {
@@ -23,13 +31,16 @@ export function wasmAtImport() {
     // Next to this file, as published; or where a bundler emitted it, which rewrites this
     // literal URL (Turbopack's route handlers). Read through its text: a URL made by a
     // bundler's runtime is no instance of this realm's URL.
-    attempt("next to the module", () => readFileSync(fileURLToPath(new URL(WASM_FILE, import.meta.url).href))) ??
+    attempt("next to the module", () => readOurs(fileURLToPath(new URL(WASM_FILE, import.meta.url).href))) ??
     // Turbopack's pages: import.meta.url is the package's place, found at run time.
-    attempt("next to import.meta.url", () => readFileSync(join(dirname(fileURLToPath(import.meta.url)), FILE))) ??
-    // The app's own node_modules, from its working directory (the module system is asked
-    // at run time, where no bundler rewrites the request).
-    attempt("from the working directory", () => readFileSync(process.getBuiltinModule("node:module")
-      .createRequire(join(process.cwd(), "/")).resolve(`runbase-image/${FILE}`)));
+    attempt("next to import.meta.url", () => readOurs(join(dirname(fileURLToPath(import.meta.url)), FILE))) ??
+    // The app's own node_modules, from its working directory, asked of the module system at
+    // run time where no bundler rewrites the request (Node 20.16+: getBuiltinModule).
+    attempt("from the working directory", () => {
+      const modules = process.getBuiltinModule?.("node:module");
+      if (!modules) throw { code: "needs Node 20.16 or later" };
+      return readOurs(modules.createRequire(join(process.cwd(), "/")).resolve(`runbase-image/${FILE}`));
+    });
   if (bytes) return bytes;
   throw new RunbaseError(
     `Could not find ${FILE} (${tried.join("; ")}). Pass its bytes to init before any other call: ` +

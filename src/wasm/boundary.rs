@@ -1,5 +1,6 @@
 //! The JS boundary: the caller's values are read into the core's [`Value`] by a reader that
-//! catches; results go out through serde-wasm-bindgen. No logic lives here.
+//! catches; results go out through serde-wasm-bindgen (built member by member in the module
+//! without the client, see `value_to_js`). No logic lives here.
 //!
 //! Every JS call that could throw (a getter, a Proxy trap, a revoked Proxy) goes through a
 //! `catch` import: an exception unwinding through wasm frames would leave the module broken.

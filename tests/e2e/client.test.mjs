@@ -742,11 +742,36 @@ test("no ordering trap: a client made before init() works, its first call loadin
     });
     assert.deepEqual(outcome.early.isRunbaseError, true);
     assert.equal(outcome.early.code, "not_initialized");
-    assert.match(outcome.early.message, /call `await init\(\)` once before the synchronous functions .*the client's calls load it themselves/);
+    assert.match(outcome.early.message, /call `await init\(\)` once before the synchronous functions \(validateInput, getModelFacts, promptLength, estimateCost\); the others load it themselves$/);
     assert.deepEqual([outcome.urls, outcome.status, outcome.again], [1, "succeeded", "run_not_found"]);
     assert.deepEqual([outcome.refused.kind, outcome.refused.code], ["validation", "invalid_options"]);
     assert.match(outcome.refused.message, /Did you mean "pollIntervalMs"/);
     assert.equal(outcome.validates, true, "the client's calls initialised the module for everyone");
+  } finally {
+    await fresh.close();
+  }
+});
+
+test("init: a default load that fails gives way to one given the .wasm's place while it ran; the call waiting on it goes on", async () => {
+  const fresh = await browser.newPage();
+  try {
+    await fresh.goto(`${server.url}/__runbase/backend`);
+    const outcome = await fresh.evaluate(async () => {
+      // The entry from a blob: URL, as a bundler that moved it might leave it: nothing beside it.
+      const source = await (await fetch("/pkg/index.js")).text();
+      const moved = () => import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+      const alone = await moved();
+      const defaultOnly = await alone.default().then(() => "resolved", (e) => ({ code: e.code, message: e.message }));
+      const lib = await moved();
+      // A client's first call starts the default load; the app then says where the .wasm is.
+      const viaClient = new lib.RunbaseClient({ baseUrl: "/api/v1" }).getRun("run_unknown").then(() => "resolved", (e) => e.code);
+      await lib.default(new URL("/pkg/runbase_image_bg.wasm", location.href));
+      return { defaultOnly, viaClient: await viaClient, validates: lib.validateInput({ prompt: "x" }).ok };
+    });
+    assert.equal(outcome.defaultOnly.code, "wasm_not_found");
+    assert.match(outcome.defaultOnly.message, /^Could not load runbase_image_bg\.wasm from \.\/runbase_image_bg\.wasm \(the request failed\): .*await init\("\/assets\/runbase_image_bg\.wasm"\)$/);
+    assert.equal(outcome.viaClient, "run_not_found", "the client's call waited for the load given a place, not the failed default");
+    assert.equal(outcome.validates, true);
   } finally {
     await fresh.close();
   }

@@ -137,11 +137,16 @@ test("Node ESM, Deno and Bun run main.mjs; Node CommonJS runs main.cjs; none cal
   for (const [name, [command, args]] of Object.entries(runs)) {
     await assertQuickStart(JSON.parse(run(command, args, dir, env)), name);
   }
-  // Each runtime took its own entry by its condition (deno, bun, node; require for CommonJS).
-  const which = (command, args) => run(command, [...args], dir, env).trim();
+  // Each runtime took an entry that loads the .wasm at import (its condition: deno, bun, node;
+  // require for CommonJS): validateInput answers with no init() at all (the browser entry
+  // would throw not_initialized).
   const probe = "import('runbase-image').then((m) => console.log(typeof m.validateInput({ prompt: 'x' }).ok))";
-  assert.equal(which("node", ["--input-type=module", "-e", probe]), "boolean", "validateInput before any init(), in Node");
-  assert.equal(which("node", ["-e", "console.log(require.resolve('runbase-image'))"]).endsWith("index.cjs"), true);
+  const deno = join(dir, "node_modules", ".bin", "deno");
+  for (const [command, args] of [["node", ["--input-type=module", "-e", probe]], [deno, ["eval", probe]], [join(dir, "node_modules", ".bin", "bun"), ["-e", probe]],
+    ["node", ["-e", "console.log(typeof require('runbase-image').validateInput({ prompt: 'x' }).ok)"]]]) {
+    assert.equal(run(command, args, dir, env).trim(), "boolean", `${command} ${args[0]}: validateInput before any init()`);
+  }
+  assert.equal(run("node", ["-e", "console.log(require.resolve('runbase-image'))"], dir).trim().endsWith("index.cjs"), true);
 });
 
 test("Rollup with node-resolve alone fails at start naming the one fix; with that plugin it works", async () => {

@@ -44,8 +44,8 @@ test("Node: runbase-image/validate (the module without the client) answers as th
     for (const options of [undefined, {}]) {
       const full = validateInput(input, options);
       const alone = validateOnly.validateInput(input, options);
-      const problem = difference(input, alone, full);
-      assert.equal(problem, null, problem);
+      // The same caller's Blobs back, and every member alike (undefined and null told apart).
+      assert.deepStrictEqual(alone, full);
       compared += 1;
     }
   }
@@ -130,7 +130,7 @@ test("Node: four 4 MB data URLs: the kept verdicts stay right for the same strin
   assert.equal(validateInput({ prompt: "Blend these", image_urls: [urls[0], urls[0]] }).warnings[0]?.code, "image_url_duplicate");
 });
 
-test("Chromium: the JS answer equals the core's on 5,000 generated inputs, oversize files (fitted here) included", async () => {
+test("Chromium: the JS answer equals the core's on 5,000 generated inputs, oversize files (fitted here) included, and runbase-image/validate's equals both", async () => {
   server = await startSimulator();
   browser = await launchChromium();
   const page = await openPackagePage(browser, server);
@@ -138,11 +138,16 @@ test("Chromium: the JS answer equals the core's on 5,000 generated inputs, overs
   const outcome = await page.evaluate(async (source) => {
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     const { generatedInputs, difference } = await import(url);
+    // runbase-image/validate's browser entry answers too: as the full one, member for member.
+    const alone = await import("/pkg/validate.js");
+    await alone.default();
+    const show = (v) => JSON.stringify(v, (k, x) => (x === undefined ? "(undefined)" : x instanceof Blob ? `Blob(${x.size})` : x));
     let clean = 0, fitted = 0;
     for (const input of generatedInputs(7, 5000, { bigFile: true })) {
       const ours = window.lib.validateInput(input);
       const theirs = window.lib.validateInput(input, {}); // options: the core answers
-      const problem = difference(input, ours, theirs);
+      const problem = difference(input, ours, theirs)
+        ?? (show(alone.validateInput(input)) === show(ours) ? null : `validate.js: ${show(alone.validateInput(input))} against ${show(ours)}`);
       if (problem) return { problem };
       if (theirs.ok && !theirs.warnings.length) clean += 1;
       if (theirs.warnings.some((w) => w.code === "image_file_will_be_fitted")) fitted += 1;

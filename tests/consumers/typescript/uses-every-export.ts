@@ -7,6 +7,7 @@ import init, {
   type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId, type RunStatus,
   type FittedImage, type FitOptions, type RunbaseErrorCode,
 } from "runbase-image";
+import { init as initValidator, validateInput as validateAlone, RunbaseError as ValidatorError } from "runbase-image/validate";
 
 /** RunbaseErrorCode's named codes (the union less its open `string & {}` end). */
 type KnownCode = RunbaseErrorCode extends infer U ? U extends string ? string extends U ? never : U : never : never;
@@ -14,6 +15,10 @@ type KnownCode = RunbaseErrorCode extends infer U ? U extends string ? string ex
 export async function correct(signal: AbortSignal): Promise<string[]> {
   await init();
   await init(new URL("https://cdn.example/runbase_image_bg.wasm"));
+  await initValidator(new URL("https://cdn.example/runbase_validate_bg.wasm"));
+  const alone: ValidationResult = validateAlone({ prompt: "A lamp" });
+  const sameClass: RunbaseError = new ValidatorError("one class to TypeScript too", { kind: "validation" });
+  void alone; void sameClass;
   initSync(new Uint8Array(8));
   const ratio: AspectRatio = "21:9";
   const resolution: Resolution = "4K";
@@ -143,3 +148,6 @@ export async function wrong(client: RunbaseClient) {
   void notAFile;
   void ratio; void resolution; void missing; void urls; void code; void kind; void list; void price; void dollars;
 }
+
+// @ts-expect-error runbase-image/validate is the validator alone: it has no client
+export type NoClient = typeof import("runbase-image/validate").RunbaseClient;
