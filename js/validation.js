@@ -96,7 +96,7 @@ export function initSync(module) {
   }
 }
 
-export function ready() {
+function ready() {
   if (!initialized) {
     throw importFailure ?? new RunbaseError(
       "runbase-image is not initialised yet: call `await init()` once before the synchronous functions (validateInput, getModelFacts, promptLength, estimateCost); the others load it themselves",
