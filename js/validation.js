@@ -12,7 +12,9 @@ import initWasm, {
   promptLength as wasmPromptLength,
   __configure,
 } from "#wasm";
-import { wasmAtImport, wasmSource } from "#loader";
+// A loader has one of two: atImport (where the .wasm can be had at once: the module is ready
+// when this file has loaded) or atInit (a browser's fetch, made by init()).
+import loader from "#loader";
 import { RunbaseError } from "./errors.js";
 
 export { RunbaseError };
@@ -56,7 +58,7 @@ function load(source) {
     await previous?.catch(() => {});
     if (initialized) return;
     if (source === undefined && importFailure) throw importFailure;
-    const module = await (source === undefined ? wasmSource() : source);
+    const module = await (source === undefined ? loader.atInit() : source);
     if (initialized) return;
     await initWasm({ module_or_path: module });
     finish();
@@ -368,11 +370,11 @@ export function estimateCost(input) {
     : undefined;
 }
 
-// Where the runtime can have the .wasm at once (a file read, a module import), the module is
-// ready when this file has loaded: no init() needed, even for the synchronous functions.
-if (wasmAtImport) {
+// Where the runtime can have the .wasm at once (a file read, a module import), no init() is
+// needed, even for the synchronous functions; a failure is said by the first call.
+if (loader.atImport) {
   try {
-    initSync(wasmAtImport());
+    initSync(loader.atImport());
   } catch (failure) {
     importFailure = failure; // said by init() and by any call made before it
   }

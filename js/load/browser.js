@@ -1,12 +1,10 @@
 // Browsers and bundlers (and any runtime without a condition of its own): the .wasm is
-// fetched from next to this file when init() is first called. The URL is written as `new URL("<literal>",
-// import.meta.url)` (WASM_FILE is replaced by scripts/bundle.mjs), the form Vite, webpack,
-// Parcel and Next.js recognise: they emit the file and rewrite the URL.
+// fetched from next to this file when init() is first called. The URL is written as
+// `new URL("<literal>", import.meta.url)` (WASM_FILE is replaced by scripts/bundle.mjs), the
+// form Vite, webpack, Parcel and Next.js recognise: they emit the file and rewrite the URL.
 import { RunbaseError } from "../errors.js";
 
-export const wasmAtImport = undefined;
-
-export async function wasmSource() {
+async function atInit() {
   let url = WASM_FILE;
   let response;
   try {
@@ -29,3 +27,5 @@ function notFound(url, what, cause) {
     { kind: "validation", code: "wasm_not_found", cause },
   );
 }
+
+export default { atInit };

@@ -2,5 +2,4 @@
 // compiling from bytes; the `?module` import is how these bundlers hand over a compiled module.
 import wasm from "#wasm-file?module";
 
-export const wasmAtImport = () => wasm;
-export const wasmSource = async () => wasm;
+export default { atImport: () => wasm };

@@ -4,5 +4,4 @@
 // bytes are in this file instead (base64, decoded at import). No browser ever loads it.
 import bytes from "#wasm-bytes";
 
-export const wasmAtImport = () => bytes;
-export const wasmSource = async () => bytes;
+export default { atImport: () => bytes };

@@ -18,7 +18,7 @@ function readOurs(path) {
   return bytes;
 }
 
-export function wasmAtImport() {
+function atImport() {
   const tried = [];
   const attempt = (how, read) => {
     try {
@@ -49,4 +49,4 @@ export function wasmAtImport() {
   );
 }
 
-export const wasmSource = async () => wasmAtImport();
+export default { atImport };

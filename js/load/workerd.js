@@ -2,5 +2,4 @@
 // so the .wasm is a module import (wrangler and workerd compile it), instantiated at import.
 import wasm from "#wasm-file";
 
-export const wasmAtImport = () => wasm;
-export const wasmSource = async () => wasm;
+export default { atImport: () => wasm };

@@ -126,18 +126,20 @@ fn issues_to_js(issues: &[Issue]) -> Array {
                     Some(Cow::Owned(list)) => js_list(list).into(),
                 };
                 let suggestion = issue.suggestion.map_or(JsValue::UNDEFINED, static_str);
+                let path = text(&issue.path);
+                let code = static_str(issue.code.as_str());
                 match maker {
                     Some(maker) => maker.make(
                         &JsValue::UNDEFINED,
-                        &text(&issue.path),
-                        &static_str(issue.code.as_str()),
+                        &path,
+                        &code,
                         &issue.message,
                         &severity,
                         &suggestion,
                         &allowed,
                     ),
                     // Only when this module is used without its entry module.
-                    None => issue_to_js(issue),
+                    None => issue_to_js(issue, [&path, &code, &severity, &suggestion, &allowed]),
                 }
             })
             .collect()
@@ -153,8 +155,11 @@ fn value_to_js(value: &NormalizedInput) -> JsValue {
     to_js(value)
 }
 
+/// An issue as `makeIssue` would make it, for a module used without its entry: by serde here;
+/// in the validator's module from the parts `issues_to_js` already made (path, code, severity,
+/// suggestion, allowed values).
 #[cfg(feature = "client")]
-fn issue_to_js(issue: &Issue) -> JsValue {
+fn issue_to_js(issue: &Issue, _parts: [&JsValue; 5]) -> JsValue {
     to_js(issue)
 }
 
@@ -191,24 +196,14 @@ fn value_to_js(value: &NormalizedInput) -> JsValue {
 }
 
 #[cfg(not(feature = "client"))]
-fn issue_to_js(issue: &Issue) -> JsValue {
-    let severity = match issue.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let allowed = match &issue.allowed {
-        None => JsValue::UNDEFINED,
-        Some(list) => js_list(list).into(),
-    };
+fn issue_to_js(issue: &Issue, parts: [&JsValue; 5]) -> JsValue {
+    let [path, code, severity, suggestion, allowed] = parts.map(JsValue::clone);
     object_of(&[
-        ("path", text(&issue.path)),
-        ("code", static_str(issue.code.as_str())),
+        ("path", path),
+        ("code", code),
         ("message", issue.message.as_str().into()),
-        ("severity", static_str(severity)),
-        (
-            "suggestion",
-            issue.suggestion.map_or(JsValue::UNDEFINED, static_str),
-        ),
+        ("severity", severity),
+        ("suggestion", suggestion),
         ("allowed", allowed),
     ])
 }
@@ -347,10 +342,10 @@ pub(crate) fn object_fields(
     Ok(Value::Object(fields))
 }
 
-#[cfg(feature = "client")]
 /// A value for JS, made by serde-wasm-bindgen: plain objects and arrays, numbers, strings.
 /// Only our own types come here, and none holds a number JS cannot represent, so the
 /// serializer has nothing to refuse; `undefined` if it ever did.
+#[cfg(feature = "client")]
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import init, { validateInput, getModelFacts, RunbaseClient } from "../../pkg/node.js";
 import * as validateOnly from "../../pkg/validate.node.js";
+import { generatedInputs, difference, promptReads } from "./fastpath-inputs.mjs";
+import { ROOT, startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 // The core's own answer: any options argument sends validateInput past its JS path.
 const coreValidateInput = (input) => validateInput(input, {});
-import { generatedInputs, difference, promptReads } from "./fastpath-inputs.mjs";
-import { ROOT, startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 let server, browser;
 before(async () => { await init(); });

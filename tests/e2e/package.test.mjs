@@ -63,7 +63,7 @@ before(async () => {
   for (const file of files.filter((f) => /\.js$/.test(f))) {
     const imports = [...readFileSync(join(ROOT, "pkg", file), "utf8").matchAll(/\bimport\s*[\w{][^'"]*?from\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
     const wasm = file.startsWith("validate") ? "./runbase_validate_bg.wasm" : "./runbase_image_bg.wasm";
-    const allowed = /workerd/.test(file) ? [wasm] : /edge/.test(file) ? [`${wasm}?module`] : /node/.test(file) ? ["node:fs", "node:module", "node:path", "node:url"] : [];
+    const allowed = /workerd/.test(file) ? [wasm] : /edge/.test(file) ? [`${wasm}?module`] : /node/.test(file) ? ["node:fs", "node:path", "node:url"] : [];
     assert.deepEqual(imports.filter((i) => !allowed.includes(i)), [], `${file} imports ${imports}`);
   }
   // What a browser loads of each entry (its .js and .wasm, gzip -9, as scripts/build counts):
