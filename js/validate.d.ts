@@ -57,17 +57,9 @@ export function estimateCost(input: Partial<GptImage2Input>): number | undefined
  */
 export function fitReferenceImage(blob: Blob, options?: FitOptions): Promise<FittedImage>;
 
-/** Every error this library throws or rejects with. */
-export class RunbaseError extends Error implements RunbaseErrorFields {
+/** Every error this library throws or rejects with: its members are RunbaseErrorFields'. */
+export class RunbaseError extends Error {
   constructor(message: string, fields?: Partial<RunbaseErrorFields>);
   readonly name: "RunbaseError";
-  kind: RunbaseErrorKind;
-  status?: number;
-  code?: RunbaseErrorCode;
-  /** What the error came from, where there is one: fetch's TypeError (in Node with the reason, such as ECONNREFUSED, in its own `cause`), the abort reason, JSON.parse's error. */
-  cause?: unknown;
-  retryable: boolean;
-  retryAfterMs?: number;
-  runId?: string;
-  issues?: ValidationIssue[];
 }
+export interface RunbaseError extends RunbaseErrorFields {}

@@ -202,7 +202,7 @@ export interface RunbaseErrorFields {
   status?: number;
   /** The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's ("invalid_input", "invalid_options", …) or the proxy's. */
   code?: RunbaseErrorCode;
-  /** What the error came from, where there is one (fetch's TypeError, the abort reason, a parse error). */
+  /** What the error came from, where there is one: fetch's TypeError (in Node with the reason, such as ECONNREFUSED, in its own `cause`), the abort reason, JSON.parse's error. */
   cause?: unknown;
   /** Whether the same call may succeed if made again. */
   retryable: boolean;
