@@ -1,11 +1,11 @@
-// Load bench of the proxy as run broker (issue 13), Node 18+ with plain fetch, no browser.
+// Load bench of the proxy as run broker, Node 18+ with plain fetch, no browser.
 //
 //   cargo build -p runbase-server && node bench/load.mjs            # full, ~6 min, writes docs/LOAD.md
 //   node bench/load.mjs --smoke                                      # tiny (< 30 s), writes nothing
 //
 // Every scenario starts two fresh `target/debug/runbase-server` processes side by side: one
 // with the broker (the default) and one with `--pass-through` (every browser request forwarded,
-// as before issue 13). Each has the built-in simulator as its upstream, reached over HTTP
+// as before the broker). Each has the built-in simulator as its upstream, reached over HTTP
 // exactly like the real API (one key, the documented 20 requests / 10 s, no Retry-After), so
 // upstream requests and 429s are counted by the simulator itself (/__sim/stats).
 //
@@ -267,7 +267,7 @@ console.log("\n" + checks.map(([what, ok]) => `${ok ? "met   " : "MISSED"} ${wha
 if (!smoke) {
   const cpu = os.cpus();
   const lines = [
-    "# Load: the proxy as run broker (issues 13 and 14)",
+    "# Load: the proxy as run broker",
     "",
     `Measured by \`node bench/load.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, node ${process.version}.`,
     `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s ± ${SPREAD} % (${(runMs * (1 - SPREAD / 100)) / 1000}–${(runMs * (1 + SPREAD / 100)) / 1000} s).`,

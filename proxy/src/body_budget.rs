@@ -1,4 +1,4 @@
-//! The memory the proxy gives request bodies (issue 15): a global budget of bytes in flight,
+//! The memory the proxy gives request bodies: a global budget of bytes in flight,
 //! and at most a quarter of it per client address, reserved by each POST for its declared
 //! length before a byte is read and kept until its create has gone upstream (a queued create
 //! keeps its checked body). A body that does not fit is refused at once with 503 and

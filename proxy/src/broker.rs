@@ -1,4 +1,4 @@
-//! The run broker (issue 13): the proxy owns the key's budget. Every upstream request goes
+//! The run broker: the proxy owns the key's budget. Every upstream request goes
 //! through the key's one [`Scheduler`]; each run the proxy created is followed by one poller
 //! that polls upstream around when the run should end (learned per resolution from recent
 //! runs' `completedAt - createdAt`), then every `poll_interval`; browsers read the latest state

@@ -1,4 +1,4 @@
-//! The host names this server answers to (issue 15): the listen address, the loopback forms,
+//! The host names this server answers to: the listen address, the loopback forms,
 //! and the names given with `--public-host`. Any other `Host` is refused before anything else
 //! happens, which is what defeats DNS rebinding: a page on another site whose name was rebound
 //! to 127.0.0.1 reaches this server with its own name in `Host` (and in `Origin`).

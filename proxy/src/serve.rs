@@ -1,4 +1,4 @@
-//! The accept loop (issue 15), in place of `axum::serve`, which has no time-outs and no limits:
+//! The accept loop, in place of `axum::serve`, which has no time-outs and no limits:
 //! hyper's HTTP/1 connections with a header read time-out, an idle keep-alive time-out, and a
 //! cap on open connections in total and per client address. Both time-outs are kept here, not
 //! by hyper: since hyper 1.6 its header read time-out also runs while a kept-alive connection

@@ -1,4 +1,4 @@
-//! State shared by every proxy instance of one key through Redis (`--redis`, issue 14), with
+//! State shared by every proxy instance of one key through Redis (`--redis`), with
 //! the `redis` crate on tokio. Redis holds, under a prefix derived from the key and upstream:
 //! - `slots`: the key's window, a sorted set of granted requests scored by when each stops
 //!   counting (its answer + window + margin; while in flight, a lease long enough to cover the

@@ -1,4 +1,4 @@
-//! The spend guard (issue 15): limits in money on what the proxy's key spends, per client
+//! The spend guard: limits in money on what the proxy's key spends, per client
 //! address per UTC hour and per UTC day, and for the whole proxy per UTC day. A create first
 //! reserves its price (the model's price for its resolution) in every window; once the API
 //! has answered, the reservation becomes the run's own `costUsd`, or is given back when no

@@ -1,4 +1,4 @@
-//! The proxy under attack (issue 15), over real HTTP with the built-in simulator as upstream:
+//! The proxy under attack, over real HTTP with the built-in simulator as upstream:
 //! DNS rebinding, idle and trickling connections, connection floods, body floods with the
 //! memory measured, invented run ids, the spend guard, and the right codes for odd bodies.
 //! Attackers and users come from different loopback addresses (127.0.0.x), as on a network.
