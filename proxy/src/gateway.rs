@@ -18,35 +18,17 @@ use axum::Router;
 
 use runbase_image::core::api::CreateRequest;
 
-use crate::api_error::{allow_preflight, parse_run_request, with_valid_input, ApiError};
-use crate::body_budget::BodyBudget;
 use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
-use crate::hosts::Hosts;
+use crate::http::body_budget::BodyBudget;
+use crate::http::error::{allow_preflight, ApiError};
+use crate::http::hosts::Hosts;
 use crate::rate_limit::{retry_after_secs, SlidingWindow};
+use crate::run_request::{parse_run_request, with_valid_input};
 use crate::spend::SpendGuard;
 use crate::upstream::Upstream;
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
 pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;
-
-/// An API key that cannot be printed by accident.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(key: String) -> Self {
-        Secret(key)
-    }
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 pub struct Gateway {
     pub upstream: Arc<Upstream>,
@@ -409,7 +391,7 @@ async fn get_run(
 
 /// One more request from `client` in `window`, or the proxy's 429 saying when.
 fn admit_in(window: &Mutex<SlidingWindow>, client: SocketAddr, what: &str) -> Result<(), ApiError> {
-    let mut window = window.lock().unwrap_or_else(|e| e.into_inner());
+    let mut window = crate::locked(window);
     if let Err(wait) = window.check(&client.ip().to_string(), Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -2,18 +2,14 @@
 //! either as a key-holding proxy to the real API (RUNBASE_API_KEY set) or, by default, backed
 //! by the built-in simulator. See the README for every flag.
 
-mod api_error;
-mod body_budget;
 mod broker;
 mod gateway;
-mod hosts;
-mod image;
+mod http;
 mod rate_limit;
-mod scheduler;
-mod serve;
-mod shared;
-mod simulator;
+mod run_request;
+mod sim;
 mod spend;
+mod store;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -29,13 +25,20 @@ use axum::Router;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use broker::scheduler::{self, Scheduler};
 use broker::Broker;
-use gateway::{Gateway, Secret, MAX_BODY_BYTES};
+use gateway::{Gateway, MAX_BODY_BYTES};
+use http::{accept as serve, body_budget, hosts};
 use rate_limit::SlidingWindow;
-use scheduler::Scheduler;
-use simulator::Simulator;
+use sim::Simulator;
 use std::sync::atomic::AtomicU64;
-use upstream::Upstream;
+use upstream::{Secret, Upstream};
+
+/// Locks a mutex even after a panic in another holder: every state guarded here is whole
+/// between statements, and the server must keep serving.
+pub fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 const DEFAULT_UPSTREAM: &str = "https://api.runbase.net/v1";
 /// Fetches of run ids the broker does not know, per client per 10 s (a page resuming its runs
@@ -301,7 +304,7 @@ async fn main() {
     let shared = match &config.redis {
         Some(url) => {
             let key = config.api_key.as_ref().map_or("", |k| k.expose());
-            match shared::Shared::new(url, key, &config.upstream) {
+            match store::Shared::new(url, key, &config.upstream) {
                 Ok(shared) => Some(shared),
                 Err(message) => {
                     eprintln!("{message}");
@@ -326,7 +329,7 @@ async fn main() {
         println!("  mode: SIMULATOR (no RUNBASE_API_KEY set): runs and images are simulated");
         println!(
             "  simulated API for your own key: http://{local}/sim/v1 (keys start with \"{}\")",
-            simulator::KEY_PREFIX
+            sim::KEY_PREFIX
         );
     }
     println!(
@@ -413,7 +416,7 @@ fn raise_open_files_limit() -> u64 {
 fn app(
     config: &Config,
     local: SocketAddr,
-    shared: Option<Arc<shared::Shared>>,
+    shared: Option<Arc<store::Shared>>,
     connections: serve::Connections,
 ) -> Router {
     let shared_for_spend = shared.clone();
@@ -444,7 +447,7 @@ fn app(
             if config.test_faults {
                 router = router.nest("/__sim", sim.control_router());
             }
-            let key = Secret::new(simulator::PROXY_KEY.into());
+            let key = Secret::new(sim::PROXY_KEY.into());
             (format!("http://{local}/sim/v1"), key, "simulator")
         }
     };

@@ -15,8 +15,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use runbase_image::core::time::iso8601;
 
-use crate::api_error::ApiError;
-use crate::shared::Shared;
+use crate::http::error::ApiError;
+use crate::store::Shared;
 
 /// Micro-dollars, as the API's `costUsd`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -163,7 +163,7 @@ return 0
                 }
             }
             None => {
-                let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+                let mut memory = crate::locked(&self.memory);
                 memory.retain(|_, (_, ends)| *ends > now_ms);
                 let over = windows
                     .iter()
@@ -218,7 +218,7 @@ return 0
                 }
             }
             None => {
-                let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+                let mut memory = crate::locked(&self.memory);
                 for (key, ends) in keys {
                     let entry = memory.entry(key.clone()).or_insert((0, *ends));
                     entry.0 = entry.0.saturating_add_signed(by);

@@ -12,8 +12,26 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{excerpt, ErrorBody, ErrorDetail, Run};
 
-use crate::api_error::ApiError;
-use crate::gateway::Secret;
+use crate::http::error::ApiError;
+
+/// An API key that cannot be printed by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(key: String) -> Self {
+        Secret(key)
+    }
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
 
 pub struct Upstream {
     pub base: String,
@@ -28,7 +46,7 @@ pub struct Upstream {
 /// An upstream answer: status, the headers that matter, the body (a success re-written from
 /// the parsed `run`).
 #[derive(Clone)]
-pub struct Answer {
+pub struct UpstreamReply {
     pub status: StatusCode,
     pub content_type: Option<HeaderValue>,
     pub retry_after: Option<HeaderValue>,
@@ -36,7 +54,7 @@ pub struct Answer {
     pub run: Option<Run>,
 }
 
-impl Answer {
+impl UpstreamReply {
     /// An upstream `429 RATE_LIMITED` (not `USAGE_EXCEEDED`, which waiting does not cure).
     pub fn is_rate_limited(&self) -> bool {
         self.status == StatusCode::TOO_MANY_REQUESTS
@@ -52,7 +70,7 @@ impl Answer {
     }
 }
 
-impl IntoResponse for Answer {
+impl IntoResponse for UpstreamReply {
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::from(self.body));
         *response.status_mut() = self.status;
@@ -93,7 +111,7 @@ impl Upstream {
         path: &str,
         host: Option<&HeaderValue>,
         body: Option<Bytes>,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<UpstreamReply, ApiError> {
         let url = format!("{}{path}", self.base);
         let mut request = self
             .client
@@ -143,7 +161,7 @@ impl Upstream {
         } else {
             (self.scrubbed(&reshaped_error(status, &body)), None)
         };
-        Ok(Answer {
+        Ok(UpstreamReply {
             status,
             content_type: Some(HeaderValue::from_static("application/json")),
             retry_after,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use crate::shared::{Budget, Shared, Take, Want};
+use crate::store::{GrantMode, Shared, Take, Want};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -178,10 +178,10 @@ impl Scheduler {
             loop {
                 let wake = runner.wake.notified();
                 let next = match (runner.budget(), &runner.shared) {
-                    (Budget::Shared, Some(shared)) => {
+                    (GrantMode::Shared, Some(shared)) => {
                         runner.dispatch_shared(shared, &mut held).await
                     }
-                    (Budget::Alone { limit, record }, shared) => {
+                    (GrantMode::Alone { limit, record }, shared) => {
                         if let Some(waiter) = held.take() {
                             runner.requeue(waiter);
                         }
@@ -192,7 +192,7 @@ impl Scheduler {
                         }
                         runner.dispatch(limit, record)
                     }
-                    (Budget::Shared, None) => None,
+                    (GrantMode::Shared, None) => None,
                 };
                 match next {
                     Some(at) => {
@@ -206,13 +206,13 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::locked(&self.state)
     }
 
-    fn budget(&self) -> Budget {
+    fn budget(&self) -> GrantMode {
         match &self.shared {
             Some(shared) => shared.budget(self.limits.requests, self.limits.hold()),
-            None => Budget::Alone {
+            None => GrantMode::Alone {
                 limit: self.limits.requests,
                 record: false,
             },
@@ -396,14 +396,14 @@ impl Scheduler {
             }
         }
         let member = match (self.budget(), &self.shared) {
-            (Budget::Shared, Some(shared)) => {
+            (GrantMode::Shared, Some(shared)) => {
                 let half = self.limits.requests / 2;
                 match shared.take(half, self.limits.in_flight, Want::Spare).await {
                     Ok(Take::Granted(member)) => Some(member),
                     _ => return None,
                 }
             }
-            (Budget::Alone { limit, .. }, _) if limit < self.limits.requests => return None,
+            (GrantMode::Alone { limit, .. }, _) if limit < self.limits.requests => return None,
             _ => None,
         };
         let mut state = self.lock();

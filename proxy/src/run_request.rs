@@ -1,82 +1,11 @@
-//! Errors in the Runbase API's own shape, written through the core's one definition of it
-//! (`runbase_image::core::api::ErrorBody`): `{"error": {"message": "...", "code": "..."}}`.
+//! Reading a create request's body (`{"model", "input"}`) as the proxy and the simulator
+//! both must: strict JSON, lone surrogates mended, and the input checked by the library.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{ErrorBody, ErrorDetail};
-use runbase_image::{Issue, ModelSpec, NormalizedInput};
+use axum::http::StatusCode;
+use runbase_image::{ModelSpec, NormalizedInput};
 use serde_json::Value;
 
-pub struct ApiError {
-    pub status: StatusCode,
-    pub body: ErrorBody,
-    pub retry_after_secs: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody::new(code, message),
-            retry_after_secs: None,
-        }
-    }
-
-    /// An error without a code (RUNBASE.md promises none for a 500).
-    pub fn uncoded(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody {
-                error: ErrorDetail {
-                    message: message.into(),
-                    code: None,
-                    issues: Vec::new(),
-                },
-            },
-            retry_after_secs: None,
-        }
-    }
-
-    /// The validator's issues, for an `invalid_input` answer.
-    pub fn with_issues(mut self, issues: Vec<Issue>) -> Self {
-        self.body.error.issues = issues;
-        self
-    }
-
-    pub fn retry_after(mut self, secs: u64) -> Self {
-        self.retry_after_secs = Some(secs);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-/// What a CORS preflight answer allows, the same for the simulator and the proxy.
-pub fn allow_preflight(response: &mut Response) {
-    let out = response.headers_mut();
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-}
+use crate::http::error::ApiError;
 
 /// Reads a run request's body: `{"model": string, "input": object}`; refuses the rest with the
 /// API's own codes. Shared by the simulator and the proxy so both answer alike.

@@ -74,7 +74,7 @@ pub struct Connections {
 
 impl Connections {
     fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+        crate::locked(&self.registry)
     }
 
     pub fn stats(&self) -> serde_json::Value {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::StatusCode;
 
-use crate::api_error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Default)]
 struct Used {
@@ -41,7 +41,7 @@ impl BodyBudget {
     }
 
     fn lock(&self) -> MutexGuard<'_, Used> {
-        self.used.lock().unwrap_or_else(|e| e.into_inner())
+        crate::locked(&self.used)
     }
 
     /// Reserves `bytes` for a body from `ip`, or says why not.

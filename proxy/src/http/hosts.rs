@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api_error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Clone, Debug)]
 pub struct Hosts {

@@ -1,0 +1,199 @@
+//! The run broker: the proxy owns the key's budget. Every upstream request goes
+//! through the key's one [`Scheduler`]; each run the proxy created is followed by one poller
+//! that polls upstream around when the run should end (learned per resolution from recent
+//! runs' `completedAt - createdAt`), then every `poll_interval`; browsers read the latest state
+//! from the run table, and `?wait=` long-polls wake on a change (a `watch` channel per run).
+//! Creates queue (bounded in length and wait, round-robin between client addresses); beyond
+//! that the proxy answers its own 429 with a Retry-After computed from the queue.
+//! With `--redis` ([`Shared`]) every state is written to Redis too, any instance answers any
+//! run (reading Redis and waking on its `changed` messages), each run's poller holds a lease,
+//! and an instance takes over the runs whose poller's lease expired.
+//!
+//! The facade is [`Broker`]: `create`, `get` and `stats`; each of its jobs has a file:
+//! - `scheduler`: the key's window, shared out between creates and polls;
+//! - `create`: the create queue;
+//! - `follow`: each run's one poller and what it learns of run times;
+//! - `table`: the run table and its long-polls;
+//! - `takeover`: with Redis, runs another instance polled and learned times;
+//! - `lookup`: ids this instance does not know;
+//! - `stats`: what `/__runbase/stats` and `/metrics` show.
+
+mod create;
+mod follow;
+mod lookup;
+pub mod scheduler;
+mod stats;
+mod table;
+mod takeover;
+
+use crate::locked;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use runbase_image::core::api::Run;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::http::error::ApiError;
+use crate::store::Shared;
+use crate::upstream::{Upstream, UpstreamReply};
+use scheduler::Scheduler;
+use stats::Counters;
+
+pub use stats::{metrics_text, pass_through_stats};
+pub use table::{requested_wait, LONG_POLL_HEADER};
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// What `X-Runbase-Long-Poll` advertises (seconds).
+    pub long_poll_secs: u64,
+    /// The longest `?wait=` honoured (seconds).
+    pub max_wait_secs: u64,
+    pub queue_max: usize,
+    pub queue_wait: Duration,
+    /// Between polls of a run that is not finished when expected.
+    pub poll_interval: Duration,
+    /// The first poll of a run of a resolution nothing has been learned about yet.
+    pub first_poll: Duration,
+    pub keep_finished: Duration,
+    pub keep_max: usize,
+}
+
+/// What the table holds for one run.
+#[derive(Clone)]
+enum Slot {
+    /// An id made elsewhere, being fetched once.
+    Loading,
+    Run(Arc<Run>),
+    /// The fetch of an unknown id failed: every waiter gets this answer.
+    Error(Arc<UpstreamReply>),
+}
+
+struct Entry {
+    tx: watch::Sender<Slot>,
+}
+
+#[derive(Default)]
+struct Table {
+    runs: HashMap<String, Entry>,
+    finished: VecDeque<(Instant, String)>,
+}
+
+pub struct Broker {
+    pub upstream: Arc<Upstream>,
+    pub sched: Arc<Scheduler>,
+    pub config: Config,
+    table: Mutex<Table>,
+    /// Expected run time in ms by resolution (exponential moving average).
+    learned: Mutex<HashMap<String, f64>>,
+    /// Bumped whenever something is learned or a scout stops.
+    learned_gen: watch::Sender<u64>,
+    /// Resolutions with nothing learned yet whose one "scout" run is polled from
+    /// `first_poll` on; the other runs of that resolution wait until it has learned.
+    scouting: Mutex<HashSet<String>>,
+    counters: Mutex<Counters>,
+    shared: Option<Arc<Shared>>,
+    /// The runs this instance polls.
+    following: Mutex<HashSet<String>>,
+    /// Ids the upstream answered 404 for, and when.
+    gone: Mutex<HashMap<String, Instant>>,
+}
+
+impl Broker {
+    pub fn new(
+        upstream: Arc<Upstream>,
+        sched: Arc<Scheduler>,
+        config: Config,
+        shared: Option<Arc<Shared>>,
+    ) -> Arc<Self> {
+        let broker = Arc::new(Broker {
+            upstream,
+            sched,
+            config,
+            table: Mutex::new(Table::default()),
+            learned: Mutex::new(HashMap::new()),
+            learned_gen: watch::channel(0).0,
+            scouting: Mutex::new(HashSet::new()),
+            counters: Mutex::new(Counters::default()),
+            shared: shared.clone(),
+            following: Mutex::new(HashSet::new()),
+            gone: Mutex::new(HashMap::new()),
+        });
+        if let Some(shared) = shared {
+            let (on_change, on_resubscribed) = (Arc::downgrade(&broker), Arc::downgrade(&broker));
+            shared.start(
+                move |id| {
+                    if let Some(broker) = on_change.upgrade() {
+                        broker.refresh(vec![id]);
+                    }
+                },
+                move || {
+                    if let Some(broker) = on_resubscribed.upgrade() {
+                        let watched = broker.watched_elsewhere();
+                        broker.refresh(watched);
+                    }
+                },
+            );
+            let broker = Arc::downgrade(&broker);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let Some(broker) = broker.upgrade() else {
+                        return;
+                    };
+                    broker.take_over().await;
+                    broker.sync_learned().await;
+                }
+            });
+        }
+        broker
+    }
+
+    pub fn knows(&self, id: &str) -> bool {
+        locked(&self.table).runs.contains_key(id)
+    }
+
+    /// Whether this instance or (with `--redis`) another knows the run; another's is read from
+    /// Redis into the table (its changes then come as messages).
+    pub async fn knows_anywhere(&self, id: &str) -> bool {
+        if self.knows(id) {
+            return true;
+        }
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let Ok(Some((run, _))) = shared.load(id).await else {
+            return false;
+        };
+        let finished = run.status.is_finished();
+        let mut table = locked(&self.table);
+        if !table.runs.contains_key(id) {
+            let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
+            table.runs.insert(id.to_string(), Entry { tx });
+            if finished {
+                table.finished.push_back((Instant::now(), id.to_string()));
+            }
+        }
+        true
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The proxy's own error kept as an answer, so every waiter gets the same.
+fn stored(error: ApiError) -> UpstreamReply {
+    UpstreamReply {
+        status: error.status,
+        content_type: Some(HeaderValue::from_static("application/json")),
+        retry_after: error.retry_after_secs.map(HeaderValue::from),
+        body: Bytes::from(serde_json::to_vec(&error.body).unwrap_or_default()),
+        run: None,
+    }
+}

@@ -1,0 +1,153 @@
+//! What the broker counts, for `/__runbase/stats` and `/metrics`.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use serde_json::{json, Value};
+
+use super::{Broker, Slot};
+use crate::locked;
+use crate::upstream::Upstream;
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) created: u64,
+    pub(super) finished: u64,
+    pub(super) polls_of_finished: u64,
+    pub(super) lags_ms: VecDeque<f64>,
+    pub(super) refused: u64,
+    pub(super) unknown_fetched: u64,
+    pub(super) taken_over: u64,
+}
+
+pub(super) const LAGS_KEPT: usize = 2000;
+
+impl Broker {
+    pub fn stats(&self) -> Value {
+        let snap = self.sched.snapshot();
+        let limits = self.sched.limits;
+        let (followed, known) = {
+            let table = locked(&self.table);
+            let followed = table
+                .runs
+                .values()
+                .filter(|e| matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished()))
+                .count();
+            (followed, table.runs.len())
+        };
+        let counters = locked(&self.counters);
+        let mut lags: Vec<f64> = counters.lags_ms.iter().copied().collect();
+        lags.sort_by(f64::total_cmp);
+        let pct = |p: f64| -> Value {
+            if lags.is_empty() {
+                return Value::Null;
+            }
+            let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
+            json!(lags[i.min(lags.len() - 1)].round())
+        };
+        let learned: serde_json::Map<String, Value> = locked(&self.learned)
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v.round())))
+            .collect();
+        json!({
+            "mode": "broker",
+            "upstream": {
+                "requestsInWindow": snap.in_window,
+                "requestsTotal": self.upstream.requests.load(Ordering::Relaxed),
+                "rateLimited": self.upstream.rate_limited.load(Ordering::Relaxed),
+                "inFlight": snap.inflight,
+                "granted": snap.granted_total,
+                "pauses": snap.rate_limited,
+                "pausedMs": snap.paused_ms,
+                "limit": limits.requests,
+                "windowMs": limits.window.as_millis() as u64,
+                "marginMs": limits.margin.as_millis() as u64,
+            },
+            "queue": {
+                "creates": snap.creates_waiting,
+                "polls": snap.polls_waiting,
+                "max": self.config.queue_max,
+                "refused": counters.refused,
+            },
+            "runs": {
+                "followed": followed,
+                "known": known,
+                "created": counters.created,
+                "finished": counters.finished,
+                "pollsPerFinishedRun": if counters.finished == 0 { 0.0 } else {
+                    counters.polls_of_finished as f64 / counters.finished as f64
+                },
+                "unknownFetched": counters.unknown_fetched,
+                "takenOver": counters.taken_over,
+                "expectedMsByResolution": learned,
+            },
+            "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
+            "shared": self.shared.as_ref().map(|s| s.stats()),
+        })
+    }
+}
+
+/// The stats of a pass-through proxy: only what it sent upstream.
+pub fn pass_through_stats(upstream: &Upstream) -> Value {
+    json!({
+        "mode": "pass-through",
+        "upstream": {
+            "requestsTotal": upstream.requests.load(Ordering::Relaxed),
+            "rateLimited": upstream.rate_limited.load(Ordering::Relaxed),
+        },
+    })
+}
+
+/// The stats as Prometheus text (every number of the JSON, flattened).
+pub fn metrics_text(stats: &Value) -> String {
+    let mut out = String::new();
+    pub(super) fn walk(out: &mut String, prefix: &str, value: &Value) {
+        match value {
+            Value::Object(fields) => {
+                for (k, v) in fields {
+                    walk(out, &format!("{prefix}_{}", snake(k)), v);
+                }
+            }
+            Value::Number(n) => {
+                let _ = writeln!(out, "# TYPE {prefix} gauge\n{prefix} {n}");
+            }
+            _ => {}
+        }
+    }
+    walk(&mut out, "runbase", stats);
+    let _ = writeln!(
+        out,
+        "# TYPE runbase_broker gauge\nrunbase_broker {}",
+        u8::from(stats["mode"] == "broker")
+    );
+    out
+}
+
+pub(super) fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_flatten_the_stats() {
+        assert!(
+            metrics_text(&json!({"mode": "broker", "lagMs": {"p50": 12}}))
+                .contains("runbase_lag_ms_p50 12")
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! With Redis: states other instances wrote, runs whose poller's instance died, and what
+//! other instances learned of run times.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use tokio::time::Instant;
+
+use super::{unix_ms, Broker, Slot};
+use crate::locked;
+use crate::store::Meta;
+
+impl Broker {
+    /// Runs in the table, not finished, that another instance polls.
+    pub(super) fn watched_elsewhere(&self) -> Vec<String> {
+        let following = locked(&self.following);
+        locked(&self.table)
+            .runs
+            .iter()
+            .filter(|(id, e)| {
+                !following.contains(*id)
+                    && matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished())
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Reads these runs from Redis into the table (another instance wrote a new state).
+    pub(super) fn refresh(self: &Arc<Self>, ids: Vec<String>) {
+        let ids: Vec<String> = {
+            let (table, following) = (locked(&self.table), locked(&self.following));
+            ids.into_iter()
+                .filter(|id| table.runs.contains_key(id) && !following.contains(id))
+                .collect()
+        };
+        let (Some(shared), false) = (self.shared.clone(), ids.is_empty()) else {
+            return;
+        };
+        let broker = self.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                if let Ok(Some((run, _))) = shared.load(&id).await {
+                    broker.apply_remote(&id, run);
+                }
+            }
+        });
+    }
+
+    /// Takes what other instances learned of run times.
+    pub(super) async fn sync_learned(&self) {
+        let Some(remote) = self.shared.as_ref() else {
+            return;
+        };
+        let Some(remote) = remote.learned().await else {
+            return;
+        };
+        let changed = {
+            let mut learned = locked(&self.learned);
+            let mut changed = false;
+            for (resolution, ms) in remote {
+                let local = learned.entry(resolution).or_insert(-1.0);
+                if (*local - ms).abs() >= 1.0 {
+                    *local = ms;
+                    changed = true;
+                }
+            }
+            changed
+        };
+        if changed {
+            self.learned_gen.send_modify(|g| *g += 1);
+        }
+    }
+
+    /// Takes over the runs whose poller's lease expired (its instance died or lost Redis).
+    pub(super) async fn take_over(self: &Arc<Self>) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let Some(ids) = shared.orphans().await else {
+            return;
+        };
+        for id in ids {
+            if locked(&self.following).contains(&id) || shared.claim(&id).await != Some(true) {
+                continue;
+            }
+            match shared.load(&id).await {
+                Ok(Some((run, meta))) if !run.status.is_finished() => {
+                    locked(&self.counters).taken_over += 1;
+                    let meta = meta.unwrap_or(Meta {
+                        resolution: "?".into(),
+                        started_unix_ms: unix_ms(),
+                        host: None,
+                    });
+                    let since = (unix_ms() - meta.started_unix_ms).clamp(0, 86_400_000);
+                    let started = Instant::now()
+                        .checked_sub(Duration::from_millis(since as u64))
+                        .unwrap_or_else(Instant::now);
+                    let host = meta.host.and_then(|h| HeaderValue::from_str(&h).ok());
+                    self.insert(&id, Slot::Run(Arc::new(run)), false);
+                    let due = Some(Instant::now());
+                    let follow = self.clone().follow(id, started, due, meta.resolution, host);
+                    tokio::spawn(follow);
+                }
+                Ok(_) => shared.unfollow(&id).await,
+                Err(()) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The HTTP edge every request passes: the accept loop with its time-outs and connection caps,
+//! the host names answered, the body-memory budget, and errors in the API's shape.
+
+pub mod accept;
+pub mod body_budget;
+pub mod error;
+pub mod hosts;
