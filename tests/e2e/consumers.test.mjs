@@ -1,9 +1,10 @@
-// The README's quick start where web developers build: the packed package installed as a user
+// The quick start where web developers build: the packed package installed as a user
 // installs it into the apps of tests/consumers/ (pinned in their lock files, installed by
 // scripts/setup), each built with its own tools and run for real: pages in headless
 // Chromium, servers in their own runtime. Every app validates a wrong input (no request) and
-// makes an image through the simulator. The apps' files are the README's snippets, word for
-// word (the first test), so the docs cannot drift from what runs here.
+// makes an image through the simulator. The apps' files are the snippets of the README (its
+// quick start) and of docs/USAGE.md (every setting), word for word (the first test), so the
+// docs cannot drift from what runs here.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -109,19 +110,26 @@ async function servedPage(www, name) {
   }
 }
 
-test("the README's snippets are the apps' files, word for word", () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const snippets = ["quickstart/image.js", "quickstart/main.js", "runtimes/main.mjs", "runtimes/main.cjs",
+test("the docs' snippets are the apps' files, word for word", () => {
+  const read = (path) => readFileSync(join(ROOT, path), "utf8");
+  const app = (file) => readFileSync(join(CONSUMERS, file), "utf8");
+  const quickstart = ["quickstart/image.js", "quickstart/main.js"];
+  const everySetting = [...quickstart, "runtimes/main.mjs", "runtimes/main.cjs",
     "next/app/page.js", "next/app/api/image/route.js", "next/app/client/page.js", "workers/worker.js",
     "bundlers/rollup.fixed.config.mjs"];
-  for (const file of snippets) {
-    const text = readFileSync(join(CONSUMERS, file), "utf8");
-    assert.ok(readme.includes("```js\n" + text + "```\n"), `README.md lacks tests/consumers/${file} as a js block, word for word`);
+  // The README's quick start, docs/USAGE.md's every setting, and the package's own README
+  // (npm's page), which leads with the same two files as the README.
+  for (const [doc, files] of [["README.md", quickstart], ["docs/USAGE.md", everySetting], ["js/README.md", quickstart]]) {
+    const text = read(doc);
+    for (const file of files) {
+      assert.ok(text.includes("```js\n" + app(file) + "```\n"), `${doc} lacks tests/consumers/${file} as a js block, word for word`);
+    }
   }
-  // The package's own README (npm's page) leads with the same two files.
-  const packageReadme = readFileSync(join(ROOT, "js", "README.md"), "utf8");
-  for (const file of ["quickstart/image.js", "quickstart/main.js"]) {
-    assert.ok(packageReadme.includes("```js\n" + readFileSync(join(CONSUMERS, file), "utf8") + "```\n"), `js/README.md lacks ${file}`);
+  // And neither the README nor docs/USAGE.md has a js block that is not one of those files.
+  for (const doc of ["README.md", "docs/USAGE.md"]) {
+    for (const [, block] of read(doc).matchAll(/^```js\n([\s\S]*?)^```\n/gm)) {
+      assert.ok(everySetting.some((file) => app(file) === block), `${doc} has a js block that is no file of tests/consumers/:\n${block}`);
+    }
   }
 });
 
