@@ -149,8 +149,8 @@ impl Gateway {
             .lock()
             .is_ok_and(|mut seen| seen.len() < 100 && seen.insert(origin.clone()));
         if first_time {
-            eprintln!(
-                "runbase-server: refused a browser request from origin {origin}: allowed are this server's own names at any port ({names}) and --allowed-origins ({listed}); to allow it, start with --allowed-origins {origin}"
+            tracing::warn!(
+                "refused a browser request from origin {origin}: allowed are this server's own names at any port ({names}) and --allowed-origins ({listed}); to allow it, start with --allowed-origins {origin}"
             );
         }
         let how = if origin == "null" {
@@ -307,6 +307,10 @@ async fn create_run(
                 .await
             {
                 Ok(answer) => {
+                    if let Some(run) = &answer.run {
+                        crate::http::trace::record_run_id(&run.id);
+                        gw.upstream.metrics.created(run.cost_usd);
+                    }
                     if let Some(hold) = hold {
                         hold.settle_run(answer.run.as_ref().map(|r| r.cost_usd))
                             .await;

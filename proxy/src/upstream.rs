@@ -6,6 +6,7 @@
 //! upstream requests and 429s the same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{excerpt, ErrorBody, ErrorDetail, Run};
 
 use crate::http::error::ApiError;
+use crate::metrics::{Metrics, StatusLabel};
 
 /// An API key that cannot be printed by accident.
 #[derive(Clone)]
@@ -40,6 +42,7 @@ pub struct Upstream {
     /// The simulator builds image URLs from the host the browser used.
     pub forward_host: bool,
     pub requests: AtomicU64,
+    pub metrics: Arc<Metrics>,
     pub rate_limited: AtomicU64,
 }
 
@@ -134,6 +137,12 @@ impl Upstream {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let answer = request.send().await.map_err(|e| upstream_failure(&e))?;
         let status = answer.status();
+        self.metrics
+            .upstream_requests
+            .get_or_create(&StatusLabel {
+                status: status.as_u16(),
+            })
+            .inc();
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }

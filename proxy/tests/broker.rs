@@ -79,15 +79,21 @@ async fn thirty_clients_share_one_key_without_a_429() {
     assert!(stats["lagMs"]["p50"].as_f64().is_some(), "{stats}");
     assert!(stats["runs"]["pollsPerFinishedRun"].as_f64().unwrap() >= 1.0);
     let metrics = get_text(server.url("/metrics")).await;
-    for name in [
-        "runbase_upstream_requests_total ",
-        "runbase_upstream_rate_limited 0",
-        "runbase_queue_creates ",
+    for line in [
+        "runbase_upstream_requests_total{status=\"201\"} 30",
+        "runbase_runs_created_total 30",
+        "runbase_runs_finished_total{status=\"succeeded\"} 30",
+        "runbase_spend_micro_usd_total 1500000",
+        "runbase_queue_depth{class=\"creates\"} 0",
         "runbase_runs_followed 0",
-        "runbase_lag_ms_p95 ",
+        "runbase_finish_lag_seconds_count 30",
     ] {
-        assert!(metrics.contains(name), "{name} in\n{metrics}");
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
+    assert!(
+        !metrics.contains("status=\"429\""),
+        "no upstream 429:\n{metrics}"
+    );
     eprintln!(
         "30 runs in {:?}, {requests} upstream requests",
         started.elapsed()

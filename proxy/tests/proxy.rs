@@ -684,3 +684,50 @@ async fn only_the_two_run_routes_and_methods_exist() {
     }
     assert!(recorded.lock().unwrap().requests.is_empty());
 }
+
+#[tokio::test]
+async fn json_logs_name_the_run_and_never_a_secret() {
+    let (upstream, _) = fake_upstream(Duration::ZERO).await;
+    // Through the broker, which creates in a task of its own: the run id still reaches the
+    // request's span.
+    let server = Server::start(
+        &["--upstream", &upstream, "--log-format", "json"],
+        &[("RUNBASE_API_KEY", KEY)],
+    );
+    let answer = client()
+        .post(server.url("/api/v1/runs?token=query-secret"))
+        .bearer_auth("browser-access-token")
+        .header("cookie", "session=cookie-secret")
+        .json(&valid())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 201);
+    let answer = client()
+        .get(server.url("/api/v1/runs/run_fake1?wait=1"))
+        .bearer_auth("browser-access-token")
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(answer.status().as_u16(), 200);
+    let (_, output) = server.stop();
+    let lines: Vec<Value> = output
+        .lines()
+        .filter(|line| !line.starts_with("runbase-server listening on "))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let answered = |method: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "answered" && l["span"]["method"] == method)
+            .unwrap_or_else(|| panic!("no {method} line in {output}"))
+    };
+    let create = answered("POST");
+    assert_eq!(create["span"]["run_id"], "run_fake1", "{create}");
+    assert_eq!(create["span"]["path"], "/api/v1/runs", "no query string");
+    assert_eq!(create["status"], 201);
+    assert_eq!(answered("GET")["span"]["run_id"], "run_fake1");
+    for secret in [KEY, "browser-access-token", "query-secret", "cookie-secret"] {
+        assert!(!output.contains(secret), "{secret} is in the log: {output}");
+    }
+}

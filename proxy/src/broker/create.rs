@@ -15,14 +15,17 @@ use tokio::time::Instant;
 use super::scheduler::Class;
 use super::{unix_ms, Broker, Slot};
 use crate::http::error::ApiError;
+use crate::http::trace::record_run_id;
 use crate::locked;
 use crate::spend::Hold;
 use crate::store::{Meta, Shared};
+use tracing::Instrument;
 
 impl Broker {
     /// The proxy's own 429: the queue is full or the wait too long.
     pub(super) fn overloaded(&self) -> Response {
         locked(&self.counters).refused += 1;
+        self.upstream.metrics.creates_refused.inc();
         let waiting = self.sched.creates_waiting();
         // Every run costs at least a create and a poll: the key serves one create per two
         // slots, and the queue ahead goes first.
@@ -80,35 +83,40 @@ impl Broker {
             in_queue.0 = None;
             let broker = self.clone();
             let (body, host, hold) = (body.clone(), host.clone(), spend.take());
-            let task = tokio::spawn(async move {
-                let started = Instant::now();
-                let result = broker
-                    .send(permit, Method::POST, "/runs", host.as_ref(), Some(body))
-                    .await;
-                match result {
-                    Ok(answer) if answer.is_rate_limited() => (None, hold),
-                    Ok(answer) => {
-                        let charged = answer.run.as_ref().map(|run| run.cost_usd);
-                        if let Some(hold) = hold {
-                            // A run without `costUsd` keeps its reserved price.
-                            hold.settle_run(charged).await;
+            // In the request's span, which the run's id is recorded in.
+            let task = tokio::spawn(
+                async move {
+                    let started = Instant::now();
+                    let result = broker
+                        .send(permit, Method::POST, "/runs", host.as_ref(), Some(body))
+                        .await;
+                    match result {
+                        Ok(answer) if answer.is_rate_limited() => (None, hold),
+                        Ok(answer) => {
+                            let charged = answer.run.as_ref().map(|run| run.cost_usd);
+                            if let Some(hold) = hold {
+                                // A run without `costUsd` keeps its reserved price.
+                                hold.settle_run(charged).await;
+                            }
+                            if let Some(run) = &answer.run {
+                                record_run_id(&run.id);
+                                broker
+                                    .follow_new(run.clone(), started, resolution, host)
+                                    .await;
+                            }
+                            (Some(answer.into_response()), None)
                         }
-                        if let Some(run) = &answer.run {
-                            broker
-                                .follow_new(run.clone(), started, resolution, host)
-                                .await;
+                        // Unanswered: a run may have been made; the reservation stays counted.
+                        Err(error) => {
+                            if let Some(hold) = hold {
+                                hold.keep();
+                            }
+                            (Some(error.into_response()), None)
                         }
-                        (Some(answer.into_response()), None)
-                    }
-                    // Unanswered: a run may have been made; the reservation stays counted.
-                    Err(error) => {
-                        if let Some(hold) = hold {
-                            hold.keep();
-                        }
-                        (Some(error.into_response()), None)
                     }
                 }
-            });
+                .in_current_span(),
+            );
             match task.await {
                 Ok((Some(response), _)) => return response,
                 // Refused upstream for the key's rate (someone else uses the key): the
@@ -183,6 +191,7 @@ impl Broker {
         host: Option<HeaderValue>,
     ) {
         locked(&self.counters).created += 1;
+        self.upstream.metrics.created(run.cost_usd);
         let id = run.id.clone();
         let finished = run.status.is_finished();
         if let Some(shared) = &self.shared {

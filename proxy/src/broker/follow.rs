@@ -17,6 +17,7 @@ use super::stats::LAGS_KEPT;
 use super::{Broker, Slot};
 use crate::http::error::ApiError;
 use crate::locked;
+use crate::metrics::RunStatusLabel;
 use crate::store::{Lease, LEASE};
 use crate::upstream::UpstreamReply;
 
@@ -94,6 +95,7 @@ impl Broker {
 
     /// The one poller of a run: polls upstream until the run is finished (a failed or refused
     /// poll is only retried: the browser keeps the last known state).
+    #[tracing::instrument(name = "run", skip_all, fields(run_id = %id))]
     pub(super) async fn follow(
         self: Arc<Self>,
         id: String,
@@ -267,6 +269,14 @@ impl Broker {
 
     /// Learns the run's duration and counts its polls and how late the proxy knew.
     pub(super) fn finished(&self, resolution: &str, run: &Run, polls: u64) {
+        tracing::info!(status = run.status.as_str(), polls, "run finished");
+        let metrics = &self.upstream.metrics;
+        metrics
+            .runs_finished
+            .get_or_create(&RunStatusLabel {
+                status: run.status.as_str().to_string(),
+            })
+            .inc();
         let created = run.created_at.as_deref().and_then(iso8601_unix_ms);
         let completed = run.completed_at.as_deref().and_then(iso8601_unix_ms);
         if let (Some(created), Some(completed), RunStatus::Succeeded) =
@@ -297,6 +307,7 @@ impl Broker {
             let lag = (now - completed).max(0) as f64;
             if lag < 3_600_000.0 {
                 counters.lags_ms.push_back(lag);
+                metrics.finish_lag.observe(lag / 1000.0);
                 if counters.lags_ms.len() > LAGS_KEPT {
                     counters.lags_ms.pop_front();
                 }

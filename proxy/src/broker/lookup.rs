@@ -43,6 +43,7 @@ impl Broker {
     }
 
     /// A run made elsewhere: one GET through the scheduler (again only after a 429).
+    #[tracing::instrument(name = "lookup", skip_all, fields(run_id = %id))]
     pub(super) async fn fetch_unknown(self: Arc<Self>, id: String, host: Option<HeaderValue>) {
         locked(&self.counters).unknown_fetched += 1;
         let path = format!("/runs/{id}");

@@ -43,11 +43,11 @@ use crate::upstream::{Upstream, UpstreamReply};
 use scheduler::Scheduler;
 use stats::Counters;
 
-pub use stats::{metrics_text, pass_through_stats};
+pub use stats::pass_through_stats;
 pub use table::{requested_wait, LONG_POLL_HEADER};
 
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct BrokerSettings {
     /// What `X-Runbase-Long-Poll` advertises (seconds).
     pub long_poll_secs: u64,
     /// The longest `?wait=` honoured (seconds).
@@ -85,7 +85,7 @@ struct Table {
 pub struct Broker {
     pub upstream: Arc<Upstream>,
     pub sched: Arc<Scheduler>,
-    pub config: Config,
+    pub config: BrokerSettings,
     table: Mutex<Table>,
     /// Expected run time in ms by resolution (exponential moving average).
     learned: Mutex<HashMap<String, f64>>,
@@ -106,7 +106,7 @@ impl Broker {
     pub fn new(
         upstream: Arc<Upstream>,
         sched: Arc<Scheduler>,
-        config: Config,
+        config: BrokerSettings,
         shared: Option<Arc<Shared>>,
     ) -> Arc<Self> {
         let broker = Arc::new(Broker {

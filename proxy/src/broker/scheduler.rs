@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use crate::store::{GrantMode, Shared, Take, Want};
 
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub struct KeyLimits {
     /// Requests the scheduler may use per window (the documented limit minus the spare).
     pub requests: usize,
     pub window: Duration,
@@ -31,7 +31,7 @@ pub struct Limits {
     pub in_flight: Duration,
 }
 
-impl Limits {
+impl KeyLimits {
     /// How long a slot stays taken after its answer.
     pub fn hold(&self) -> Duration {
         self.window + self.margin
@@ -73,7 +73,7 @@ struct State {
 }
 
 pub struct Scheduler {
-    pub limits: Limits,
+    pub limits: KeyLimits,
     shared: Option<Arc<Shared>>,
     state: Mutex<State>,
     wake: Notify,
@@ -137,6 +137,9 @@ impl Permit {
             let backoff = retry_after_secs
                 .unwrap_or(1 << (state.strikes - 1).min(5))
                 .clamp(1, 300);
+            tracing::warn!(
+                "upstream 429: the key's requests pause for {backoff} s (Retry-After: {retry_after_secs:?})"
+            );
             let until = Instant::now() + Duration::from_secs(backoff);
             state.paused_until = Some(state.paused_until.map_or(until, |t| t.max(until)));
         }
@@ -164,7 +167,7 @@ pub struct Snapshot {
 }
 
 impl Scheduler {
-    pub fn new(limits: Limits, shared: Option<Arc<Shared>>) -> Arc<Self> {
+    pub fn new(limits: KeyLimits, shared: Option<Arc<Shared>>) -> Arc<Self> {
         let sched = Arc::new(Scheduler {
             limits,
             shared,

@@ -1,7 +1,6 @@
 //! What the broker counts, for `/__runbase/stats` and `/metrics`.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
@@ -97,57 +96,4 @@ pub fn pass_through_stats(upstream: &Upstream) -> Value {
             "rateLimited": upstream.rate_limited.load(Ordering::Relaxed),
         },
     })
-}
-
-/// The stats as Prometheus text (every number of the JSON, flattened).
-pub fn metrics_text(stats: &Value) -> String {
-    let mut out = String::new();
-    pub(super) fn walk(out: &mut String, prefix: &str, value: &Value) {
-        match value {
-            Value::Object(fields) => {
-                for (k, v) in fields {
-                    walk(out, &format!("{prefix}_{}", snake(k)), v);
-                }
-            }
-            Value::Number(n) => {
-                let _ = writeln!(out, "# TYPE {prefix} gauge\n{prefix} {n}");
-            }
-            _ => {}
-        }
-    }
-    walk(&mut out, "runbase", stats);
-    let _ = writeln!(
-        out,
-        "# TYPE runbase_broker gauge\nrunbase_broker {}",
-        u8::from(stats["mode"] == "broker")
-    );
-    out
-}
-
-pub(super) fn snake(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else {
-            out.push('_');
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metrics_flatten_the_stats() {
-        assert!(
-            metrics_text(&json!({"mode": "broker", "lagMs": {"p50": 12}}))
-                .contains("runbase_lag_ms_p50 12")
-        );
-    }
 }

@@ -87,6 +87,7 @@ impl Broker {
             match shared.load(&id).await {
                 Ok(Some((run, meta))) if !run.status.is_finished() => {
                     locked(&self.counters).taken_over += 1;
+                    tracing::info!(run_id = %id, "took over a run whose instance stopped polling it");
                     let meta = meta.unwrap_or(Meta {
                         resolution: "?".into(),
                         started_unix_ms: unix_ms(),

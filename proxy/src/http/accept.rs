@@ -29,7 +29,7 @@ use tower::ServiceExt;
 const CLOSING_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub struct ConnectionLimits {
     /// The whole request head must arrive within this.
     pub header_read: Duration,
     /// A connection with no request for this long is closed.
@@ -89,7 +89,7 @@ impl Connections {
 
     /// Admits a connection from `ip`, closing an idle one to make room at a cap; `None`
     /// when every connection that could make room is busy.
-    fn admit(&self, ip: IpAddr, limits: &Limits) -> Option<Admitted> {
+    fn admit(&self, ip: IpAddr, limits: &ConnectionLimits) -> Option<Admitted> {
         let mut registry = self.lock();
         let mine = registry.per_ip.get(&ip).copied().unwrap_or(0);
         let full = if mine >= limits.max_per_client {
@@ -178,7 +178,7 @@ fn forget_ip(registry: &mut Registry, ip: IpAddr) {
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: Limits,
+    limits: ConnectionLimits,
     connections: Connections,
     shutdown: impl std::future::Future<Output = ()>,
 ) {

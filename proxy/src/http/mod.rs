@@ -5,3 +5,4 @@ pub mod accept;
 pub mod body_budget;
 pub mod error;
 pub mod hosts;
+pub mod trace;

@@ -147,7 +147,7 @@ fn encode(canvas: &Canvas) -> Vec<u8> {
         .and_then(|mut writer| writer.write_image_data(&canvas.pixels));
     if let Err(e) = written {
         // Only possible on a size mismatch, which dimensions() rules out; keep serving.
-        eprintln!("simulator: PNG encoding failed: {e}");
+        tracing::error!("simulator: PNG encoding failed: {e}");
     }
     out
 }

@@ -209,9 +209,10 @@ impl Shared {
                 } else {
                     " again: creates resume"
                 };
-                eprintln!(
+                tracing::info!(
                     "redis: {} answers{again} (instance {})",
-                    self.shown_url, self.instance
+                    self.shown_url,
+                    self.instance
                 );
             }
             Err(e) if health.up || !health.ever && health.last_error != e.to_string() => {
@@ -221,7 +222,7 @@ impl Shared {
                 }
                 health.up = false;
                 health.last_error = e.to_string();
-                eprintln!(
+                tracing::warn!(
                     "redis: {} does not answer ({e}): new runs are refused (503) until it does; \
                      runs already followed go on within this instance's share of the key's budget",
                     self.shown_url
