@@ -2,7 +2,7 @@
 //! milliseconds, with no clock of its own. The wasm transport asks it and then performs; the
 //! native tests drive it with a virtual clock.
 
-use std::collections::VecDeque;
+use super::window::SlidingWindow;
 
 /// Every tunable of the client, with the defaults the README documents.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,40 +79,32 @@ pub fn rate_limit_backoff_ms(settings: &Settings, retry: u32, random01: f64) -> 
 /// and a pause for everyone after the server said to wait.
 #[derive(Debug, Clone)]
 pub struct Budget {
-    limit: usize,
-    window_ms: f64,
-    sent: VecDeque<f64>,
+    window: SlidingWindow,
     paused_until: f64,
 }
 
 impl Budget {
     pub fn new(settings: &Settings) -> Self {
         Budget {
-            limit: settings.budget_requests.max(1),
-            window_ms: settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
-            sent: VecDeque::new(),
+            window: SlidingWindow::new(
+                settings.budget_requests,
+                settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
+            ),
             paused_until: f64::NEG_INFINITY,
         }
     }
 
     /// 0 when a request may go now; otherwise how long until one may.
     pub fn wait_ms(&mut self, now: f64) -> f64 {
-        while self.sent.front().is_some_and(|t| now - t >= self.window_ms) {
-            self.sent.pop_front();
-        }
-        let for_window = if self.sent.len() >= self.limit {
-            self.sent
-                .get(self.sent.len() - self.limit)
-                .map_or(0.0, |oldest| oldest + self.window_ms - now)
-        } else {
-            0.0
-        };
-        for_window.max(self.paused_until - now).max(0.0)
+        self.window
+            .wait_ms(now)
+            .max(self.paused_until - now)
+            .max(0.0)
     }
 
     /// Counts a request sent now. Call only after `wait_ms(now) == 0`.
     pub fn record(&mut self, now: f64) {
-        self.sent.push_back(now);
+        self.window.record(now);
     }
 
     /// Nobody sends before `until` (after a 429 with Retry-After).
