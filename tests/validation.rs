@@ -804,12 +804,13 @@ fn model_facts_json_matches_the_model() {
 /// proxy answers with (proxy/src) and every code index.js gives its own errors is among them.
 #[test]
 fn typescript_error_codes_are_every_code_there_is() {
-    use runbase_image::core::error::{API_ERROR_CODES, LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
-    let all: Vec<&str> = API_ERROR_CODES
+    use runbase_image::core::api::ApiErrorCode;
+    use runbase_image::core::error::{LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
+    let all: Vec<&str> = ApiErrorCode::DOCUMENTED
         .iter()
-        .chain(&LIBRARY_ERROR_CODES)
-        .chain(&PROXY_ERROR_CODES)
-        .copied()
+        .map(ApiErrorCode::as_str)
+        .chain(LIBRARY_ERROR_CODES.iter().copied())
+        .chain(PROXY_ERROR_CODES.iter().copied())
         .collect();
     let line = format!(
         "export type RunbaseErrorCode = {} | (string & {{}});",

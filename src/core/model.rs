@@ -15,7 +15,7 @@ pub struct Resolution {
     pub name: &'static str,
     pub only_with_aspect_ratios: Option<&'static [&'static str]>,
     /// The price of one run, in micro-dollars (the model page's price per image).
-    pub price_usd: u64,
+    pub price_micro_usd: u64,
     /// The long side of the image in pixels. Runbase does not document pixel sizes: these are
     /// the usual 1K / 2K / 4K (UHD) long sides, which the simulator draws and the demo shows.
     pub long_side_px: u32,
@@ -64,7 +64,8 @@ pub struct ModelFacts {
     pub max_image_bytes: usize,
     pub image_url_schemes: &'static [&'static str],
     /// Micro-dollars per run, by resolution.
-    pub prices_usd: Pairs<u64>,
+    #[serde(rename = "pricesUsd")]
+    pub prices_micro_usd: Pairs<u64>,
     /// The image's long side in pixels, by resolution (see [`Resolution::long_side_px`]).
     pub long_side_px: Pairs<u32>,
 }
@@ -103,19 +104,19 @@ pub const GPT_IMAGE_2: ModelSpec = ModelSpec {
         Resolution {
             name: "1K",
             only_with_aspect_ratios: None,
-            price_usd: 50_000,
+            price_micro_usd: 50_000,
             long_side_px: 1024,
         },
         Resolution {
             name: "2K",
             only_with_aspect_ratios: None,
-            price_usd: 70_000,
+            price_micro_usd: 70_000,
             long_side_px: 2048,
         },
         Resolution {
             name: "4K",
             only_with_aspect_ratios: Some(&["16:9", "9:16", "21:9"]),
-            price_usd: 120_000,
+            price_micro_usd: 120_000,
             long_side_px: 3840,
         },
     ],
@@ -143,8 +144,8 @@ impl ModelSpec {
 
     /// What one run at this resolution costs, in micro-dollars (RUNBASE.md: charged at
     /// creation, refunded in full if the run fails).
-    pub fn cost_usd(&self, resolution: &str) -> Option<u64> {
-        self.resolution(resolution).map(|r| r.price_usd)
+    pub fn cost_micro_usd(&self, resolution: &str) -> Option<u64> {
+        self.resolution(resolution).map(|r| r.price_micro_usd)
     }
 
     /// The facts a form needs, as `getModelFacts()` answers.
@@ -174,10 +175,10 @@ impl ModelSpec {
             max_image_urls: self.max_image_urls,
             max_image_bytes: self.max_image_bytes,
             image_url_schemes: self.image_url_schemes,
-            prices_usd: Pairs(
+            prices_micro_usd: Pairs(
                 self.resolutions
                     .iter()
-                    .map(|r| (r.name, r.price_usd))
+                    .map(|r| (r.name, r.price_micro_usd))
                     .collect(),
             ),
             long_side_px: Pairs(
