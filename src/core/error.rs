@@ -4,7 +4,10 @@ use crate::core::api::{ApiErrorCode, ApiFailure};
 use crate::core::validate::Issue;
 use serde::{Serialize, Serializer};
 
+/// What went wrong, stable for code to switch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
+#[cfg_attr(test, serde(rename = "RunbaseErrorKind", rename_all = "snake_case"))]
 pub enum ErrorKind {
     /// The input broke the model's rules; no request was made.
     Validation,
@@ -52,30 +55,41 @@ impl Serialize for ErrorKind {
     }
 }
 
-/// The error every call of the client reports. Serialized as the fields of the JS
-/// `RunbaseError` (the message is its constructor's own argument).
+/// The fields every error of this library carries (see the RunbaseError class). In Rust,
+/// the error every call of the client reports; serialized as these fields (the message is
+/// the JS constructor's own argument).
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, serde(rename = "RunbaseErrorFields"))]
 #[error("{message}")]
 pub struct RunbaseError {
+    #[cfg_attr(test, tsify(type = "RunbaseErrorKind"))]
     pub kind: ErrorKind,
     #[serde(skip)]
     pub message: String,
     /// HTTP status, when an answer arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub status: Option<u16>,
-    /// The API's error code (`RATE_LIMITED`, `invalid_api_key`, …).
+    /// The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's
+    /// ("invalid_input", "invalid_options", …) or the proxy's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional, type = "RunbaseErrorCode"))]
     pub code: Option<String>,
-    /// Whether making the same call again may succeed (never true for a POST that may have
+    /// Whether the same call may succeed if made again (never for a POST that may have
     /// created a run).
     pub retryable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub retry_after_ms: Option<u64>,
-    /// Set whenever a run exists, so the caller can resume with `waitForRun(runId)`.
+    /// Set whenever a run exists: resume with client.waitForRun(runId).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub run_id: Option<String>,
+    /// For kind "validation" with code "invalid_input": every problem of the input.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, tsify(optional, type = "ValidationIssue[]"))]
     pub issues: Vec<Issue>,
 }
 

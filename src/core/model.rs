@@ -44,29 +44,50 @@ pub struct ModelSpec {
     pub image_url_schemes: &'static [&'static str],
 }
 
-/// What a form needs to offer only valid choices (the `ModelFacts` of the TypeScript types).
+/// What a form needs to offer only valid choices.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelFacts {
+    #[cfg_attr(test, tsify(type = "ModelId"))]
     pub id: &'static str,
     /// The input's fields, in the order the API documents them.
+    #[cfg_attr(
+        test,
+        tsify(type = r#"["prompt", "aspect_ratio", "resolution", "image_urls"]"#)
+    )]
     pub input_fields: &'static [&'static str],
     pub prompt_min_length: usize,
     pub prompt_max_length: usize,
+    /// How prompt length is counted: "utf16" (String.length).
+    #[cfg_attr(test, tsify(type = r#""utf16""#))]
     pub prompt_length_unit: &'static str,
+    #[cfg_attr(test, tsify(type = "AspectRatio[]"))]
     pub aspect_ratios: &'static [&'static str],
+    #[cfg_attr(test, tsify(type = "AspectRatio"))]
     pub default_aspect_ratio: &'static str,
+    #[cfg_attr(test, tsify(type = "Resolution[]"))]
     pub resolutions: Vec<&'static str>,
+    #[cfg_attr(test, tsify(type = "Resolution"))]
     pub default_resolution: &'static str,
+    /// For each aspect ratio, the resolutions it allows.
+    #[cfg_attr(test, tsify(type = "Record<AspectRatio, Resolution[]>"))]
     pub resolutions_by_aspect_ratio: Pairs<Vec<&'static str>>,
+    /// For each restricted resolution, the only aspect ratios it allows.
+    #[cfg_attr(test, tsify(type = "Partial<Record<Resolution, AspectRatio[]>>"))]
     pub aspect_ratios_by_resolution: Pairs<Vec<&'static str>>,
     pub max_image_urls: usize,
+    /// Decoded bytes per reference image (4 × 1024 × 1024).
     pub max_image_bytes: usize,
+    #[cfg_attr(test, tsify(type = r#"("https" | "http" | "data")[]"#))]
     pub image_url_schemes: &'static [&'static str],
-    /// Micro-dollars per run, by resolution.
+    /// The price of one run in micro-dollars (1 USD = 1,000,000), by resolution.
     #[serde(rename = "pricesUsd")]
+    #[cfg_attr(test, tsify(type = "Record<Resolution, number>"))]
     pub prices_micro_usd: Pairs<u64>,
-    /// The image's long side in pixels, by resolution (see [`Resolution::long_side_px`]).
+    /// The image's long side in pixels, by resolution (1K 1024, 2K 2048, 4K 3840; the short
+    /// side follows the aspect ratio, rounded down). Runbase does not document pixel sizes.
+    #[cfg_attr(test, tsify(type = "Record<Resolution, number>"))]
     pub long_side_px: Pairs<u32>,
 }
 
