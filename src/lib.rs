@@ -31,5 +31,9 @@ pub use self::core::validate::{
 };
 pub use self::core::value::{FileInfo, Value};
 
-/// The TypeScript declarations of the JS API that wasm-bindgen cannot derive itself.
+/// The TypeScript declarations of the JS API that wasm-bindgen cannot derive itself: made by
+/// `src/typescript.rs` from the Rust types and `src/wasm/handwritten.d.ts`.
 pub const TYPESCRIPT_DECLARATIONS: &str = include_str!("wasm/types.d.ts");
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod typescript;

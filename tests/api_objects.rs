@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use runbase_image::core::api::{
-    finished_outcome, parse_run, ErrorBody, Run, RunError, RunOutput, RunStatus,
+    finished_outcome, parse_run, ApiErrorCode, ErrorBody, Run, RunError, RunOutput, RunStatus,
 };
 use runbase_image::core::value::{Members, Value};
 use serde_json::json;
@@ -15,7 +15,7 @@ fn the_documented_run_objects_read_and_write_back_unchanged() {
     let pending = json!({"id": "run_2abc", "model": "openai/gpt-image-2", "status": "pending", "costUsd": 50000});
     let run: Run = serde_json::from_value(pending.clone()).expect("pending run");
     assert_eq!(run.status, RunStatus::Pending);
-    assert_eq!(run.cost_usd, Some(50_000));
+    assert_eq!(run.cost_micro_usd, Some(50_000));
     assert_eq!(serde_json::to_value(&run).expect("json"), pending);
 
     let done = json!({"id": "run_2abc", "model": "openai/gpt-image-2", "status": "succeeded", "costUsd": 50000,
@@ -83,7 +83,18 @@ fn error_bodies() {
         json!({"error": {"message": "Rate limit exceeded", "code": "RATE_LIMITED"}}),
     )
     .expect("error body");
-    assert_eq!(body.error.code.as_deref(), Some("RATE_LIMITED"));
+    assert_eq!(body.error.code, Some(ApiErrorCode::RateLimited));
+    let other: ErrorBody =
+        serde_json::from_value(json!({"error": {"message": "no", "code": "origin_not_allowed"}}))
+            .expect("error body");
+    assert_eq!(
+        other.error.code,
+        Some(ApiErrorCode::Other("origin_not_allowed".into()))
+    );
+    assert_eq!(
+        serde_json::to_value(&other).expect("json"),
+        json!({"error": {"message": "no", "code": "origin_not_allowed"}})
+    );
     assert_eq!(
         serde_json::to_value(ErrorBody::new("invalid_json", "bad")).expect("json"),
         json!({"error": {"message": "bad", "code": "invalid_json"}})
@@ -125,7 +136,7 @@ fn run() -> impl Strategy<Value = Run> {
                 id,
                 model,
                 status,
-                cost_usd,
+                cost_micro_usd: cost_usd,
                 created_at: created_at.clone(),
                 completed_at: created_at,
                 output: urls.map(|urls| RunOutput {

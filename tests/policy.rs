@@ -4,8 +4,10 @@
 
 use std::collections::BinaryHeap;
 
+use runbase_image::core::api::ApiErrorCode;
 use runbase_image::core::policy::{
-    backoff_ms, decide, is_retryable, poll_delay_ms, Budget, Decision, Failure, Method, Settings,
+    backoff_ms, decide, is_retryable, poll_delay_ms, Budget, Decision, Method, RequestFailure,
+    Settings,
 };
 
 /// A tiny deterministic random source for jitter and delays.
@@ -85,9 +87,9 @@ fn simulate(durations: &[f64], max_latency_ms: f64, settings: Settings) -> Outco
         if in_window >= 20 {
             rate_limited += 1;
             failures[run] += 1;
-            let failure = Failure::Http {
+            let failure = RequestFailure::Http {
                 status: 429,
-                code: Some("RATE_LIMITED".into()),
+                code: Some(ApiErrorCode::RateLimited.to_string()),
                 retry_after_ms: Some(1000),
             };
             match decide(&settings, method, &failure, failures[run], rng.next()) {
@@ -198,9 +200,9 @@ fn one_run_is_found_quickly_with_few_requests() {
 #[test]
 fn retry_after_is_honoured_exactly_and_pauses_every_run() {
     let settings = Settings::default();
-    let failure = Failure::Http {
+    let failure = RequestFailure::Http {
         status: 429,
-        code: Some("RATE_LIMITED".into()),
+        code: Some(ApiErrorCode::RateLimited.to_string()),
         retry_after_ms: Some(3_000),
     };
     for random in [0.0, 0.5, 1.0] {
@@ -223,12 +225,12 @@ fn retry_after_is_honoured_exactly_and_pauses_every_run() {
 #[test]
 fn retries_only_where_safe() {
     let s = Settings::default();
-    let http = |status: u16, code: Option<&str>| Failure::Http {
+    let http = |status: u16, code: Option<&str>| RequestFailure::Http {
         status,
         code: code.map(str::to_string),
         retry_after_ms: None,
     };
-    let table: Vec<(Method, Failure, bool)> = vec![
+    let table: Vec<(Method, RequestFailure, bool)> = vec![
         (Method::Get, http(429, Some("RATE_LIMITED")), true),
         (Method::Post, http(429, Some("RATE_LIMITED")), true),
         (Method::Get, http(429, None), true),
@@ -239,12 +241,12 @@ fn retries_only_where_safe() {
         (Method::Get, http(503, None), true),
         (Method::Post, http(500, None), false),
         (Method::Post, http(502, None), false),
-        (Method::Get, Failure::Network, true),
-        (Method::Post, Failure::Network, false),
-        (Method::Get, Failure::Timeout, true),
-        (Method::Post, Failure::Timeout, false),
-        (Method::Get, Failure::Decode, true),
-        (Method::Post, Failure::Decode, false),
+        (Method::Get, RequestFailure::Network, true),
+        (Method::Post, RequestFailure::Network, false),
+        (Method::Get, RequestFailure::Timeout, true),
+        (Method::Post, RequestFailure::Timeout, false),
+        (Method::Get, RequestFailure::Decode, true),
+        (Method::Post, RequestFailure::Decode, false),
         (Method::Get, http(400, Some("invalid_input")), false),
         (Method::Get, http(401, Some("invalid_api_key")), false),
         (Method::Get, http(402, Some("insufficient_balance")), false),
@@ -284,7 +286,7 @@ fn backoff_is_exponential_jittered_and_capped() {
         let low = match decide(
             &s,
             Method::Get,
-            &Failure::Network,
+            &RequestFailure::Network,
             retry.min(s.max_retries),
             0.0,
         ) {

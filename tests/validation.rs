@@ -1,7 +1,6 @@
 //! Native, table-driven tests of the validation core: every rule alone, then several at once.
 #![cfg(not(target_arch = "wasm32"))]
 
-use runbase_image::core::api::RunStatus;
 use runbase_image::core::model::Pairs;
 use runbase_image::{
     prompt_length, validate, validate_for_model, FileInfo, ImageRef, IssueCode, Severity, Value,
@@ -737,46 +736,6 @@ fn unknown_model_is_one_clear_error() {
     assert!(validate_for_model("openai/gpt-image-2", &input).is_ok());
 }
 
-/// The TypeScript unions are written by hand in src/wasm/types.d.ts; this keeps them equal to the
-/// model data and the issue codes, so the declarations can never drift from the rules.
-#[test]
-fn typescript_unions_match_the_model() {
-    let union = |values: &mut dyn Iterator<Item = &str>| {
-        values
-            .map(|v| format!("\"{v}\""))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
-    let expected = [
-        format!(
-            "export type ModelId = {};",
-            union(&mut runbase_image::MODELS.iter().map(|m| m.id))
-        ),
-        format!(
-            "export type AspectRatio = {};",
-            union(&mut GPT_IMAGE_2.aspect_ratios.iter().copied())
-        ),
-        format!(
-            "export type Resolution = {};",
-            union(&mut GPT_IMAGE_2.resolution_names())
-        ),
-        format!(
-            "export type IssueCode = {};",
-            union(&mut IssueCode::ALL.iter().map(|c| c.as_str()))
-        ),
-        format!(
-            "export type RunStatus = {} | (string & {{}});",
-            union(&mut RunStatus::DOCUMENTED.iter().map(RunStatus::as_str))
-        ),
-    ];
-    for line in expected {
-        assert!(
-            TYPESCRIPT_DECLARATIONS.lines().any(|l| l == line),
-            "src/wasm/types.d.ts must contain exactly:\n{line}"
-        );
-    }
-}
-
 /// `getModelFacts` answers from src/wasm/model_facts.json (cheaper in wasm than serializing);
 /// it must be exactly what the model data says. `RUNBASE_UPDATE_GOLDEN=1 cargo test` rewrites it.
 #[test]
@@ -799,17 +758,18 @@ fn model_facts_json_matches_the_model() {
     );
 }
 
-/// `RunbaseErrorCode` (src/wasm/types.d.ts) lists every code a RunbaseError can carry: the
-/// API's, the library's and the proxy's, in the order of src/core/error.rs; every code the
+/// `RunbaseErrorCode` (src/wasm/types.d.ts, made by src/typescript.rs) lists every code a
+/// RunbaseError can carry: the API's, the library's and the proxy's; every code the
 /// proxy answers with (proxy/src) and every code index.js gives its own errors is among them.
 #[test]
 fn typescript_error_codes_are_every_code_there_is() {
-    use runbase_image::core::error::{API_ERROR_CODES, LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
-    let all: Vec<&str> = API_ERROR_CODES
+    use runbase_image::core::api::ApiErrorCode;
+    use runbase_image::core::error::{LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
+    let all: Vec<&str> = ApiErrorCode::DOCUMENTED
         .iter()
-        .chain(&LIBRARY_ERROR_CODES)
-        .chain(&PROXY_ERROR_CODES)
-        .copied()
+        .map(ApiErrorCode::as_str)
+        .chain(LIBRARY_ERROR_CODES.iter().copied())
+        .chain(PROXY_ERROR_CODES.iter().copied())
         .collect();
     let line = format!(
         "export type RunbaseErrorCode = {} | (string & {{}});",

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{ClientError, ErrorKind};
+use super::error::{ErrorKind, RunbaseError};
 use super::time::{fraction_ms, http_date_unix_ms};
 use super::validate::{Issue, NormalizedInput};
 use super::value::{ascii_number, split_ascii, Members, Value};
@@ -135,8 +135,8 @@ pub struct Run {
     pub model: Option<String>,
     pub status: RunStatus,
     /// Micro-dollars (50000 is $0.05), charged at creation, refunded in full on failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<u64>,
+    #[serde(default, rename = "costUsd", skip_serializing_if = "Option::is_none")]
+    pub cost_micro_usd: Option<u64>,
     /// ISO 8601 times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -168,6 +168,159 @@ pub struct CreateRequest<'a> {
     pub input: &'a NormalizedInput<'a>,
 }
 
+/// An error answer's `code`: the ones RUNBASE.md documents, and any other string as it came
+/// (runbase-server's own codes, or one the API adds later). On the wire and in JS it is the
+/// plain string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(from = "String")]
+pub enum ApiErrorCode {
+    /// 400: the body is not JSON.
+    InvalidJson,
+    /// 400: `model` missing or not a string.
+    MissingModel,
+    /// 400: `input` missing or not an object.
+    MissingInput,
+    /// 400: the input does not match the model's schema.
+    InvalidInput,
+    /// 400: unknown model id.
+    ModelNotFound,
+    /// 401: no `Authorization: Bearer ...` header.
+    MissingApiKey,
+    /// 401: the key is invalid, disabled or expired.
+    InvalidApiKey,
+    /// 402: the balance is too low for this run.
+    InsufficientBalance,
+    /// 403: the key's lifetime spend limit is reached.
+    ApiKeySpendLimitExceeded,
+    /// 403: the caller's IP is not in the key's allow-list.
+    IpNotAllowed,
+    /// 404: no run with this id for this key.
+    RunNotFound,
+    /// 429: too many requests in a short window: wait and retry.
+    RateLimited,
+    /// 429: the key's quota is exhausted: retrying does not help.
+    UsageExceeded,
+    Other(String),
+}
+
+impl ApiErrorCode {
+    /// The codes RUNBASE.md documents, in its order.
+    pub const DOCUMENTED: [ApiErrorCode; 13] = [
+        ApiErrorCode::InvalidJson,
+        ApiErrorCode::MissingModel,
+        ApiErrorCode::MissingInput,
+        ApiErrorCode::InvalidInput,
+        ApiErrorCode::ModelNotFound,
+        ApiErrorCode::MissingApiKey,
+        ApiErrorCode::InvalidApiKey,
+        ApiErrorCode::InsufficientBalance,
+        ApiErrorCode::ApiKeySpendLimitExceeded,
+        ApiErrorCode::IpNotAllowed,
+        ApiErrorCode::RunNotFound,
+        ApiErrorCode::RateLimited,
+        ApiErrorCode::UsageExceeded,
+    ];
+
+    pub fn parse(text: &str) -> ApiErrorCode {
+        match text {
+            "invalid_json" => ApiErrorCode::InvalidJson,
+            "missing_model" => ApiErrorCode::MissingModel,
+            "missing_input" => ApiErrorCode::MissingInput,
+            "invalid_input" => ApiErrorCode::InvalidInput,
+            "model_not_found" => ApiErrorCode::ModelNotFound,
+            "missing_api_key" => ApiErrorCode::MissingApiKey,
+            "invalid_api_key" => ApiErrorCode::InvalidApiKey,
+            "insufficient_balance" => ApiErrorCode::InsufficientBalance,
+            "api_key_spend_limit_exceeded" => ApiErrorCode::ApiKeySpendLimitExceeded,
+            "ip_not_allowed" => ApiErrorCode::IpNotAllowed,
+            "run_not_found" => ApiErrorCode::RunNotFound,
+            "RATE_LIMITED" => ApiErrorCode::RateLimited,
+            "USAGE_EXCEEDED" => ApiErrorCode::UsageExceeded,
+            other => ApiErrorCode::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ApiErrorCode::InvalidJson => "invalid_json",
+            ApiErrorCode::MissingModel => "missing_model",
+            ApiErrorCode::MissingInput => "missing_input",
+            ApiErrorCode::InvalidInput => "invalid_input",
+            ApiErrorCode::ModelNotFound => "model_not_found",
+            ApiErrorCode::MissingApiKey => "missing_api_key",
+            ApiErrorCode::InvalidApiKey => "invalid_api_key",
+            ApiErrorCode::InsufficientBalance => "insufficient_balance",
+            ApiErrorCode::ApiKeySpendLimitExceeded => "api_key_spend_limit_exceeded",
+            ApiErrorCode::IpNotAllowed => "ip_not_allowed",
+            ApiErrorCode::RunNotFound => "run_not_found",
+            ApiErrorCode::RateLimited => "RATE_LIMITED",
+            ApiErrorCode::UsageExceeded => "USAGE_EXCEEDED",
+            ApiErrorCode::Other(text) => text,
+        }
+    }
+
+    /// Whether RUNBASE.md documents this code.
+    pub fn is_documented(&self) -> bool {
+        !matches!(self, ApiErrorCode::Other(_))
+    }
+}
+
+impl From<&str> for ApiErrorCode {
+    fn from(text: &str) -> Self {
+        ApiErrorCode::parse(text)
+    }
+}
+
+impl From<String> for ApiErrorCode {
+    fn from(text: String) -> Self {
+        match ApiErrorCode::parse(&text) {
+            ApiErrorCode::Other(_) => ApiErrorCode::Other(text),
+            known => known,
+        }
+    }
+}
+
+impl From<ApiErrorCode> for String {
+    fn from(code: ApiErrorCode) -> Self {
+        match code {
+            ApiErrorCode::Other(text) => text,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::str::FromStr for ApiErrorCode {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(ApiErrorCode::parse(text))
+    }
+}
+
+impl std::fmt::Display for ApiErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ApiErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ApiErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for ApiErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A documented error answer: `{"error": {"message": "...", "code": "..."}}`; our own
 /// `invalid_input` answers add the validator's `issues`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,35 +332,37 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ApiErrorCode>,
     /// Written by our servers; never read from an upstream (issues are ours to make).
     #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<Issue>,
 }
 
 impl ErrorBody {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ApiErrorCode>, message: impl Into<String>) -> Self {
         ErrorBody {
             error: ErrorDetail {
                 message: message.into(),
-                code: Some(code.to_string()),
+                code: Some(code.into()),
                 issues: Vec::new(),
             },
         }
     }
 }
 
-/// Why a body could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
 /// Reads a run object the way the serde definition does, from a [`Value`] the wasm layer read
 /// without trusting it (`tests/never_panics.rs` checks the two agree). Members of the wrong
 /// type are left out rather than failing the whole run, except `id` and `status`, without
-/// which nothing can be done.
-pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
+/// which nothing can be done: without them, a [`ErrorKind::Decode`] error.
+pub fn parse_run(body: &Value) -> Result<Run, RunbaseError> {
+    let not_a_run = |why: String| {
+        RunbaseError::new(
+            ErrorKind::Decode,
+            format!("The API's answer is not a run: {why}"),
+        )
+    };
     let Value::Object(_) = body else {
-        return Err(DecodeError(format!(
+        return Err(not_a_run(format!(
             "expected a run object, got {}",
             body.describe()
         )));
@@ -218,10 +373,10 @@ pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
     };
     let id = match text("id") {
         Some(id) if !id.is_empty() => id,
-        _ => return Err(DecodeError("the run object has no \"id\" string".into())),
+        _ => return Err(not_a_run("the run object has no \"id\" string".into())),
     };
     let Some(status) = text("status") else {
-        return Err(DecodeError(format!("run {id} has no \"status\" string")));
+        return Err(not_a_run(format!("run {id} has no \"status\" string")));
     };
     let output = match body.get("output") {
         Some(output @ Value::Object(_)) => Some(RunOutput {
@@ -253,7 +408,7 @@ pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
         }
         _ => None,
     };
-    let cost_usd = match body.get("costUsd") {
+    let cost_micro_usd = match body.get("costUsd") {
         // Micro-dollars are whole numbers; anything else is not a cost we can state.
         Some(Value::Number(n)) if *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15 => Some(*n as u64),
         _ => None,
@@ -262,7 +417,7 @@ pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
         id,
         model: text("model"),
         status: RunStatus::from(status),
-        cost_usd,
+        cost_micro_usd,
         created_at: text("createdAt"),
         completed_at: text("completedAt"),
         output,
@@ -273,9 +428,9 @@ pub fn parse_run(body: &Value) -> Result<Run, DecodeError> {
 
 /// What a finished run means for the caller: its image URLs, or the error to report (with
 /// the run id). `None` while it is not finished, including under a status nobody knows.
-pub fn finished_outcome(run: &Run) -> Option<Result<&[String], ClientError>> {
+pub fn finished_outcome(run: &Run) -> Option<Result<&[String], RunbaseError>> {
     let fail =
-        |kind, message: String| Some(Err(ClientError::new(kind, message).with_run(Some(&run.id))));
+        |kind, message: String| Some(Err(RunbaseError::new(kind, message).with_run(Some(&run.id))));
     match run.status {
         RunStatus::Succeeded if run.urls().is_empty() => fail(
             ErrorKind::Decode,
@@ -297,7 +452,9 @@ pub fn finished_outcome(run: &Run) -> Option<Result<&[String], ClientError>> {
     }
 }
 
-/// An error answer, as far as it can be read.
+/// An error answer, as far as it can be read. Its code stays the string that came: the
+/// client only compares it with [`ApiErrorCode`]'s strings, and parsing it into the enum
+/// would link the table of every code into the wasm module (about 250 B gzip).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiFailure {
     pub status: u16,
@@ -479,6 +636,21 @@ mod tests {
         assert!(parse_error(500, None, "", "")
             .message
             .contains("(empty body)"));
+    }
+
+    #[test]
+    fn error_codes_are_their_strings_both_ways() {
+        for code in ApiErrorCode::DOCUMENTED {
+            assert!(code.is_documented());
+            assert_eq!(ApiErrorCode::parse(code.as_str()), code);
+            assert_eq!(ApiErrorCode::from(String::from(code.clone())), code);
+            assert_eq!(code.to_string(), code.as_str());
+        }
+        let other = ApiErrorCode::from("spend_limit_reached");
+        assert_eq!(other, ApiErrorCode::Other("spend_limit_reached".into()));
+        assert!(!other.is_documented() && other == "spend_limit_reached");
+        // Codes are case-sensitive as documented: `rate_limited` is not `RATE_LIMITED`.
+        assert!(!ApiErrorCode::from("rate_limited").is_documented());
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The one error the client reports, with a stable kind, built from what went wrong.
 
-use crate::core::api::ApiFailure;
+use crate::core::api::{ApiErrorCode, ApiFailure};
 use crate::core::validate::Issue;
 use serde::{Serialize, Serializer};
 
+/// What went wrong, stable for code to switch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
+#[cfg_attr(test, serde(rename = "RunbaseErrorKind", rename_all = "snake_case"))]
 pub enum ErrorKind {
     /// The input broke the model's rules; no request was made.
     Validation,
@@ -52,35 +55,47 @@ impl Serialize for ErrorKind {
     }
 }
 
-/// Serialized as the fields of the JS `RunbaseError` (the message is its constructor's own
-/// argument).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The fields every error of this library carries (see the RunbaseError class). In Rust,
+/// the error every call of the client reports; serialized as these fields (the message is
+/// the JS constructor's own argument).
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
 #[serde(rename_all = "camelCase")]
-pub struct ClientError {
+#[cfg_attr(test, serde(rename = "RunbaseErrorFields"))]
+#[error("{message}")]
+pub struct RunbaseError {
+    #[cfg_attr(test, tsify(type = "RunbaseErrorKind"))]
     pub kind: ErrorKind,
     #[serde(skip)]
     pub message: String,
     /// HTTP status, when an answer arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub status: Option<u16>,
-    /// The API's error code (`RATE_LIMITED`, `invalid_api_key`, …).
+    /// The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's
+    /// ("invalid_input", "invalid_options", …) or the proxy's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional, type = "RunbaseErrorCode"))]
     pub code: Option<String>,
-    /// Whether making the same call again may succeed (never true for a POST that may have
+    /// Whether the same call may succeed if made again (never for a POST that may have
     /// created a run).
     pub retryable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub retry_after_ms: Option<u64>,
-    /// Set whenever a run exists, so the caller can resume with `waitForRun(runId)`.
+    /// Set whenever a run exists: resume with client.waitForRun(runId).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional))]
     pub run_id: Option<String>,
+    /// For kind "validation" with code "invalid_input": every problem of the input.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, tsify(optional, type = "ValidationIssue[]"))]
     pub issues: Vec<Issue>,
 }
 
-impl ClientError {
+impl RunbaseError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ClientError {
+        RunbaseError {
             kind,
             message: message.into(),
             status: None,
@@ -99,38 +114,35 @@ impl ClientError {
         self
     }
 
-    /// An error answer from the API; `retryable` follows the documented codes. `url` is the
-    /// address that answered (without its query): a 404 or 405 that is not one of the API's
-    /// documented errors means nothing answers there, and the message says what a base URL is.
+    /// An error answer from the API with HTTP `status`; `retryable` follows the documented
+    /// codes. `url` is the address that answered (without its query): a 404 or 405 that is
+    /// not the API's documented 404 (`run_not_found`) means nothing answers there, and the
+    /// message says what a base URL is.
     pub fn from_api(
         failure: ApiFailure,
         retry_after_ms: Option<u64>,
         retryable: bool,
         url: &str,
     ) -> Self {
-        let code_part = failure
-            .code
-            .as_deref()
-            .map_or(String::new(), |c| format!(" {c}"));
-        let nothing_there = matches!(failure.status, 404 | 405)
-            && !failure
-                .code
-                .as_deref()
-                .is_some_and(|code| DOCUMENTED_NOT_FOUND.contains(&code));
+        let ApiFailure {
+            status,
+            code,
+            message,
+        } = failure;
+        let code_part = code.as_deref().map_or(String::new(), |c| format!(" {c}"));
+        let nothing_there = matches!(status, 404 | 405)
+            && code.as_deref() != Some(ApiErrorCode::RunNotFound.as_str());
         let message = if nothing_there {
             let url = url.split('?').next().unwrap_or(url);
-            format!(
-                "Nothing answers at {url} (HTTP {}{code_part}): {BASE_URL_HINT}",
-                failure.status
-            )
+            format!("Nothing answers at {url} (HTTP {status}{code_part}): {BASE_URL_HINT}")
         } else {
-            format!("HTTP {}{code_part}: {}", failure.status, failure.message)
+            format!("HTTP {status}{code_part}: {message}")
         };
-        ClientError {
+        RunbaseError {
             kind: ErrorKind::Api,
             message,
-            status: Some(failure.status),
-            code: failure.code,
+            status: Some(status),
+            code,
             retryable,
             retry_after_ms,
             run_id: None,
@@ -139,8 +151,9 @@ impl ClientError {
     }
 
     /// A fetch that got no answer at all. `post`: the request would create a run.
-    pub fn network(runtime: Runtime, failure: &NoAnswer, post: bool) -> Self {
-        let NoAnswer { url, code, detail } = *failure;
+    pub fn network(runtime: Runtime, failure: &NetworkFailure, post: bool) -> Self {
+        let NetworkFailure { url, code, detail } = failure;
+        let (code, detail) = (code.as_deref(), detail.as_str());
         let url = url.split('?').next().unwrap_or(url);
         // Node's fetch refuses the ports of the fetch standard's block list (9, 6000, …) itself.
         let bad_port = runtime == Runtime::Node && code.is_none() && detail == "bad port";
@@ -172,7 +185,7 @@ impl ClientError {
             message.push('.');
             message.push_str(MAY_HAVE_RUN);
         }
-        let mut error = ClientError::new(ErrorKind::Network, message);
+        let mut error = RunbaseError::new(ErrorKind::Network, message);
         // A GET may always be made again; a POST only when it is known not to have arrived.
         error.retryable = !post || never_connected;
         error
@@ -189,11 +202,22 @@ pub enum Runtime {
 
 /// What a fetch that got no answer reported: the URL, the runtime's error code when it gives
 /// one (Node: the `code` of the TypeError's `cause`, such as `ECONNREFUSED`), and its words.
-#[derive(Debug, Clone, Copy)]
-pub struct NoAnswer<'a> {
-    pub url: &'a str,
-    pub code: Option<&'a str>,
-    pub detail: &'a str,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkFailure {
+    pub url: String,
+    pub code: Option<String>,
+    pub detail: String,
+}
+
+impl NetworkFailure {
+    /// A failure the runtime gave no code for.
+    pub fn new(url: &str, detail: &str) -> Self {
+        NetworkFailure {
+            url: url.to_string(),
+            code: None,
+            detail: detail.to_string(),
+        }
+    }
 }
 
 /// Node's codes for a connection that was never made: no request reached the server, so a
@@ -207,33 +231,12 @@ pub const NEVER_CONNECTED: [&str; 6] = [
     "UND_ERR_CONNECT_TIMEOUT",
 ];
 
-/// The API's documented 404s: they keep their meaning (anything else at 404 or 405 means the
-/// base URL is wrong).
-const DOCUMENTED_NOT_FOUND: [&str; 1] = ["run_not_found"];
-
 /// Appended to the message of a POST that failed in a way that may have created a run.
 pub const MAY_HAVE_RUN: &str =
     " A run may or may not have been created: check before creating another";
 
 /// What a base URL looks like, for a request that found nothing at the one given.
 pub const BASE_URL_HINT: &str = "check baseUrl \u{2014} it is the API's base, such as https://api.runbase.net/v1, or your proxy's, such as /api/v1 served by runbase-server; the client appends /runs";
-
-/// The API's documented error codes (RUNBASE.md, "Errors").
-pub const API_ERROR_CODES: [&str; 13] = [
-    "invalid_json",
-    "missing_model",
-    "missing_input",
-    "invalid_input",
-    "model_not_found",
-    "missing_api_key",
-    "invalid_api_key",
-    "insufficient_balance",
-    "api_key_spend_limit_exceeded",
-    "ip_not_allowed",
-    "run_not_found",
-    "RATE_LIMITED",
-    "USAGE_EXCEEDED",
-];
 
 /// The codes of errors the library makes itself (options, init, loading the .wasm, reference
 /// files).
@@ -271,18 +274,17 @@ pub const PROXY_ERROR_CODES: [&str; 15] = [
 mod tests {
     use super::*;
 
-    fn no_answer<'a>(code: Option<&'a str>, detail: &'a str) -> NoAnswer<'a> {
-        NoAnswer {
-            url: "http://127.0.0.1:9/v1/runs?wait=25",
-            code,
-            detail,
+    fn no_answer(code: Option<&str>, detail: &str) -> NetworkFailure {
+        NetworkFailure {
+            code: code.map(str::to_string),
+            ..NetworkFailure::new("http://127.0.0.1:9/v1/runs?wait=25", detail)
         }
     }
 
     #[test]
     fn network_errors_speak_of_where_they_happen() {
         let refused = no_answer(Some("ECONNREFUSED"), "connect ECONNREFUSED 127.0.0.1:9");
-        let node = ClientError::network(Runtime::Node, &refused, true);
+        let node = RunbaseError::network(Runtime::Node, &refused, true);
         assert!(node
             .message
             .starts_with("Could not connect to http://127.0.0.1:9/v1/runs: ECONNREFUSED"));
@@ -291,16 +293,16 @@ mod tests {
             node.retryable,
             "nothing reached the server: safe to make again"
         );
-        let blocked = ClientError::network(Runtime::Node, &no_answer(None, "bad port"), true);
+        let blocked = RunbaseError::network(Runtime::Node, &no_answer(None, "bad port"), true);
         assert!(blocked.message.contains("bad port") && blocked.retryable);
         assert!(!blocked.message.contains("may or may not"));
         let dropped = no_answer(Some("UND_ERR_SOCKET"), "other side closed");
-        let node = ClientError::network(Runtime::Node, &dropped, true);
+        let node = RunbaseError::network(Runtime::Node, &dropped, true);
         assert!(node.message.contains("UND_ERR_SOCKET (other side closed)"));
         assert!(node.message.contains("may or may not have been created"));
         assert!(!node.message.contains("CORS") && !node.retryable);
         let browser =
-            ClientError::network(Runtime::Browser, &no_answer(None, "Failed to fetch"), false);
+            RunbaseError::network(Runtime::Browser, &no_answer(None, "Failed to fetch"), false);
         assert!(browser.message.contains("CORS") && browser.message.contains("proxy"));
         assert!(browser.message.contains("http://127.0.0.1:9/v1/runs "));
         assert!(browser.retryable);
@@ -316,16 +318,16 @@ mod tests {
         }
         };
         let url = "http://localhost:5173/api/v1/runs";
-        let wrong = ClientError::from_api(failure(404, None), None, false, url);
+        let wrong = RunbaseError::from_api(failure(404, None), None, false, url);
         assert_eq!(
             wrong.message,
             format!("Nothing answers at {url} (HTTP 404): {BASE_URL_HINT}")
         );
         assert!(wrong.message.contains("https://api.runbase.net/v1"));
         let wrong =
-            ClientError::from_api(failure(405, Some("method_not_allowed")), None, false, url);
+            RunbaseError::from_api(failure(405, Some("method_not_allowed")), None, false, url);
         assert!(wrong.message.starts_with("Nothing answers at http://localhost:5173/api/v1/runs (HTTP 405 method_not_allowed): check baseUrl"));
-        let run = ClientError::from_api(failure(404, Some("run_not_found")), None, false, url);
+        let run = RunbaseError::from_api(failure(404, Some("run_not_found")), None, false, url);
         assert!(
             run.message.starts_with("HTTP 404 run_not_found: "),
             "{}",

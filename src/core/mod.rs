@@ -10,3 +10,4 @@ pub mod suggest;
 pub mod time;
 pub mod validate;
 pub mod value;
+pub mod window;

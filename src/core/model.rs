@@ -15,7 +15,7 @@ pub struct Resolution {
     pub name: &'static str,
     pub only_with_aspect_ratios: Option<&'static [&'static str]>,
     /// The price of one run, in micro-dollars (the model page's price per image).
-    pub price_usd: u64,
+    pub price_micro_usd: u64,
     /// The long side of the image in pixels. Runbase does not document pixel sizes: these are
     /// the usual 1K / 2K / 4K (UHD) long sides, which the simulator draws and the demo shows.
     pub long_side_px: u32,
@@ -44,28 +44,50 @@ pub struct ModelSpec {
     pub image_url_schemes: &'static [&'static str],
 }
 
-/// What a form needs to offer only valid choices (the `ModelFacts` of the TypeScript types).
+/// What a form needs to offer only valid choices.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelFacts {
+    #[cfg_attr(test, tsify(type = "ModelId"))]
     pub id: &'static str,
     /// The input's fields, in the order the API documents them.
+    #[cfg_attr(
+        test,
+        tsify(type = r#"["prompt", "aspect_ratio", "resolution", "image_urls"]"#)
+    )]
     pub input_fields: &'static [&'static str],
     pub prompt_min_length: usize,
     pub prompt_max_length: usize,
+    /// How prompt length is counted: "utf16" (String.length).
+    #[cfg_attr(test, tsify(type = r#""utf16""#))]
     pub prompt_length_unit: &'static str,
+    #[cfg_attr(test, tsify(type = "AspectRatio[]"))]
     pub aspect_ratios: &'static [&'static str],
+    #[cfg_attr(test, tsify(type = "AspectRatio"))]
     pub default_aspect_ratio: &'static str,
+    #[cfg_attr(test, tsify(type = "Resolution[]"))]
     pub resolutions: Vec<&'static str>,
+    #[cfg_attr(test, tsify(type = "Resolution"))]
     pub default_resolution: &'static str,
+    /// For each aspect ratio, the resolutions it allows.
+    #[cfg_attr(test, tsify(type = "Record<AspectRatio, Resolution[]>"))]
     pub resolutions_by_aspect_ratio: Pairs<Vec<&'static str>>,
+    /// For each restricted resolution, the only aspect ratios it allows.
+    #[cfg_attr(test, tsify(type = "Partial<Record<Resolution, AspectRatio[]>>"))]
     pub aspect_ratios_by_resolution: Pairs<Vec<&'static str>>,
     pub max_image_urls: usize,
+    /// Decoded bytes per reference image (4 × 1024 × 1024).
     pub max_image_bytes: usize,
+    #[cfg_attr(test, tsify(type = r#"("https" | "http" | "data")[]"#))]
     pub image_url_schemes: &'static [&'static str],
-    /// Micro-dollars per run, by resolution.
-    pub prices_usd: Pairs<u64>,
-    /// The image's long side in pixels, by resolution (see [`Resolution::long_side_px`]).
+    /// The price of one run in micro-dollars (1 USD = 1,000,000), by resolution.
+    #[serde(rename = "pricesUsd")]
+    #[cfg_attr(test, tsify(type = "Record<Resolution, number>"))]
+    pub prices_micro_usd: Pairs<u64>,
+    /// The image's long side in pixels, by resolution (1K 1024, 2K 2048, 4K 3840; the short
+    /// side follows the aspect ratio, rounded down). Runbase does not document pixel sizes.
+    #[cfg_attr(test, tsify(type = "Record<Resolution, number>"))]
     pub long_side_px: Pairs<u32>,
 }
 
@@ -103,19 +125,19 @@ pub const GPT_IMAGE_2: ModelSpec = ModelSpec {
         Resolution {
             name: "1K",
             only_with_aspect_ratios: None,
-            price_usd: 50_000,
+            price_micro_usd: 50_000,
             long_side_px: 1024,
         },
         Resolution {
             name: "2K",
             only_with_aspect_ratios: None,
-            price_usd: 70_000,
+            price_micro_usd: 70_000,
             long_side_px: 2048,
         },
         Resolution {
             name: "4K",
             only_with_aspect_ratios: Some(&["16:9", "9:16", "21:9"]),
-            price_usd: 120_000,
+            price_micro_usd: 120_000,
             long_side_px: 3840,
         },
     ],
@@ -143,8 +165,8 @@ impl ModelSpec {
 
     /// What one run at this resolution costs, in micro-dollars (RUNBASE.md: charged at
     /// creation, refunded in full if the run fails).
-    pub fn cost_usd(&self, resolution: &str) -> Option<u64> {
-        self.resolution(resolution).map(|r| r.price_usd)
+    pub fn cost_micro_usd(&self, resolution: &str) -> Option<u64> {
+        self.resolution(resolution).map(|r| r.price_micro_usd)
     }
 
     /// The facts a form needs, as `getModelFacts()` answers.
@@ -174,10 +196,10 @@ impl ModelSpec {
             max_image_urls: self.max_image_urls,
             max_image_bytes: self.max_image_bytes,
             image_url_schemes: self.image_url_schemes,
-            prices_usd: Pairs(
+            prices_micro_usd: Pairs(
                 self.resolutions
                     .iter()
-                    .map(|r| (r.name, r.price_usd))
+                    .map(|r| (r.name, r.price_micro_usd))
                     .collect(),
             ),
             long_side_px: Pairs(

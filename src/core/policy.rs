@@ -2,7 +2,8 @@
 //! milliseconds, with no clock of its own. The wasm transport asks it and then performs; the
 //! native tests drive it with a virtual clock.
 
-use std::collections::VecDeque;
+use super::api::ApiErrorCode;
+use super::window::SlidingWindow;
 
 /// Every tunable of the client, with the defaults the README documents.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,40 +80,32 @@ pub fn rate_limit_backoff_ms(settings: &Settings, retry: u32, random01: f64) -> 
 /// and a pause for everyone after the server said to wait.
 #[derive(Debug, Clone)]
 pub struct Budget {
-    limit: usize,
-    window_ms: f64,
-    sent: VecDeque<f64>,
+    window: SlidingWindow,
     paused_until: f64,
 }
 
 impl Budget {
     pub fn new(settings: &Settings) -> Self {
         Budget {
-            limit: settings.budget_requests.max(1),
-            window_ms: settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
-            sent: VecDeque::new(),
+            window: SlidingWindow::new(
+                settings.budget_requests,
+                settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
+            ),
             paused_until: f64::NEG_INFINITY,
         }
     }
 
     /// 0 when a request may go now; otherwise how long until one may.
     pub fn wait_ms(&mut self, now: f64) -> f64 {
-        while self.sent.front().is_some_and(|t| now - t >= self.window_ms) {
-            self.sent.pop_front();
-        }
-        let for_window = if self.sent.len() >= self.limit {
-            self.sent
-                .get(self.sent.len() - self.limit)
-                .map_or(0.0, |oldest| oldest + self.window_ms - now)
-        } else {
-            0.0
-        };
-        for_window.max(self.paused_until - now).max(0.0)
+        self.window
+            .wait_ms(now)
+            .max(self.paused_until - now)
+            .max(0.0)
     }
 
     /// Counts a request sent now. Call only after `wait_ms(now) == 0`.
     pub fn record(&mut self, now: f64) {
-        self.sent.push_back(now);
+        self.window.record(now);
     }
 
     /// Nobody sends before `until` (after a 429 with Retry-After).
@@ -131,7 +124,7 @@ pub enum Method {
 
 /// What went wrong with one request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
+pub enum RequestFailure {
     /// No answer (connection refused, dropped, CORS).
     Network,
     /// The per-request time-out ran out.
@@ -139,6 +132,7 @@ pub enum Failure {
     /// An error status, with the API's code and Retry-After when given.
     Http {
         status: u16,
+        /// As it came (see [`crate::core::api::ApiFailure`]).
         code: Option<String>,
         retry_after_ms: Option<u64>,
     },
@@ -153,14 +147,14 @@ pub enum Decision {
 }
 
 /// Whether the failure is temporary and repeating the request is safe.
-pub fn is_retryable(method: Method, failure: &Failure) -> bool {
+pub fn is_retryable(method: Method, failure: &RequestFailure) -> bool {
     match failure {
-        Failure::Http {
+        RequestFailure::Http {
             status: 429, code, ..
-        } => code.as_deref() != Some("USAGE_EXCEEDED"),
+        } => code.as_deref() != Some(ApiErrorCode::UsageExceeded.as_str()),
         _ if method == Method::Post => false,
-        Failure::Network | Failure::Timeout | Failure::Decode => true,
-        Failure::Http { status, .. } => *status >= 500 || *status == 408,
+        RequestFailure::Network | RequestFailure::Timeout | RequestFailure::Decode => true,
+        RequestFailure::Http { status, .. } => *status >= 500 || *status == 408,
     }
 }
 
@@ -168,7 +162,7 @@ pub fn is_retryable(method: Method, failure: &Failure) -> bool {
 pub fn decide(
     settings: &Settings,
     method: Method,
-    failure: &Failure,
+    failure: &RequestFailure,
     retry: u32,
     random01: f64,
 ) -> Decision {
@@ -177,11 +171,11 @@ pub fn decide(
     }
     match failure {
         // The server said exactly how long: wait that, no less, no jitter.
-        Failure::Http {
+        RequestFailure::Http {
             retry_after_ms: Some(ms),
             ..
         } => Decision::RetryAfter(*ms as f64),
-        Failure::Http { status: 429, .. } => {
+        RequestFailure::Http { status: 429, .. } => {
             Decision::RetryAfter(rate_limit_backoff_ms(settings, retry - 1, random01))
         }
         _ => Decision::RetryAfter(backoff_ms(settings, retry - 1, random01)),
@@ -225,9 +219,9 @@ mod tests {
             .map(|r| rate_limit_backoff_ms(&s, r, 0.0))
             .sum();
         assert!(total > s.budget_window_ms + BUDGET_MARGIN_MS, "{total}");
-        let rate_limited = Failure::Http {
+        let rate_limited = RequestFailure::Http {
             status: 429,
-            code: Some("RATE_LIMITED".into()),
+            code: Some(ApiErrorCode::RateLimited.to_string()),
             retry_after_ms: None,
         };
         assert_eq!(

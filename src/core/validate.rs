@@ -16,6 +16,8 @@ use std::borrow::Cow;
 pub const MAX_ISSUES: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
+#[cfg_attr(test, serde(rename_all = "lowercase"))]
 pub enum Severity {
     /// The API would refuse the input.
     Error,
@@ -88,28 +90,40 @@ issue_codes! {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
+#[cfg_attr(test, serde(rename = "ValidationIssue"))]
 pub struct Issue {
-    /// Where, relative to the input: `prompt`, `image_urls[2]`; empty for the input itself.
+    /// Where, relative to the input: "prompt", "image_urls[2]"; "" for the input itself.
+    #[cfg_attr(test, tsify(type = "string"))]
     pub path: Cow<'static, str>,
     pub code: IssueCode,
+    /// A sentence for a person: what was given and what is allowed.
     pub message: String,
     pub severity: Severity,
     /// A value that would fix it, when one is clear ("16:9" for "16x9").
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional, type = "string"))]
     pub suggestion: Option<&'static str>,
-    /// The values the field accepts, for enum problems.
+    /// The values the field accepts, for enum, scheme and field-name problems.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, tsify(optional, type = "string[]"))]
     pub allowed: Option<Cow<'static, [&'static str]>>,
 }
 
-/// The input as it should be sent: defaults filled in, borrowing the caller's strings.
+/// The input ready to send: defaults filled in; `image_urls` left out when empty (an empty
+/// list means the same as none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(tsify_next::Tsify))]
 pub struct NormalizedInput<'a> {
+    #[cfg_attr(test, tsify(type = "string"))]
     pub prompt: &'a str,
+    #[cfg_attr(test, tsify(type = "AspectRatio"))]
     pub aspect_ratio: &'static str,
+    #[cfg_attr(test, tsify(type = "Resolution"))]
     pub resolution: &'static str,
-    /// Left out of the request when empty: an empty list means the same as none.
+    /// The caller's own File / Blob objects stay in place (they are sent as data: URLs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, tsify(optional, type = "(string | Blob)[]"))]
     pub image_urls: Vec<ImageRef<'a>>,
 }
 

@@ -11,15 +11,15 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use super::boundary::{object_fields, reflect_get, to_js, to_value};
-use super::transport::{check_headers, Answer, NoAnswer as Unanswered, Outcome, Scope, Stop};
+use super::transport::{check_headers, Delivery, HttpReply, NoReply, Scope, Stop};
 use crate::core::api::{
     excerpt, finished_outcome, parse_error, parse_retry_after, parse_run, CreateRequest, Run,
     RUN_FIELDS,
 };
-use crate::core::error::{ClientError, ErrorKind, NoAnswer, Runtime, MAY_HAVE_RUN};
+use crate::core::error::{ErrorKind, RunbaseError, Runtime, MAY_HAVE_RUN};
 use crate::core::model::{find_model, ModelSpec, GPT_IMAGE_2};
 use crate::core::policy::{
-    decide, is_retryable, poll_delay_ms, Budget, Decision, Failure, Method, Settings,
+    decide, is_retryable, poll_delay_ms, Budget, Decision, Method, RequestFailure, Settings,
 };
 use crate::core::suggest;
 use crate::core::validate::validate;
@@ -49,22 +49,36 @@ pub(crate) fn configure(class: Function, in_node: bool) {
     IN_NODE.store(in_node, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// An error and what caused it on the JS side (fetch's TypeError, the caller's abort reason,
-/// JSON.parse's SyntaxError, a failed body read): the `RunbaseError`'s standard `cause`.
-struct Raised {
-    error: ClientError,
+/// What a call rejects with: the error and what caused it on the JS side (fetch's TypeError,
+/// the caller's abort reason, JSON.parse's SyntaxError, a failed body read), which becomes
+/// the `RunbaseError`'s standard `cause`.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+struct Rejection {
+    error: RunbaseError,
     cause: Option<JsValue>,
 }
 
-impl From<ClientError> for Raised {
-    fn from(error: ClientError) -> Self {
-        Raised { error, cause: None }
+impl From<RunbaseError> for Rejection {
+    fn from(error: RunbaseError) -> Self {
+        Rejection { error, cause: None }
     }
 }
 
-impl Raised {
-    fn caused(error: ClientError, cause: Option<JsValue>) -> Self {
-        Raised { error, cause }
+/// Why one request gave no body to use.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    /// The whole call stopped (the caller's abort or its time-out): nothing to retry.
+    #[error("{0}")]
+    Stopped(Rejection),
+    /// This request failed: the policy decides from `RequestFailure` whether to retry.
+    #[error("{1}")]
+    Failed(RequestFailure, Rejection),
+}
+
+impl Rejection {
+    fn caused(error: RunbaseError, cause: Option<JsValue>) -> Self {
+        Rejection { error, cause }
     }
 
     fn with_run(mut self, run_id: Option<&str>) -> Self {
@@ -73,7 +87,7 @@ impl Raised {
     }
 }
 
-pub(crate) fn to_js_error(error: &ClientError, cause: Option<&JsValue>) -> JsValue {
+pub(crate) fn to_js_error(error: &RunbaseError, cause: Option<&JsValue>) -> JsValue {
     let fields = to_js(error);
     if let Some(cause) = cause {
         let _ = js_sys::Reflect::set(&fields, &"cause".into(), cause);
@@ -90,8 +104,8 @@ pub(crate) fn to_js_error(error: &ClientError, cause: Option<&JsValue>) -> JsVal
     js_sys::Error::new(&error.message).into()
 }
 
-fn options_error(message: String) -> ClientError {
-    let mut error = ClientError::new(ErrorKind::Validation, message);
+fn options_error(message: String) -> RunbaseError {
+    let mut error = RunbaseError::new(ErrorKind::Validation, message);
     error.code = Some("invalid_options".into());
     error
 }
@@ -107,7 +121,7 @@ impl Options {
         value: JsValue,
         what: &'static str,
         known: &[&'static str],
-    ) -> Result<Self, ClientError> {
+    ) -> Result<Self, RunbaseError> {
         if value.is_undefined() || value.is_null() {
             return Ok(Options {
                 object: JsValue::UNDEFINED,
@@ -144,7 +158,7 @@ impl Options {
         reflect_get(&self.object, &name.into()).unwrap_or(JsValue::UNDEFINED)
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, ClientError> {
+    fn string(&self, name: &str) -> Result<Option<String>, RunbaseError> {
         let value = self.get(name);
         if value.is_undefined() {
             return Ok(None);
@@ -158,7 +172,7 @@ impl Options {
         }
     }
 
-    fn number(&self, name: &str, default: f64) -> Result<f64, ClientError> {
+    fn number(&self, name: &str, default: f64) -> Result<f64, RunbaseError> {
         let value = self.get(name);
         if value.is_undefined() {
             return Ok(default);
@@ -172,7 +186,7 @@ impl Options {
         }
     }
 
-    fn function(&self, name: &str) -> Result<Option<Function>, ClientError> {
+    fn function(&self, name: &str) -> Result<Option<Function>, RunbaseError> {
         let value = self.get(name);
         if value.is_undefined() {
             return Ok(None);
@@ -223,7 +237,7 @@ const KEY_PREFIX: &str = "sk-";
 /// The longest long-poll the client accepts, whatever a server offers.
 const MAX_LONG_POLL_S: u64 = 60;
 
-fn build(options: JsValue) -> Result<Inner, ClientError> {
+fn build(options: JsValue) -> Result<Inner, RunbaseError> {
     let o = Options::new(options, "options", &CLIENT_OPTIONS)?;
     let api_key = o.string("apiKey")?;
     let base_url =
@@ -316,27 +330,27 @@ struct Operation {
 
 impl Operation {
     /// The error for a stop of the whole call (an abort's cause: the caller's reason).
-    fn stopped(&self, stop: Stop) -> Raised {
+    fn stopped(&self, stop: Stop) -> Rejection {
         let resume = self.run_id.as_deref().map_or(String::new(), |id| {
             format!("; run {id} goes on, resume with waitForRun(\"{id}\")")
         });
         let (error, cause) = match stop {
             Stop::TimedOut => (
-                ClientError::new(
+                RunbaseError::new(
                     ErrorKind::Timeout,
                     format!("Gave up after {} ms{resume}", self.timeout_ms as u64),
                 ),
                 None,
             ),
             Stop::Aborted => (
-                ClientError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}")),
+                RunbaseError::new(ErrorKind::Aborted, format!("Aborted by the caller{resume}")),
                 self.scope.abort_reason(),
             ),
         };
-        Raised::caused(error.with_run(self.run_id.as_deref()), cause)
+        Rejection::caused(error.with_run(self.run_id.as_deref()), cause)
     }
 
-    async fn sleep(&self, ms: f64) -> Result<(), Raised> {
+    async fn sleep(&self, ms: f64) -> Result<(), Rejection> {
         self.scope
             .sleep(ms)
             .await
@@ -356,15 +370,11 @@ struct RunAnswer {
 }
 
 impl RunAnswer {
-    fn read(body: &JsValue) -> Result<RunAnswer, ClientError> {
-        let value = object_fields(body, 2, Some(&RUN_FIELDS))
-            .map_err(|_| ClientError::new(ErrorKind::Decode, "The run object could not be read"))?;
-        let run = parse_run(&value).map_err(|e| {
-            ClientError::new(
-                ErrorKind::Decode,
-                format!("The API's answer is not a run: {}", e.0),
-            )
+    fn read(body: &JsValue) -> Result<RunAnswer, RunbaseError> {
+        let value = object_fields(body, 2, Some(&RUN_FIELDS)).map_err(|_| {
+            RunbaseError::new(ErrorKind::Decode, "The run object could not be read")
         })?;
+        let run = parse_run(&value)?;
         let js = to_js(&run);
         copy_unnamed(body, &js, &RUN_FIELDS);
         for (member, named) in [("output", &["urls"][..]), ("error", &["message", "code"])] {
@@ -406,7 +416,7 @@ impl Inner {
         body: Option<&str>,
         op: &Operation,
         timeout_ms: f64,
-    ) -> Result<JsValue, Raised> {
+    ) -> Result<JsValue, Rejection> {
         let url = format!("{}{path}", self.base_url);
         let mut headers = self.headers.clone();
         if body.is_some() {
@@ -426,11 +436,11 @@ impl Inner {
                 op.sleep(wait).await?;
             }
             self.budget.borrow_mut().record(now());
-            let outcome = op.scope.send(verb, &url, &headers, body, timeout_ms).await;
-            let (failure, error) = match self.read_answer(method, outcome, op) {
+            let delivery = op.scope.send(verb, &url, &headers, body, timeout_ms).await;
+            let (failure, error) = match self.read_reply(method, delivery, op) {
                 Ok(parsed) => return Ok(parsed),
-                Err(Ok(stop)) => return Err(stop),
-                Err(Err(pair)) => pair,
+                Err(RequestError::Stopped(stop)) => return Err(stop),
+                Err(RequestError::Failed(failure, error)) => (failure, error),
             };
             retry += 1;
             match decide(
@@ -442,7 +452,7 @@ impl Inner {
             ) {
                 Decision::GiveUp => return Err(error.with_run(op.run_id.as_deref())),
                 Decision::RetryAfter(ms) => {
-                    if matches!(failure, Failure::Http { status: 429, .. }) {
+                    if matches!(failure, RequestFailure::Http { status: 429, .. }) {
                         // The key's window is full for everyone on this client, not just
                         // this run: nobody sends before the wait is over.
                         self.budget.borrow_mut().pause_until(now() + ms);
@@ -453,31 +463,30 @@ impl Inner {
         }
     }
 
-    /// `Ok(body)`, `Err(Ok(stop))` for an abort or overall time-out, or `Err(Err(failure))`.
-    #[allow(clippy::type_complexity)]
-    fn read_answer(
+    /// The parsed JSON body of a success, or why there is none.
+    fn read_reply(
         &self,
         method: Method,
-        outcome: Outcome,
+        delivery: Delivery,
         op: &Operation,
-    ) -> Result<JsValue, Result<Raised, (Failure, Raised)>> {
+    ) -> Result<JsValue, RequestError> {
         let may_have_run = if method == Method::Post {
             MAY_HAVE_RUN
         } else {
             ""
         };
-        let Answer {
+        let HttpReply {
             status,
             url,
             text,
             content_type,
             retry_after,
             long_poll,
-        } = match outcome {
-            Outcome::Answered(answer) => answer,
-            Outcome::Stopped(stop) => return Err(Ok(op.stopped(stop))),
-            Outcome::TimedOut => {
-                let mut error = ClientError::new(
+        } = match delivery {
+            Delivery::Replied(reply) => reply,
+            Delivery::Stopped(stop) => return Err(RequestError::Stopped(op.stopped(stop))),
+            Delivery::TimedOut => {
+                let mut error = RunbaseError::new(
                     ErrorKind::Timeout,
                     format!(
                         "The API did not answer within {} ms.{may_have_run}",
@@ -485,21 +494,14 @@ impl Inner {
                     ),
                 );
                 error.retryable = method == Method::Get;
-                return Err(Err((Failure::Timeout, error.into())));
+                return Err(RequestError::Failed(RequestFailure::Timeout, error.into()));
             }
-            Outcome::Failed(Unanswered {
-                url,
-                code,
-                detail,
-                cause,
-            }) => {
-                let failure = NoAnswer {
-                    url: &url,
-                    code: code.as_deref(),
-                    detail: &detail,
-                };
-                let error = ClientError::network(runtime(), &failure, method == Method::Post);
-                return Err(Err((Failure::Network, Raised::caused(error, cause))));
+            Delivery::Failed(NoReply { failure, cause }) => {
+                let error = RunbaseError::network(runtime(), &failure, method == Method::Post);
+                return Err(RequestError::Failed(
+                    RequestFailure::Network,
+                    Rejection::caused(error, cause),
+                ));
             }
         };
         if let Some(secs) = ascii_number(&long_poll) {
@@ -510,7 +512,7 @@ impl Inner {
             return match parsed {
                 Ok(body) if body.is_object() => Ok(body),
                 parsed => {
-                    let mut error = ClientError::new(
+                    let mut error = RunbaseError::new(
                         ErrorKind::Decode,
                         format!(
                             "The API answered HTTP {status} but the body is not a JSON object ({}): {}.{may_have_run}",
@@ -520,31 +522,30 @@ impl Inner {
                     );
                     error.status = Some(status);
                     error.retryable = method == Method::Get;
-                    Err(Err((Failure::Decode, Raised::caused(error, parsed.err()))))
+                    Err(RequestError::Failed(
+                        RequestFailure::Decode,
+                        Rejection::caused(error, parsed.err()),
+                    ))
                 }
             };
         }
         let body = parsed
             .ok()
             .and_then(|p| object_fields(&p, 2, Some(&["error"])).ok());
-        let failure = parse_error(status, body.as_ref(), &text, &content_type);
+        let answer = parse_error(status, body.as_ref(), &text, &content_type);
         let retry_after_ms = parse_retry_after(&retry_after, now());
-        let policy_failure = Failure::Http {
+        let failure = RequestFailure::Http {
             status,
-            code: failure.code.clone(),
+            code: answer.code.clone(),
             retry_after_ms,
         };
-        let mut error = ClientError::from_api(
-            failure,
-            retry_after_ms,
-            is_retryable(method, &policy_failure),
-            &url,
-        );
+        let mut error =
+            RunbaseError::from_api(answer, retry_after_ms, is_retryable(method, &failure), &url);
         if method == Method::Post && status >= 500 {
             error.message.push('.');
             error.message.push_str(may_have_run);
         }
-        Err(Err((policy_failure, error.into())))
+        Err(RequestError::Failed(failure, error.into()))
     }
 
     /// Reads a run; with `long_poll` (seconds, and the status already seen) the server answers
@@ -554,7 +555,7 @@ impl Inner {
         id: &str,
         op: &Operation,
         long_poll: Option<(u64, &str)>,
-    ) -> Result<RunAnswer, Raised> {
+    ) -> Result<RunAnswer, Rejection> {
         let mut path = format!("/runs/{}", String::from(js_sys::encode_uri_component(id)));
         let mut timeout_ms = self.request_timeout_ms;
         if let Some((secs, seen)) = long_poll {
@@ -571,7 +572,7 @@ impl Inner {
         RunAnswer::read(&body).map_err(|e| e.with_run(Some(id)).into())
     }
 
-    async fn create(&self, input: &JsValue, op: &mut Operation) -> Result<RunAnswer, Raised> {
+    async fn create(&self, input: &JsValue, op: &mut Operation) -> Result<RunAnswer, Rejection> {
         let value = to_value(input, MAX_DEPTH);
         let validation = validate(self.model, &value);
         let Some(normalized) = validation.value else {
@@ -579,7 +580,7 @@ impl Inner {
                 .errors
                 .first()
                 .map_or(String::new(), |i| format!(": {}", i.message));
-            let mut error = ClientError::new(
+            let mut error = RunbaseError::new(
                 ErrorKind::Validation,
                 format!(
                     "The input has {} problem(s), so no request was made{first}",
@@ -593,7 +594,7 @@ impl Inner {
         // The entry module (index.js) sends files as data: URLs; one can only come here when
         // this class is used without it.
         if normalized.image_urls.iter().any(|i| i.url().is_none()) {
-            let mut error = ClientError::new(
+            let mut error = RunbaseError::new(
                 ErrorKind::Validation,
                 "Files in image_urls are sent only through the package's index.js (as data: URLs)",
             );
@@ -633,7 +634,7 @@ impl Inner {
         first: Option<RunAnswer>,
         op: &Operation,
         on_update: Option<&Function>,
-    ) -> Result<RunAnswer, Raised> {
+    ) -> Result<RunAnswer, Rejection> {
         let started = now();
         let mut last_status: Option<String> = None;
         let mut current = first;
@@ -681,7 +682,7 @@ struct Call {
     on_create: Option<Function>,
 }
 
-fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, ClientError> {
+fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, RunbaseError> {
     let o = Options::new(options, "call options", &CALL_OPTIONS)?;
     let timeout_ms = o.number("timeoutMs", default_timeout)?;
     let signal = o.get("signal");
@@ -713,8 +714,8 @@ fn start_call(options: JsValue, default_timeout: f64) -> Result<Call, ClientErro
 struct Generated<'a> {
     urls: &'a [String],
     /// What the run was charged, in micro-dollars, as the API reported it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cost_usd: Option<u64>,
+    #[serde(rename = "costUsd", skip_serializing_if = "Option::is_none")]
+    cost_micro_usd: Option<u64>,
 }
 
 /// The four calls of a client. They share one async body, so the module holds one state
@@ -728,7 +729,12 @@ enum Verb {
 }
 
 impl Inner {
-    async fn perform(&self, verb: Verb, arg: JsValue, options: JsValue) -> Result<JsValue, Raised> {
+    async fn perform(
+        &self,
+        verb: Verb,
+        arg: JsValue,
+        options: JsValue,
+    ) -> Result<JsValue, Rejection> {
         let mut call = start_call(options, self.timeout_ms)?;
         let on_update = call.on_update.as_ref();
         match verb {
@@ -752,7 +758,7 @@ impl Inner {
                 let done = self.wait(&id, Some(created), &call.op, on_update).await?;
                 let result = to_js(&Generated {
                     urls: done.run.urls(),
-                    cost_usd: done.run.cost_usd,
+                    cost_micro_usd: done.run.cost_micro_usd,
                 });
                 let _ = js_sys::Reflect::set(&result, &"run".into(), &done.js);
                 Ok(result)
@@ -827,7 +833,7 @@ impl Client {
     }
 }
 
-fn check_run_id(id: &JsValue) -> Result<String, ClientError> {
+fn check_run_id(id: &JsValue) -> Result<String, RunbaseError> {
     match id.as_string() {
         Some(id) if !id.trim().is_empty() && id.len() <= 256 => Ok(id),
         _ => Err(options_error(

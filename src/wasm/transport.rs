@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
+use crate::core::error::NetworkFailure;
 use crate::core::value::quote;
 
 #[wasm_bindgen]
@@ -166,28 +167,28 @@ impl Scope {
         headers: &[(String, String)],
         body: Option<&str>,
         timeout_ms: f64,
-    ) -> Outcome {
+    ) -> Delivery {
         if let Some(stop) = self.stopped() {
-            return Outcome::Stopped(stop);
+            return Delivery::Stopped(stop);
         }
         let Ok(controller) = AbortController::new() else {
-            return Outcome::Failed(NoAnswer::new(url, "AbortController is not available"));
+            return Delivery::Failed(NoReply::new(url, "AbortController is not available"));
         };
         let _link = Link::new(&self.controller.signal(), aborter(&controller));
         let _timer = Timer::start(timeout_ms, &aborter(&controller));
-        let answer = exchange(method, url, headers, body, &controller.signal()).await;
-        match (answer, self.stopped()) {
-            (_, Some(stop)) => Outcome::Stopped(stop),
-            (Ok(answer), None) => Outcome::Answered(answer),
+        let reply = exchange(method, url, headers, body, &controller.signal()).await;
+        match (reply, self.stopped()) {
+            (_, Some(stop)) => Delivery::Stopped(stop),
+            (Ok(reply), None) => Delivery::Replied(reply),
             // Only the call (handled above) and this request's timer abort its controller.
-            (Err(_), None) if controller.signal().aborted() => Outcome::TimedOut,
-            (Err(detail), None) => Outcome::Failed(detail),
+            (Err(_), None) if controller.signal().aborted() => Delivery::TimedOut,
+            (Err(no_reply), None) => Delivery::Failed(no_reply),
         }
     }
 }
 
-/// An HTTP answer, whatever its status.
-pub struct Answer {
+/// An HTTP reply, whatever its status.
+pub struct HttpReply {
     pub status: u16,
     /// The URL that answered, absolute (the request's own when the runtime gives none).
     pub url: String,
@@ -198,37 +199,33 @@ pub struct Answer {
     pub long_poll: String,
 }
 
-pub enum Outcome {
-    Answered(Answer),
+/// What became of one request.
+pub enum Delivery {
+    Replied(HttpReply),
     /// The whole call stopped (caller's abort or overall time-out).
     Stopped(Stop),
     /// This request's own time-out ran out.
     TimedOut,
-    /// No answer: the network, CORS, or a URL fetch refused; with the runtime's words.
-    Failed(NoAnswer),
+    /// No reply: the network, CORS, or a URL fetch refused.
+    Failed(NoReply),
 }
 
-/// What a fetch without an answer left: the runtime's words, its error code when it gives
-/// one (Node: `cause.code`, such as `ECONNREFUSED`), and the rejection itself.
-pub struct NoAnswer {
-    pub url: String,
-    pub code: Option<String>,
-    pub detail: String,
+/// What a fetch without a reply left: what the runtime said, and the rejection itself.
+pub struct NoReply {
+    pub failure: NetworkFailure,
     pub cause: Option<JsValue>,
 }
 
-impl NoAnswer {
-    fn new(url: &str, detail: &str) -> NoAnswer {
-        NoAnswer {
-            url: url.to_string(),
-            code: None,
-            detail: detail.to_string(),
+impl NoReply {
+    fn new(url: &str, detail: &str) -> NoReply {
+        NoReply {
+            failure: NetworkFailure::new(url, detail),
             cause: None,
         }
     }
 
     /// From fetch's rejection (or a failed body read): Node puts the reason in `cause`.
-    fn from_rejection(url: &str, error: JsValue) -> NoAnswer {
+    fn from_rejection(url: &str, error: JsValue) -> NoReply {
         let text = |value: &JsValue, name: &str| {
             js_sys::Reflect::get(value, &name.into())
                 .ok()
@@ -252,10 +249,12 @@ impl NoAnswer {
             .or_else(|| text(&error, "message"))
             .or_else(|| error.as_string())
             .unwrap_or_else(|| "no reason given".into());
-        NoAnswer {
-            url: url.to_string(),
-            code,
-            detail,
+        NoReply {
+            failure: NetworkFailure {
+                url: url.to_string(),
+                code,
+                detail,
+            },
             cause: Some(error),
         }
     }
@@ -267,9 +266,8 @@ async fn exchange(
     headers: &[(String, String)],
     body: Option<&str>,
     signal: &AbortSignal,
-) -> Result<Answer, NoAnswer> {
-    let raw =
-        web_sys::Headers::new().map_err(|_| NoAnswer::new(url, "Headers is not available"))?;
+) -> Result<HttpReply, NoReply> {
+    let raw = web_sys::Headers::new().map_err(|_| NoReply::new(url, "Headers is not available"))?;
     for (name, value) in headers {
         // Names and values were checked when the client was made (see `check_headers`).
         let _ = raw.set(name, value);
@@ -284,7 +282,7 @@ async fn exchange(
         Some(body) => builder.body(body),
         None => builder.build(),
     }
-    .map_err(|e| NoAnswer::new(url, &e.to_string()))?;
+    .map_err(|e| NoReply::new(url, &e.to_string()))?;
     let request: web_sys::Request = request.into();
     let answered = match fetch_request(&request) {
         Ok(promise) => JsFuture::from(promise).await,
@@ -292,7 +290,7 @@ async fn exchange(
     };
     let raw_response: web_sys::Response = answered
         .and_then(JsCast::dyn_into)
-        .map_err(|error| NoAnswer::from_rejection(url, error))?;
+        .map_err(|error| NoReply::from_rejection(url, error))?;
     // (`Clone::clone`: web-sys's own `clone` is the JS Response.clone(), which copies the body.)
     let response = Response::from(Clone::clone(&raw_response));
     let header = |name| response.headers().get(name).unwrap_or_default();
@@ -303,10 +301,10 @@ async fn exchange(
         Ok(promise) => JsFuture::from(promise).await,
         Err(error) => Err(error),
     }
-    .map_err(|error| NoAnswer::from_rejection(url, error))?
+    .map_err(|error| NoReply::from_rejection(url, error))?
     .as_string()
     .unwrap_or_default();
-    Ok(Answer {
+    Ok(HttpReply {
         url: if answered_url.is_empty() {
             url.to_string()
         } else {

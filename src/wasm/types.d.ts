@@ -1,3 +1,4 @@
+// Made by src/typescript.rs from the Rust types and src/wasm/handwritten.d.ts: do not edit.
 
 /** Models this library knows. */
 export type ModelId = "openai/gpt-image-2";
@@ -7,6 +8,139 @@ export type AspectRatio = "1:1" | "2:3" | "3:2" | "3:4" | "4:3" | "4:5" | "5:4" 
 
 /** gpt-image-2's resolutions; "4K" only with "16:9", "9:16" or "21:9". */
 export type Resolution = "1K" | "2K" | "4K";
+
+/** Stable machine-readable reasons for a validation issue. */
+export type IssueCode = "input_not_object" | "unknown_field" | "prompt_missing" | "prompt_not_string" | "prompt_empty" | "prompt_too_long" | "prompt_blank" | "aspect_ratio_not_string" | "aspect_ratio_unsupported" | "resolution_not_string" | "resolution_unsupported" | "resolution_not_allowed_for_aspect_ratio" | "image_urls_not_array" | "image_urls_too_many" | "image_url_not_string" | "image_url_invalid" | "image_url_unsupported_scheme" | "image_url_not_image" | "image_url_too_large" | "image_url_duplicate" | "image_url_insecure" | "image_file_will_be_fitted" | "too_many_issues" | "model_not_supported";
+
+/** Statuses the API documents; any other string means "not finished yet". */
+export type RunStatus = "pending" | "processing" | "succeeded" | "failed" | (string & {});
+
+/** The codes a RunbaseError may carry: the API's documented ones, the library's own, and
+ * runbase-server's; any other string is a code the server added later. */
+export type RunbaseErrorCode = "invalid_json" | "missing_model" | "missing_input" | "invalid_input" | "model_not_found" | "missing_api_key" | "invalid_api_key" | "insufficient_balance" | "api_key_spend_limit_exceeded" | "ip_not_allowed" | "run_not_found" | "RATE_LIMITED" | "USAGE_EXCEEDED" | "invalid_options" | "not_initialized" | "wasm_not_found" | "invalid_argument" | "image_url_not_image" | "image_url_invalid" | "image_url_too_large" | "image_not_decodable" | "origin_not_allowed" | "host_not_allowed" | "model_not_allowed" | "payload_too_large" | "incomplete_body" | "request_timeout" | "server_busy" | "spend_limit_reached" | "SHARED_STATE_UNAVAILABLE" | "upstream_timeout" | "upstream_unreachable" | "upstream_invalid_response" | "not_found" | "method_not_allowed" | "internal_error" | (string & {});
+
+export type Severity = "error" | "warning";
+
+export interface ValidationIssue {
+    /**
+     * Where, relative to the input: "prompt", "image_urls[2]"; "" for the input itself.
+     */
+    path: string;
+    code: IssueCode;
+    /**
+     * A sentence for a person: what was given and what is allowed.
+     */
+    message: string;
+    severity: Severity;
+    /**
+     * A value that would fix it, when one is clear ("16:9" for "16x9").
+     */
+    suggestion?: string;
+    /**
+     * The values the field accepts, for enum, scheme and field-name problems.
+     */
+    allowed?: string[];
+}
+
+/**
+ * The input ready to send: defaults filled in; `image_urls` left out when empty (an empty
+ * list means the same as none).
+ */
+export interface NormalizedInput {
+    prompt: string;
+    aspect_ratio: AspectRatio;
+    resolution: Resolution;
+    /**
+     * The caller's own File / Blob objects stay in place (they are sent as data: URLs).
+     */
+    image_urls?: (string | Blob)[];
+}
+
+/**
+ * What a form needs to offer only valid choices.
+ */
+export interface ModelFacts {
+    id: ModelId;
+    /**
+     * The input's fields, in the order the API documents them.
+     */
+    inputFields: ["prompt", "aspect_ratio", "resolution", "image_urls"];
+    promptMinLength: number;
+    promptMaxLength: number;
+    /**
+     * How prompt length is counted: "utf16" (String.length).
+     */
+    promptLengthUnit: "utf16";
+    aspectRatios: AspectRatio[];
+    defaultAspectRatio: AspectRatio;
+    resolutions: Resolution[];
+    defaultResolution: Resolution;
+    /**
+     * For each aspect ratio, the resolutions it allows.
+     */
+    resolutionsByAspectRatio: Record<AspectRatio, Resolution[]>;
+    /**
+     * For each restricted resolution, the only aspect ratios it allows.
+     */
+    aspectRatiosByResolution: Partial<Record<Resolution, AspectRatio[]>>;
+    maxImageUrls: number;
+    /**
+     * Decoded bytes per reference image (4 × 1024 × 1024).
+     */
+    maxImageBytes: number;
+    imageUrlSchemes: ("https" | "http" | "data")[];
+    /**
+     * The price of one run in micro-dollars (1 USD = 1,000,000), by resolution.
+     */
+    pricesUsd: Record<Resolution, number>;
+    /**
+     * The image's long side in pixels, by resolution (1K 1024, 2K 2048, 4K 3840; the short
+     * side follows the aspect ratio, rounded down). Runbase does not document pixel sizes.
+     */
+    longSidePx: Record<Resolution, number>;
+}
+
+/**
+ * What went wrong, stable for code to switch on.
+ */
+export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode";
+
+/**
+ * The fields every error of this library carries (see the RunbaseError class). In Rust,
+ * the error every call of the client reports; serialized as these fields (the message is
+ * the JS constructor's own argument).
+ */
+export interface RunbaseErrorFields {
+    kind: RunbaseErrorKind;
+    /**
+     * HTTP status, when an answer arrived.
+     */
+    status?: number;
+    /**
+     * The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's
+     * ("invalid_input", "invalid_options", …) or the proxy's.
+     */
+    code?: RunbaseErrorCode;
+    /**
+     * Whether the same call may succeed if made again (never for a POST that may have
+     * created a run).
+     */
+    retryable: boolean;
+    retryAfterMs?: number;
+    /**
+     * Set whenever a run exists: resume with client.waitForRun(runId).
+     */
+    runId?: string;
+    /**
+     * For kind "validation" with code "invalid_input": every problem of the input.
+     */
+    issues?: ValidationIssue[];
+}
+
+// The part of the declarations that is not derived from Rust types (src/typescript.rs adds
+// this file to the derived part to make types.d.ts): what the JS entries read or add
+// themselves (the input before validation, options with functions, files), the run object
+// with the members the API may add later, and the runtime stand-ins.
 
 /** The `input` of a gpt-image-2 run, as the API documents it. */
 export interface GptImage2Input {
@@ -24,33 +158,6 @@ export interface GptImage2Input {
   image_urls?: (string | Blob)[];
 }
 
-/** The input ready to send: defaults filled in; `image_urls` left out when empty. */
-export interface NormalizedInput {
-  prompt: string;
-  aspect_ratio: AspectRatio;
-  resolution: Resolution;
-  /** The caller's own File / Blob objects stay in place (they are sent as data: URLs). */
-  image_urls?: (string | Blob)[];
-}
-
-/** Stable machine-readable reasons for a validation issue. */
-export type IssueCode = "input_not_object" | "unknown_field" | "prompt_missing" | "prompt_not_string" | "prompt_empty" | "prompt_too_long" | "prompt_blank" | "aspect_ratio_not_string" | "aspect_ratio_unsupported" | "resolution_not_string" | "resolution_unsupported" | "resolution_not_allowed_for_aspect_ratio" | "image_urls_not_array" | "image_urls_too_many" | "image_url_not_string" | "image_url_invalid" | "image_url_unsupported_scheme" | "image_url_not_image" | "image_url_too_large" | "image_url_duplicate" | "image_url_insecure" | "image_file_will_be_fitted" | "too_many_issues" | "model_not_supported";
-
-export type Severity = "error" | "warning";
-
-export interface ValidationIssue {
-  /** Where, relative to the input: "prompt", "image_urls[2]"; "" for the input itself. */
-  path: string;
-  code: IssueCode;
-  /** A sentence for a person: what was given and what is allowed. */
-  message: string;
-  severity: Severity;
-  /** A value that would fix it, when one is clear ("16:9" for "16x9"). */
-  suggestion?: string;
-  /** The values the field accepts, for enum, scheme and field-name problems. */
-  allowed?: string[];
-}
-
 export type ValidationResult =
   | { ok: true; value: NormalizedInput; issues: []; warnings: ValidationIssue[] }
   | { ok: false; value?: undefined; issues: ValidationIssue[]; warnings: ValidationIssue[] };
@@ -58,34 +165,6 @@ export type ValidationResult =
 export interface ValidateOptions {
   /** Default "openai/gpt-image-2". */
   model?: ModelId;
-}
-
-/** What a form needs to offer only valid choices. */
-export interface ModelFacts {
-  id: ModelId;
-  /** The input's fields, in the order the API documents them. */
-  inputFields: ["prompt", "aspect_ratio", "resolution", "image_urls"];
-  promptMinLength: number;
-  promptMaxLength: number;
-  /** How prompt length is counted: "utf16" (String.length). */
-  promptLengthUnit: "utf16";
-  aspectRatios: AspectRatio[];
-  defaultAspectRatio: AspectRatio;
-  resolutions: Resolution[];
-  defaultResolution: Resolution;
-  /** For each aspect ratio, the resolutions it allows. */
-  resolutionsByAspectRatio: Record<AspectRatio, Resolution[]>;
-  /** For each restricted resolution, the only aspect ratios it allows. */
-  aspectRatiosByResolution: Partial<Record<Resolution, AspectRatio[]>>;
-  maxImageUrls: number;
-  /** Decoded bytes per reference image (4 × 1024 × 1024). */
-  maxImageBytes: number;
-  imageUrlSchemes: ("https" | "http" | "data")[];
-  /** The price of one run in micro-dollars (1 USD = 1,000,000), by resolution. */
-  pricesUsd: Record<Resolution, number>;
-  /** The image's long side in pixels, by resolution (1K 1024, 2K 2048, 4K 3840; the short side
-   *  follows the aspect ratio, rounded down). Runbase does not document pixel sizes. */
-  longSidePx: Record<Resolution, number>;
 }
 
 /** Settings of a RunbaseClient: give `apiKey` (direct) or `baseUrl` (a proxy holding the key). */
@@ -158,9 +237,6 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-/** Statuses the API documents; any other string means "not finished yet". */
-export type RunStatus = "pending" | "processing" | "succeeded" | "failed" | (string & {});
-
 /** A run object as the API documents it; members it adds later are kept as they came. */
 export interface Run {
   id: string;
@@ -186,31 +262,10 @@ export interface GenerateResult {
   run: Run;
 }
 
-/** What went wrong, stable for code to switch on. */
-export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode";
-
-/**
- * The codes a RunbaseError may carry: the API's documented ones, the library's own, and
- * runbase-server's; any other string is a code the server added later.
- */
-export type RunbaseErrorCode = "invalid_json" | "missing_model" | "missing_input" | "invalid_input" | "model_not_found" | "missing_api_key" | "invalid_api_key" | "insufficient_balance" | "api_key_spend_limit_exceeded" | "ip_not_allowed" | "run_not_found" | "RATE_LIMITED" | "USAGE_EXCEEDED" | "invalid_options" | "not_initialized" | "wasm_not_found" | "invalid_argument" | "image_url_not_image" | "image_url_invalid" | "image_url_too_large" | "image_not_decodable" | "origin_not_allowed" | "host_not_allowed" | "model_not_allowed" | "payload_too_large" | "incomplete_body" | "request_timeout" | "server_busy" | "spend_limit_reached" | "SHARED_STATE_UNAVAILABLE" | "upstream_timeout" | "upstream_unreachable" | "upstream_invalid_response" | "not_found" | "method_not_allowed" | "internal_error" | (string & {});
-
-/** The fields every error of this library carries (see the RunbaseError class). */
+/** What the error came from (RunbaseErrorFields' other members are derived from Rust). */
 export interface RunbaseErrorFields {
-  kind: RunbaseErrorKind;
-  /** HTTP status, when an answer arrived. */
-  status?: number;
-  /** The API's error code ("RATE_LIMITED", "invalid_api_key", …), the library's ("invalid_input", "invalid_options", …) or the proxy's. */
-  code?: RunbaseErrorCode;
   /** What the error came from, where there is one: fetch's TypeError (in Node with the reason, such as ECONNREFUSED, in its own `cause`), the abort reason, JSON.parse's error. */
   cause?: unknown;
-  /** Whether the same call may succeed if made again. */
-  retryable: boolean;
-  retryAfterMs?: number;
-  /** Set whenever a run exists: resume with client.waitForRun(runId). */
-  runId?: string;
-  /** For kind "validation" with code "invalid_input": every problem of the input. */
-  issues?: ValidationIssue[];
 }
 
 /** Bytes: an ArrayBuffer or a view of one (the DOM's BufferSource, declared here so that the

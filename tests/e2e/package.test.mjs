@@ -177,6 +177,22 @@ test("a Node 20 script with Node's own fetch", async () => {
   }
 });
 
+// The declarations as shipped, each file whole (the entries' and the glue's they import): any
+// change to the types users see shows in review as a change to tests/golden/. The members of
+// wasm-bindgen's InitOutput are left out: the module's internal exports, renamed at each build.
+test("the shipped declarations are the golden ones (RUNBASE_UPDATE_GOLDEN=1 rewrites them)", () => {
+  const golden = join(ROOT, "tests", "golden");
+  const stale = [];
+  for (const file of ["index.d.ts", "validate.d.ts", "runbase_image.d.ts", "runbase_validate.d.ts"]) {
+    const shipped = readFileSync(join(ROOT, "pkg", file), "utf8")
+      .replace(/(export interface InitOutput \{\n)[^}]*\}/, "$1  // (the module's exports)\n}");
+    const path = join(golden, file);
+    if (process.env.RUNBASE_UPDATE_GOLDEN) writeFileSync(path, shipped);
+    if (!existsSync(path) || readFileSync(path, "utf8") !== shipped) stale.push(file);
+  }
+  assert.deepEqual(stale, [], "pkg/ declarations differ from tests/golden/: review, then RUNBASE_UPDATE_GOLDEN=1 node --test --test-name-pattern=golden tests/e2e/package.test.mjs");
+});
+
 test("TypeScript in a Node-only project (no DOM lib, skipLibCheck off): 0 errors", () => {
   const dir = consumer("typescript-node");
   const config = JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8")).compilerOptions;
