@@ -281,7 +281,7 @@ async fn create_run(
         })?;
         let hold = match &gw.spend {
             Some(guard) => {
-                let price = model.cost_usd(resolution).unwrap_or(0);
+                let price = model.cost_micro_usd(resolution).unwrap_or(0);
                 Some(guard.reserve(client.ip(), price).await?)
             }
             None => None,
@@ -309,10 +309,10 @@ async fn create_run(
                 Ok(answer) => {
                     if let Some(run) = &answer.run {
                         crate::http::trace::record_run_id(&run.id);
-                        gw.upstream.metrics.created(run.cost_usd);
+                        gw.upstream.metrics.created(run.cost_micro_usd);
                     }
                     if let Some(hold) = hold {
-                        hold.settle_run(answer.run.as_ref().map(|r| r.cost_usd))
+                        hold.settle_run(answer.run.as_ref().map(|r| r.cost_micro_usd))
                             .await;
                     }
                     answer.into_response()

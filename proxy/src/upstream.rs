@@ -226,6 +226,7 @@ fn reshaped_error(status: StatusCode, body: &[u8]) -> Vec<u8> {
         ),
     };
     let code = code.filter(|c| {
+        let c = c.as_str();
         (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     });
     let mut message: String = message.chars().take(MESSAGE_MAX).collect();

@@ -93,7 +93,7 @@ impl Broker {
                     match result {
                         Ok(answer) if answer.is_rate_limited() => (None, hold),
                         Ok(answer) => {
-                            let charged = answer.run.as_ref().map(|run| run.cost_usd);
+                            let charged = answer.run.as_ref().map(|run| run.cost_micro_usd);
                             if let Some(hold) = hold {
                                 // A run without `costUsd` keeps its reserved price.
                                 hold.settle_run(charged).await;
@@ -191,7 +191,7 @@ impl Broker {
         host: Option<HeaderValue>,
     ) {
         locked(&self.counters).created += 1;
-        self.upstream.metrics.created(run.cost_usd);
+        self.upstream.metrics.created(run.cost_micro_usd);
         let id = run.id.clone();
         let finished = run.status.is_finished();
         if let Some(shared) = &self.shared {

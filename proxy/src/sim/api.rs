@@ -215,7 +215,7 @@ pub(super) fn create(
         aspect_ratio,
         resolution,
         // Every resolution the validator accepts has a price.
-        cost_usd: model.cost_usd(resolution).unwrap_or_default(),
+        cost_micro_usd: model.cost_micro_usd(resolution).unwrap_or_default(),
         run_time: sim.run_time_of(state.next_id),
         created: Instant::now(),
         created_at: SystemTime::now(),

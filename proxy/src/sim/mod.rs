@@ -64,7 +64,7 @@ struct SimRun {
     aspect_ratio: &'static str,
     resolution: &'static str,
     /// Micro-dollars, by the input's resolution.
-    cost_usd: u64,
+    cost_micro_usd: u64,
     /// How long this run takes (the server's run time, varied by `--sim-run-spread`).
     run_time: Duration,
     created: Instant,
@@ -216,7 +216,7 @@ impl Simulator {
         };
         let error = match (&run.outcome, &status) {
             (Outcome::Fail(message), RunStatus::Failed) => Some(RunError::Detail {
-                message: Some(refunded(message, run.cost_usd)),
+                message: Some(refunded(message, run.cost_micro_usd)),
                 code: None,
             }),
             _ => None,
@@ -228,7 +228,7 @@ impl Simulator {
                 .is_finished()
                 .then(|| iso8601(run.created_at + run.run_time)),
             status,
-            cost_usd: Some(run.cost_usd),
+            cost_micro_usd: Some(run.cost_micro_usd),
             created_at: Some(iso8601(run.created_at)),
             output,
             error,
@@ -238,7 +238,7 @@ impl Simulator {
 }
 
 /// A failed run's message, noting the full refund RUNBASE.md promises.
-fn refunded(message: &str, cost_usd: u64) -> String {
+fn refunded(message: &str, cost_micro_usd: u64) -> String {
     let message = message.trim_end();
     let stop = if message.ends_with(['.', '!', '?']) {
         ""
@@ -247,7 +247,7 @@ fn refunded(message: &str, cost_usd: u64) -> String {
     };
     format!(
         "{message}{stop} The charge of {} was refunded.",
-        dollars(cost_usd)
+        dollars(cost_micro_usd)
     )
 }
 
