@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::gateway::{Gateway, MAX_BODY_BYTES};
 use crate::http::{accept, body_budget, hosts, trace};
 use crate::metrics::{self, Metrics};
-use crate::rate_limit::SlidingWindow;
+use crate::rate_limit::CallerWindows;
 use crate::sim::{self, Simulator};
 use crate::spend;
 use crate::store::Shared;
@@ -44,7 +44,7 @@ pub fn app(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
-    let per_client = Mutex::new(SlidingWindow::new(
+    let per_client = Mutex::new(CallerWindows::new(
         config.client_limit,
         Duration::from_secs(10),
     ));
@@ -96,7 +96,7 @@ pub fn app(
         allowed_origins: config.allowed_origins.clone(),
         hosts: hosts::Hosts::new(local, &config.public_hosts),
         per_client,
-        lookups: Mutex::new(SlidingWindow::new(
+        lookups: Mutex::new(CallerWindows::new(
             UNKNOWN_ID_LOOKUPS,
             Duration::from_secs(10),
         )),

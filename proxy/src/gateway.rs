@@ -11,18 +11,22 @@ use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower::util::option_layer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use runbase_image::core::api::CreateRequest;
 
 use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
 use crate::http::body_budget::BodyBudget;
-use crate::http::error::{allow_preflight, ApiError};
+use crate::http::cors;
+use crate::http::error::ApiError;
 use crate::http::hosts::Hosts;
-use crate::rate_limit::{retry_after_secs, SlidingWindow};
+use crate::rate_limit::{retry_after_secs, CallerWindows};
 use crate::run_request::{parse_run_request, with_valid_input};
 use crate::spend::SpendGuard;
 use crate::upstream::Upstream;
@@ -40,10 +44,10 @@ pub struct Gateway {
     pub allowed_origins: Vec<String>,
     /// The server's own host names: pages under them are same-site.
     pub hosts: Hosts,
-    pub per_client: Mutex<SlidingWindow>,
+    pub per_client: Mutex<CallerWindows>,
     /// Behind the broker: fetches of run ids it does not know, per client (an invented id
     /// costs an upstream request).
-    pub lookups: Mutex<SlidingWindow>,
+    pub lookups: Mutex<CallerWindows>,
     /// How long a request body may take to arrive (slow-loris bodies are cut off).
     pub body_timeout: Duration,
     pub body_budget: Arc<BodyBudget>,
@@ -55,58 +59,43 @@ pub struct Gateway {
 struct Gw(Arc<Gateway>);
 
 impl Gateway {
+    /// `POST /runs` and `GET /runs/{id}`; CORS answers preflights of trusted pages (a foreign
+    /// page's is refused first, saying why), and every answer names the backend and, behind
+    /// the broker, the long-poll it offers.
     pub fn router(self: &Arc<Self>) -> Router {
+        let long_poll = self.broker.as_ref().map(|broker| {
+            SetResponseHeaderLayer::overriding(
+                LONG_POLL_HEADER,
+                HeaderValue::from(broker.config.long_poll_secs),
+            )
+        });
         Router::new()
-            .route(
-                "/runs",
-                post(create_run).options(preflight).fallback(not_found),
-            )
-            .route(
-                "/runs/{id}",
-                get(get_run).options(preflight).fallback(not_found),
-            )
+            .route("/runs", post(create_run).fallback(not_found))
+            .route("/runs/{id}", get(get_run).fallback(not_found))
             .fallback(not_found)
+            .layer(cors::proxy(
+                self.hosts.clone(),
+                self.allowed_origins.clone(),
+            ))
+            .layer(middleware::from_fn_with_state(
+                Gw(self.clone()),
+                refuse_foreign_preflight,
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                HeaderName::from_static("x-runbase-backend"),
+                HeaderValue::from_static(self.backend),
+            ))
+            .layer(option_layer(long_poll))
             .with_state(Gw(self.clone()))
     }
 
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        match headers.get(header::ORIGIN).map(|o| o.to_str()) {
             // Not a browser's cross-site request (curl, a server, a same-origin GET).
-            return true;
-        };
-        // A page served under one of the server's own names (any port: a dev server on
-        // localhost:5173 calling the proxy on localhost:8080), never under the request's Host
-        // alone (which DNS rebinding controls).
-        let own = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|authority| self.hosts.allows(authority));
-        own || self
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == origin || allowed == "*")
-    }
-
-    fn cors(&self, headers: &HeaderMap, mut response: Response) -> Response {
-        let out = response.headers_mut();
-        out.insert("x-runbase-backend", HeaderValue::from_static(self.backend));
-        if let Some(broker) = &self.broker {
-            out.insert(
-                LONG_POLL_HEADER,
-                HeaderValue::from(broker.config.long_poll_secs),
-            );
+            None => true,
+            Some(Ok(origin)) => cors::origin_allowed(origin, &self.hosts, &self.allowed_origins),
+            Some(Err(_)) => false,
         }
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            if self.origin_allowed(headers) {
-                out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-                out.insert(header::VARY, HeaderValue::from_static("Origin"));
-                out.insert(
-                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                    HeaderValue::from_static("X-Runbase-Long-Poll, Retry-After, X-Runbase-Backend"),
-                );
-            }
-        }
-        response
     }
 
     /// The checks every proxied request passes before anything goes upstream.
@@ -185,22 +174,20 @@ impl Gateway {
     }
 }
 
-async fn preflight(State(Gw(gw)): State<Gw>, headers: HeaderMap) -> Response {
-    if !gw.origin_allowed(&headers) {
-        // The browser shows the page only a failed fetch: the log and this body say why.
-        return (StatusCode::FORBIDDEN, gw.refuse_origin(&headers)).into_response();
+/// A preflight from a page the proxy does not trust: refused with the reason, which the
+/// browser hides from the page but the log and this body tell.
+async fn refuse_foreign_preflight(
+    State(Gw(gw)): State<Gw>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    if request.method() == Method::OPTIONS && !gw.origin_allowed(request.headers()) {
+        return (StatusCode::FORBIDDEN, gw.refuse_origin(request.headers())).into_response();
     }
-    let mut response = gw.cors(&headers, StatusCode::NO_CONTENT.into_response());
-    allow_preflight(&mut response);
-    // The long-poll may also be asked for with `Prefer: wait=N`.
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type, Prefer"),
-    );
-    response
+    next.run(request).await
 }
 
-async fn not_found(State(Gw(gw)): State<Gw>, request: Request) -> Response {
+async fn not_found(request: Request) -> Response {
     let error = if matches!(
         *request.method(),
         Method::GET | Method::POST | Method::OPTIONS
@@ -217,7 +204,7 @@ async fn not_found(State(Gw(gw)): State<Gw>, request: Request) -> Response {
             "The proxy only accepts GET and POST",
         )
     };
-    gw.cors(request.headers(), error.into_response())
+    error.into_response()
 }
 
 async fn create_run(
@@ -329,7 +316,7 @@ async fn create_run(
         (Err(error), _) => error.into_response(),
     };
     drop(reservation);
-    gw.cors(&headers, response)
+    response
 }
 
 async fn get_run(
@@ -390,11 +377,11 @@ async fn get_run(
             }
         },
     };
-    gw.cors(&headers, response)
+    response
 }
 
 /// One more request from `client` in `window`, or the proxy's 429 saying when.
-fn admit_in(window: &Mutex<SlidingWindow>, client: SocketAddr, what: &str) -> Result<(), ApiError> {
+fn admit_in(window: &Mutex<CallerWindows>, client: SocketAddr, what: &str) -> Result<(), ApiError> {
     let mut window = crate::locked(window);
     if let Err(wait) = window.check(&client.ip().to_string(), Instant::now()) {
         return Err(ApiError::new(

@@ -1,41 +1,47 @@
-//! A sliding-window request budget per caller: at most `limit` requests in any `window`.
+//! A request budget per caller: at most `limit` requests in any `window` for each, counted
+//! with the core's sliding window (the one the client keeps for itself), on this process's
+//! monotonic clock.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-pub struct SlidingWindow {
+use runbase_image::core::window::SlidingWindow;
+
+pub struct CallerWindows {
     limit: usize,
-    window: Duration,
-    seen: HashMap<String, VecDeque<Instant>>,
+    window_ms: f64,
+    /// Times are milliseconds since this instant.
+    epoch: Instant,
+    windows: HashMap<String, SlidingWindow>,
 }
 
-impl SlidingWindow {
+/// Beyond this many callers, those idle for a whole window are forgotten.
+const CALLERS_KEPT: usize = 10_000;
+
+impl CallerWindows {
     pub fn new(limit: usize, window: Duration) -> Self {
-        SlidingWindow {
+        CallerWindows {
             limit,
-            window,
-            seen: HashMap::new(),
+            window_ms: window.as_secs_f64() * 1000.0,
+            epoch: Instant::now(),
+            windows: HashMap::new(),
         }
     }
 
     /// Counts a request now; `Err(wait)` when over budget, with how long until one frees up.
     pub fn check(&mut self, caller: &str, now: Instant) -> Result<(), Duration> {
-        // Forget callers whose whole window has passed, so the map stays small.
-        if self.seen.len() > 10_000 {
-            let window = self.window;
-            self.seen
-                .retain(|_, times| times.back().is_some_and(|t| now - *t < window));
+        let now_ms = now.saturating_duration_since(self.epoch).as_secs_f64() * 1000.0;
+        if self.windows.len() > CALLERS_KEPT {
+            let window_ms = self.window_ms;
+            self.windows
+                .retain(|_, w| w.last().is_some_and(|t| now_ms - t < window_ms));
         }
-        let times = self.seen.entry(caller.to_string()).or_default();
-        while times.front().is_some_and(|t| now - *t >= self.window) {
-            times.pop_front();
-        }
-        if times.len() >= self.limit {
-            let oldest = times.front().copied().unwrap_or(now);
-            return Err(self.window.saturating_sub(now - oldest));
-        }
-        times.push_back(now);
-        Ok(())
+        let (limit, window_ms) = (self.limit, self.window_ms);
+        self.windows
+            .entry(caller.to_string())
+            .or_insert_with(|| SlidingWindow::new(limit, window_ms))
+            .try_record(now_ms)
+            .map_err(|wait_ms| Duration::from_secs_f64(wait_ms / 1000.0))
     }
 }
 
@@ -50,8 +56,8 @@ mod tests {
 
     #[test]
     fn twenty_per_ten_seconds() {
-        let start = Instant::now();
-        let mut budget = SlidingWindow::new(20, Duration::from_secs(10));
+        let mut budget = CallerWindows::new(20, Duration::from_secs(10));
+        let start = budget.epoch;
         for i in 0..20 {
             assert!(budget
                 .check("k", start + Duration::from_millis(i * 100))

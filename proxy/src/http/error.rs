@@ -59,20 +59,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-/// What a CORS preflight answer allows, the same for the simulator and the proxy.
-pub fn allow_preflight(response: &mut Response) {
-    let out = response.headers_mut();
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-}

@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub mod body_budget;
+pub mod cors;
 pub mod error;
 pub mod hosts;
 pub mod trace;

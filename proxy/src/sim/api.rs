@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{Run, RunStatus};
 
-use crate::http::error::{allow_preflight, ApiError};
+use crate::http::error::ApiError;
 use crate::run_request::{parse_run_request, with_valid_input};
 
 use super::faults::{play_fault, FaultKind, Target};
@@ -96,28 +96,8 @@ pub(super) fn rate_limited(retry_after: Option<u64>) -> ApiError {
     }
 }
 
-pub(super) fn with_cors(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Retry-After, X-Runbase-Backend"),
-    );
-    headers.insert("x-runbase-backend", HeaderValue::from_static("simulator"));
-    response
-}
-
-pub(super) async fn preflight() -> Response {
-    let mut response = with_cors(StatusCode::NO_CONTENT.into_response());
-    allow_preflight(&mut response);
-    response
-}
-
 pub(super) async fn not_found() -> Response {
-    with_cors(ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint").into_response())
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint").into_response()
 }
 
 /// Where image URLs point: the host the caller used (or the proxy forwarded).
@@ -152,7 +132,7 @@ pub(super) async fn answer(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     sim.record(key, response.status());
-    with_cors(response)
+    response
 }
 
 pub(super) async fn create_run(

@@ -16,13 +16,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::http::cors;
 use runbase_image::core::api::{Run, RunError, RunOutput, RunStatus};
 
-use crate::rate_limit::SlidingWindow;
+use crate::rate_limit::CallerWindows;
 
-use api::{create_run, get_run, image, not_found, preflight};
+use api::{create_run, get_run, image, not_found};
 use faults::{add_faults, clear_faults, stats, Fault, FaultKind, Target};
 
 /// Keys the simulator accepts start with this, as Runbase's do; a few name account states
@@ -82,7 +86,7 @@ struct Request {
 struct SimState {
     runs: HashMap<String, SimRun>,
     order: VecDeque<String>,
-    budget: SlidingWindow,
+    budget: CallerWindows,
     faults: Vec<Fault>,
     log: Vec<Request>,
     next_id: u64,
@@ -108,7 +112,7 @@ impl Simulator {
             state: Mutex::new(SimState {
                 runs: HashMap::new(),
                 order: VecDeque::new(),
-                budget: SlidingWindow::new(20, Duration::from_secs(10)),
+                budget: CallerWindows::new(20, Duration::from_secs(10)),
                 faults: Vec::new(),
                 log: Vec::new(),
                 next_id: 0,
@@ -125,15 +129,14 @@ impl Simulator {
     /// The simulated API (`/runs`, `/runs/{id}`) and its public image URLs.
     pub fn api_router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route(
-                "/runs",
-                post(create_run).options(preflight).fallback(not_found),
-            )
-            .route(
-                "/runs/{id}",
-                get(get_run).options(preflight).fallback(not_found),
-            )
+            .route("/runs", post(create_run).fallback(not_found))
+            .route("/runs/{id}", get(get_run).fallback(not_found))
             .fallback(not_found)
+            .layer(cors::simulator())
+            .layer(SetResponseHeaderLayer::overriding(
+                HeaderName::from_static("x-runbase-backend"),
+                HeaderValue::from_static("simulator"),
+            ))
             .with_state(Sim(self.clone()))
     }
 
