@@ -19,7 +19,7 @@ use axum::Router;
 use tower::util::option_layer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use runbase_image::core::api::CreateRequest;
+use runbase_image::core::api::{ApiErrorCode, CreateRequest};
 
 use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
 use crate::http::body_budget::BodyBudget;
@@ -356,7 +356,7 @@ async fn get_run(
         .into_response(),
         Ok(()) if !plausible => ApiError::new(
             StatusCode::NOT_FOUND,
-            "run_not_found",
+            ApiErrorCode::RunNotFound,
             "That is not a run id",
         )
         .into_response(),
@@ -386,7 +386,7 @@ fn admit_in(window: &Mutex<CallerWindows>, client: SocketAddr, what: &str) -> Re
     if let Err(wait) = window.check(&client.ip().to_string(), Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            ApiErrorCode::RateLimited,
             format!("Too many {what} from this client to the proxy: wait and retry"),
         )
         .retry_after(retry_after_secs(wait)));

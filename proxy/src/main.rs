@@ -29,6 +29,13 @@ pub fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Wall-clock milliseconds since 1970, for what other instances and the API read.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 fn main() {
     // An empty variable counts as unset, as in a shell's `${VAR:-default}`; they are removed
     // before any other thread exists.
@@ -81,8 +88,8 @@ async fn serve(mut config: Config) {
             let key = config.api_key.as_ref().map_or("", |k| k.expose());
             match store::Shared::new(url, key, &config.upstream) {
                 Ok(shared) => Some(shared),
-                Err(message) => {
-                    tracing::error!("{message}");
+                Err(error) => {
+                    tracing::error!("{error}");
                     std::process::exit(2);
                 }
             }

@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use runbase_image::{ModelSpec, NormalizedInput};
 use serde_json::Value;
 
+use runbase_image::core::api::ApiErrorCode;
+
 use crate::http::error::ApiError;
 
 /// Reads a run request's body: `{"model": string, "input": object}`; refuses the rest with the
@@ -18,14 +20,14 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
     let mut parsed: Value = parsed.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ApiErrorCode::InvalidJson,
             format!("The request body is not valid JSON: {e}"),
         )
     })?;
     let Some(model) = parsed.get("model").and_then(Value::as_str) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "missing_model",
+            ApiErrorCode::MissingModel,
             "The request needs a \"model\" string, such as \"openai/gpt-image-2\"",
         ));
     };
@@ -35,7 +37,7 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "missing_input",
+                ApiErrorCode::MissingInput,
                 "The request needs an \"input\" object",
             ))
         }
@@ -110,7 +112,7 @@ pub fn with_valid_input<T>(
         validation.errors.len()
     );
     Err(
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        ApiError::new(StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput, message)
             .with_issues(validation.errors),
     )
 }

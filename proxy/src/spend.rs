@@ -136,7 +136,7 @@ return 0
 
     /// Reserves `price` for a create from `client` in every window, or refuses it.
     pub async fn reserve(self: &Arc<Self>, client: IpAddr, price: u64) -> Result<Hold, ApiError> {
-        let now_ms = unix_ms();
+        let now_ms = crate::unix_ms();
         let windows = self.windows(client, now_ms);
         let over = match &self.shared {
             Some(shared) => {
@@ -211,7 +211,7 @@ return 0
         }
         match &self.shared {
             Some(shared) => {
-                let now_ms = unix_ms();
+                let now_ms = crate::unix_ms();
                 for (key, ends) in keys {
                     let ttl = Duration::from_millis((ends - now_ms + 60_000).max(1) as u64);
                     shared.incr_by(key, by, ttl).await;
@@ -247,10 +247,4 @@ impl Hold {
         let charged = run.map(|cost| cost.unwrap_or(self.reserved));
         self.settle(charged).await;
     }
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

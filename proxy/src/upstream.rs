@@ -11,7 +11,9 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{excerpt, ErrorBody, ErrorDetail, Run};
+use runbase_image::core::api::{
+    excerpt, parse_retry_after, ApiErrorCode, ErrorBody, ErrorDetail, Run,
+};
 
 use crate::http::error::ApiError;
 use crate::metrics::{Metrics, StatusLabel};
@@ -60,16 +62,18 @@ pub struct UpstreamReply {
 impl UpstreamReply {
     /// An upstream `429 RATE_LIMITED` (not `USAGE_EXCEEDED`, which waiting does not cure).
     pub fn is_rate_limited(&self) -> bool {
-        self.status == StatusCode::TOO_MANY_REQUESTS
-            && !String::from_utf8_lossy(&self.body).contains("USAGE_EXCEEDED")
+        // The body is the error as `reshaped_error` wrote it.
+        let code = serde_json::from_slice::<ErrorBody>(&self.body)
+            .ok()
+            .and_then(|body| body.error.code);
+        self.status == StatusCode::TOO_MANY_REQUESTS && code != Some(ApiErrorCode::UsageExceeded)
     }
 
-    /// `Retry-After` in whole seconds, when the API sent one.
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok())
+    /// `Retry-After` in milliseconds from now (seconds or an HTTP date, read as the client
+    /// reads it), when the API sent one.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        let value = self.retry_after.as_ref()?.to_str().ok()?;
+        parse_retry_after(value, crate::unix_ms() as f64)
     }
 }
 

@@ -60,6 +60,22 @@ impl SlidingWindow {
         }
     }
 
+    /// The events inside the window at `now` (forgetting those that have left it).
+    pub fn count(&mut self, now: f64) -> usize {
+        self.wait_ms(now);
+        self.times.len()
+    }
+
+    /// The oldest event still counted: the window frees a place when it leaves.
+    pub fn oldest(&self) -> Option<f64> {
+        self.times.front().copied()
+    }
+
+    /// The events still counted, oldest first.
+    pub fn times(&self) -> impl Iterator<Item = f64> + '_ {
+        self.times.iter().copied()
+    }
+
     /// The events counted and not yet forgotten (as of the last `wait_ms` or `try_record`).
     pub fn len(&self) -> usize {
         self.times.len()
@@ -101,6 +117,18 @@ mod tests {
         assert_eq!(window.try_record(1000.0), Ok(()));
         assert_eq!(window.wait_ms(1000.0), 100.0);
         assert_eq!(window.last(), Some(1000.0));
+    }
+
+    #[test]
+    fn counts_and_oldest_at_a_time() {
+        let mut window = SlidingWindow::new(4, 1000.0);
+        for t in [0.0, 300.0, 600.0] {
+            window.record(t);
+        }
+        assert_eq!(window.count(900.0), 3);
+        assert_eq!(window.count(1300.0), 1);
+        assert_eq!(window.oldest(), Some(600.0));
+        assert_eq!(window.times().collect::<Vec<_>>(), [600.0]);
     }
 
     #[test]

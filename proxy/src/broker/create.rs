@@ -9,16 +9,17 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::Run;
+use runbase_image::core::api::{ApiErrorCode, Run};
 use tokio::time::Instant;
 
 use super::scheduler::Class;
-use super::{unix_ms, Broker, Slot};
+use super::{Broker, Slot};
 use crate::http::error::ApiError;
 use crate::http::trace::record_run_id;
 use crate::locked;
 use crate::spend::Hold;
-use crate::store::{Meta, Shared};
+use crate::store::{Meta, Shared, StoreError};
+use crate::unix_ms;
 use tracing::Instrument;
 
 impl Broker {
@@ -32,7 +33,7 @@ impl Broker {
         let secs = ((waiting + 1) as f64 * 2.0 * self.sched.limits.secs_per_request()).ceil();
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            ApiErrorCode::RateLimited,
             format!("The proxy's API key is busy ({waiting} run(s) queued): retry after {secs} s"),
         )
         .retry_after(secs.max(1.0) as u64)
@@ -177,8 +178,8 @@ impl Broker {
             )
             .await
         {
-            Ok(Ok(member)) => Ok(Some(member)),
-            Ok(Err(_)) => Err(self.overloaded()),
+            Ok(member) => Ok(Some(member)),
+            Err(StoreError::QueueFull(_)) => Err(self.overloaded()),
             Err(_) => Err(unavailable()),
         }
     }

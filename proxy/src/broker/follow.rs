@@ -227,9 +227,7 @@ impl Broker {
     ) -> Result<UpstreamReply, ApiError> {
         let result = self.upstream.call(method, path, host, body).await;
         match &result {
-            Ok(answer) if answer.is_rate_limited() => {
-                permit.rate_limited(answer.retry_after_secs())
-            }
+            Ok(answer) if answer.is_rate_limited() => permit.rate_limited(answer.retry_after_ms()),
             Ok(_) => permit.answered(),
             Err(_) => drop(permit),
         }

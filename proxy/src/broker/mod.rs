@@ -29,7 +29,7 @@ mod takeover;
 use crate::locked;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
@@ -179,12 +179,6 @@ impl Broker {
         }
         true
     }
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The proxy's own error kept as an answer, so every waiter gets the same.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::Run;
+use runbase_image::core::api::{ApiErrorCode, Run};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -97,7 +97,7 @@ impl Broker {
         if self.known_gone(id) {
             return ApiError::new(
                 StatusCode::NOT_FOUND,
-                "run_not_found",
+                ApiErrorCode::RunNotFound,
                 "No run with this id (the API said so lately)",
             )
             .into_response();

@@ -7,9 +7,10 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 use tokio::time::Instant;
 
-use super::{unix_ms, Broker, Slot};
+use super::{Broker, Slot};
 use crate::locked;
 use crate::store::Meta;
+use crate::unix_ms;
 
 impl Broker {
     /// Runs in the table, not finished, that another instance polls.
@@ -104,7 +105,7 @@ impl Broker {
                     tokio::spawn(follow);
                 }
                 Ok(_) => shared.unfollow(&id).await,
-                Err(()) => {}
+                Err(_) => {}
             }
         }
     }

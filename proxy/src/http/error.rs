@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{ErrorBody, ErrorDetail};
+use runbase_image::core::api::{ApiErrorCode, ErrorBody, ErrorDetail};
 use runbase_image::Issue;
 
 pub struct ApiError {
@@ -13,7 +13,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with the API's code, or one of the proxy's own (`ApiErrorCode::Other`).
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<ApiErrorCode>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             body: ErrorBody::new(code, message),

@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{Run, RunStatus};
+use runbase_image::core::api::{ApiErrorCode, Run, RunStatus};
 
 use crate::http::error::ApiError;
 use crate::run_request::{parse_run_request, with_valid_input};
@@ -31,14 +31,14 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
     let Some(key) = bearer else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "missing_api_key",
+            ApiErrorCode::MissingApiKey,
             "Missing API key: send the header Authorization: Bearer <key>",
         ));
     };
     if !key.starts_with(KEY_PREFIX) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
+            ApiErrorCode::InvalidApiKey,
             "The API key is invalid, disabled or expired",
         ));
     }
@@ -46,14 +46,14 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
         KEY_SPENT => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "api_key_spend_limit_exceeded",
+                ApiErrorCode::ApiKeySpendLimitExceeded,
                 "This API key has reached its lifetime spend limit",
             ))
         }
         KEY_IP => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "ip_not_allowed",
+                ApiErrorCode::IpNotAllowed,
                 "Your IP address is not in this API key's allow-list",
             ))
         }
@@ -70,7 +70,7 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
 pub(super) fn usage_exceeded() -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "USAGE_EXCEEDED",
+        ApiErrorCode::UsageExceeded,
         "This API key's usage quota is exhausted; retrying will not help",
     )
 }
@@ -78,7 +78,7 @@ pub(super) fn usage_exceeded() -> ApiError {
 pub(super) fn insufficient_balance() -> ApiError {
     ApiError::new(
         StatusCode::PAYMENT_REQUIRED,
-        "insufficient_balance",
+        ApiErrorCode::InsufficientBalance,
         "Your balance is too low for this run: top up your account",
     )
 }
@@ -87,7 +87,7 @@ pub(super) fn insufficient_balance() -> ApiError {
 pub(super) fn rate_limited(retry_after: Option<u64>) -> ApiError {
     let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        ApiErrorCode::RateLimited,
         "Rate limit exceeded",
     );
     match retry_after {
@@ -160,7 +160,7 @@ pub(super) fn create(
     let Some(model) = runbase_image::find_model(&model_id) else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "model_not_found",
+            ApiErrorCode::ModelNotFound,
             format!("Unknown model \"{model_id}\""),
         ));
     };
@@ -225,7 +225,7 @@ pub(super) async fn get_run(
                 Some(run) if run.owner == key => Ok(sim.to_api(run, &base_url(&headers))),
                 _ => Err(ApiError::new(
                     StatusCode::NOT_FOUND,
-                    "run_not_found",
+                    ApiErrorCode::RunNotFound,
                     format!(
                         "No run with id \"{}\" for this API key",
                         id.chars().take(80).collect::<String>()

@@ -25,6 +25,20 @@ mod runs;
 mod scripts;
 mod window;
 
+/// What can go wrong with the shared state.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("--redis {url}: not a Redis URL ({source})")]
+    NotAUrl {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("Redis did not answer: {0}")]
+    Unreachable(#[from] redis::RedisError),
+    #[error("the shared create queue is full ({0} waiting)")]
+    QueueFull(usize),
+}
+
 use crate::locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +53,7 @@ use tokio::time::Instant;
 use runs::RunWrite;
 use scripts::Scripts;
 
-pub use window::{GrantMode, Take, Want};
+pub use window::{clamp_pause_ms, GrantMode, Take, Want};
 
 /// How long a run's poller holds it without renewing: a dead instance's runs are taken over
 /// within this (plus a second).
@@ -124,10 +138,16 @@ pub struct Shared {
 
 impl Shared {
     /// Checks the URL; the connection is made (and remade) in the background.
-    pub fn new(url: &str, key: &str, upstream: &str) -> Result<Arc<Shared>, String> {
-        let client = redis::Client::open(url)
-            .map_err(|e| format!("--redis {}: not a Redis URL ({e})", hide_password(url)))?;
-        let instance = format!("{}-{}", std::process::id(), unix_ms() % 1_000_000_000);
+    pub fn new(url: &str, key: &str, upstream: &str) -> Result<Arc<Shared>, StoreError> {
+        let client = redis::Client::open(url).map_err(|source| StoreError::NotAUrl {
+            url: hide_password(url),
+            source,
+        })?;
+        let instance = format!(
+            "{}-{}",
+            std::process::id(),
+            crate::unix_ms() % 1_000_000_000
+        );
         Ok(Arc::new(Shared {
             client,
             conn: tokio::sync::Mutex::new(None),
@@ -352,12 +372,6 @@ impl Shared {
             "pendingWrites": locked(&self.writes).len(),
         })
     }
-}
-
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// 64-bit FNV-1a: the same on every build, so every instance derives the same prefix (and the

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use runbase_image::core::api::Run;
 
-use super::{Lease, Meta, Shared, LEASE, RUN_TTL};
+use super::{Lease, Meta, Shared, StoreError, LEASE, RUN_TTL};
 use crate::locked;
 
 /// A state to write to Redis; only the latest per run is kept while Redis is away.
@@ -108,12 +108,11 @@ impl Shared {
     }
 
     /// A run's latest state and its poller's meta. `Err` when Redis did not answer.
-    pub async fn load(&self, id: &str) -> Result<Option<(Run, Option<Meta>)>, ()> {
+    pub async fn load(&self, id: &str) -> Result<Option<(Run, Option<Meta>)>, StoreError> {
         let mut mget = redis::cmd("MGET");
         mget.arg(self.key(&format!("run:{id}")))
             .arg(self.key(&format!("meta:{id}")));
-        let (run, meta): (Option<String>, Option<String>) =
-            self.query(&mget).await.map_err(|_| ())?;
+        let (run, meta): (Option<String>, Option<String>) = self.query(&mget).await?;
         let run = run.and_then(|json| serde_json::from_str::<Run>(&json).ok());
         Ok(run.map(|run| (run, meta.as_deref().and_then(Meta::decode))))
     }

@@ -3,7 +3,7 @@
 use crate::locked;
 use std::time::Duration;
 
-use super::{Shared, ALIVE};
+use super::{Shared, StoreError, ALIVE};
 
 /// How the scheduler may grant slots now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,16 +123,16 @@ impl Shared {
         let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
-    /// An upstream 429: every instance pauses (`Retry-After`, else 1, 2, 4 … 32 s).
-    pub async fn pause(&self, retry_after_secs: Option<u64>) {
+    /// An upstream 429: every instance pauses (`Retry-After`, else 1, 2, 4 … 30 s (capped)).
+    pub async fn pause(&self, retry_after_ms: Option<u64>) {
         let mut invocation = self.scripts.pause.key(self.key("pause"));
         invocation
             .key(self.key("strikes"))
-            .arg(retry_after_secs.map_or(0, |s| s.clamp(1, 300) * 1000));
+            .arg(retry_after_ms.map_or(0, clamp_pause_ms));
         let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
 
-    /// Joins the shared create queue: `Ok(Ok(member))`, or `Ok(Err(length))` when it is full.
+    /// Joins the shared create queue: its member there, unless the queue is full.
     pub async fn enqueue(
         &self,
         client: &str,
@@ -140,7 +140,7 @@ impl Shared {
         limit: usize,
         wait: Duration,
         step: Duration,
-    ) -> redis::RedisResult<Result<String, usize>> {
+    ) -> Result<String, StoreError> {
         let member = self.member();
         let (added, length): (i64, i64) = self
             .script(
@@ -157,11 +157,10 @@ impl Shared {
                     .arg(limit),
             )
             .await?;
-        Ok(if added == 1 {
-            Ok(member)
-        } else {
-            Err(length as usize)
-        })
+        match added {
+            1 => Ok(member),
+            _ => Err(StoreError::QueueFull(length as usize)),
+        }
     }
 
     /// Leaves the shared create queue (gone or timed out).
@@ -170,4 +169,9 @@ impl Shared {
         invocation.arg(member);
         let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
+}
+
+/// A pause the API asked for, within reason: at least a second, at most five minutes.
+pub fn clamp_pause_ms(ms: u64) -> u64 {
+    ms.clamp(1_000, 300_000)
 }

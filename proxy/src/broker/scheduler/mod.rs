@@ -4,7 +4,7 @@
 //! answer), so the proxy alone can never exceed the documented limit. Creates go first, fair
 //! between client addresses (round-robin); polls in the order they fell due, and a poll that
 //! has waited `starve` goes before any create, so no run is starved. An upstream 429 (someone
-//! else uses the key) pauses every request: `Retry-After` when sent, else 1, 2, 4 … 32 s.
+//! else uses the key) pauses every request: `Retry-After` when sent, else 1, 2, 4 … 30 s (capped).
 //! With `--redis` the window is the one all instances share ([`Shared`]): the local queues
 //! still choose which request goes next, Redis decides when.
 
@@ -16,7 +16,15 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
+use runbase_image::core::window::SlidingWindow;
+
 use crate::store::{GrantMode, Shared, Take, Want};
+
+mod permit;
+mod shared;
+
+use permit::spawn;
+pub use permit::Permit;
 
 #[derive(Clone, Copy, Debug)]
 pub struct KeyLimits {
@@ -56,13 +64,13 @@ struct Waiter {
     create: Option<(IpAddr, Option<String>)>,
 }
 
-#[derive(Default)]
 struct State {
-    /// When each finished request's answer came back, for `hold`.
-    done: VecDeque<Instant>,
+    /// When each finished request's answer came back (ms since `epoch`): its slot counts
+    /// until `hold` after that. The core's sliding window, as the client's budget is.
+    done: SlidingWindow,
     inflight: usize,
     /// When each request was granted, for the last `window` (stats).
-    granted: VecDeque<Instant>,
+    granted: SlidingWindow,
     granted_total: u64,
     paused_until: Option<Instant>,
     strikes: u32,
@@ -77,82 +85,7 @@ pub struct Scheduler {
     shared: Option<Arc<Shared>>,
     state: Mutex<State>,
     wake: Notify,
-}
-
-/// A granted slot; dropping it marks the request answered (now).
-pub struct Permit {
-    sched: Arc<Scheduler>,
-    armed: bool,
-    /// The slot's member in the shared window.
-    member: Option<String>,
-    /// Answered with something other than a 429 (clears the shared strikes).
-    answered: bool,
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        if self.armed {
-            {
-                let mut state = self.sched.lock();
-                state.inflight = state.inflight.saturating_sub(1);
-                state.done.push_back(Instant::now());
-            }
-            self.sched.wake.notify_one();
-        }
-        if let (Some(member), Some(shared)) = (self.member.take(), self.sched.shared.clone()) {
-            let (hold, answered) = (self.sched.limits.hold(), self.answered);
-            spawn(async move { shared.release(&member, hold, answered).await });
-        }
-    }
-}
-
-/// Spawns on the runtime if there is one (a permit may be dropped while shutting down).
-fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(task);
-    }
-}
-
-impl Permit {
-    fn new(sched: &Arc<Scheduler>, member: Option<String>) -> Permit {
-        Permit {
-            sched: sched.clone(),
-            armed: true,
-            member,
-            answered: false,
-        }
-    }
-
-    /// The upstream answered 429 RATE_LIMITED: pause everyone.
-    pub fn rate_limited(self, retry_after_secs: Option<u64>) {
-        let sched = self.sched.clone();
-        drop(self);
-        if let Some(shared) = sched.shared.clone() {
-            spawn(async move { shared.pause(retry_after_secs).await });
-        }
-        {
-            let mut state = sched.lock();
-            state.strikes += 1;
-            state.rate_limited += 1;
-            let backoff = retry_after_secs
-                .unwrap_or(1 << (state.strikes - 1).min(5))
-                .clamp(1, 300);
-            tracing::warn!(
-                "upstream 429: the key's requests pause for {backoff} s (Retry-After: {retry_after_secs:?})"
-            );
-            let until = Instant::now() + Duration::from_secs(backoff);
-            state.paused_until = Some(state.paused_until.map_or(until, |t| t.max(until)));
-        }
-        sched.wake.notify_one();
-    }
-
-    /// The upstream answered something else: the key is not limited any more.
-    pub fn answered(mut self) {
-        self.answered = true;
-        let sched = self.sched.clone();
-        drop(self);
-        sched.lock().strikes = 0;
-    }
+    epoch: Instant,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -171,7 +104,19 @@ impl Scheduler {
         let sched = Arc::new(Scheduler {
             limits,
             shared,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                done: SlidingWindow::new(limits.requests, limits.hold().as_secs_f64() * 1000.0),
+                inflight: 0,
+                granted: SlidingWindow::new(limits.requests, limits.window.as_secs_f64() * 1000.0),
+                granted_total: 0,
+                paused_until: None,
+                strikes: 0,
+                rate_limited: 0,
+                creates: HashMap::new(),
+                rotation: VecDeque::new(),
+                polls: VecDeque::new(),
+            }),
+            epoch: Instant::now(),
             wake: Notify::new(),
         });
         let runner = sched.clone();
@@ -212,6 +157,15 @@ impl Scheduler {
         crate::locked(&self.state)
     }
 
+    /// A time as the windows count it: milliseconds since the scheduler began.
+    fn ms(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.epoch).as_secs_f64() * 1000.0
+    }
+
+    fn instant(&self, ms: f64) -> Instant {
+        self.epoch + Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+    }
+
     fn budget(&self) -> GrantMode {
         match &self.shared {
             Some(shared) => shared.budget(self.limits.requests, self.limits.hold()),
@@ -220,25 +174,6 @@ impl Scheduler {
                 record: false,
             },
         }
-    }
-
-    /// This instance's slots still counting, as (how long each still counts, member), for
-    /// writing back into the shared window.
-    fn own_slots(&self) -> Vec<(Duration, String)> {
-        let Some(shared) = &self.shared else {
-            return Vec::new();
-        };
-        let now = Instant::now();
-        let state = self.lock();
-        let answered = state
-            .done
-            .iter()
-            .map(|t| (*t + self.limits.hold()).saturating_duration_since(now));
-        let in_flight = std::iter::repeat_n(self.limits.in_flight, state.inflight);
-        answered
-            .chain(in_flight)
-            .map(|d| (d, shared.member()))
-            .collect()
     }
 
     /// Puts a waiter back at the front of its queue.
@@ -263,7 +198,7 @@ impl Scheduler {
         state.inflight += 1;
         match waiter.tx.send(Permit::new(self, member)) {
             Ok(()) => {
-                state.granted.push_back(now);
+                state.granted.record(self.ms(now));
                 state.granted_total += 1;
             }
             Err(mut permit) => {
@@ -277,72 +212,11 @@ impl Scheduler {
         }
     }
 
-    /// Grants through the shared window, one waiter at a time; `Some(t)`: look again then.
-    async fn dispatch_shared(
-        self: &Arc<Self>,
-        shared: &Shared,
-        held: &mut Option<Waiter>,
-    ) -> Option<Instant> {
-        loop {
-            let now = Instant::now();
-            if held.is_none() {
-                let mut state = self.lock();
-                self.prune(&mut state, now);
-                if let Some(until) = state.paused_until.filter(|t| *t > now) {
-                    return Some(until);
-                }
-                *held = next_waiter(&mut state, now, self.limits.starve);
-            }
-            let waiter = held.as_ref()?;
-            if waiter.tx.is_closed() {
-                if let Some((_, Some(queued))) = held.take().and_then(|w| w.create) {
-                    shared.dequeue(&queued).await;
-                }
-                continue;
-            }
-            let want = match &waiter.create {
-                Some((_, queued)) => Want::Create(queued.as_deref()),
-                None => Want::Poll {
-                    urgent: now.saturating_duration_since(waiter.since) >= self.limits.starve,
-                },
-            };
-            match shared
-                .take(self.limits.requests, self.limits.in_flight, want)
-                .await
-            {
-                Ok(Take::Granted(member)) => {
-                    if let Some(waiter) = held.take() {
-                        let mut state = self.lock();
-                        self.grant(&mut state, waiter, Some(member));
-                    }
-                }
-                // Freed slots are not announced: look again soon.
-                Ok(Take::Wait(wait)) => {
-                    return Some(Instant::now() + wait.min(Duration::from_millis(100)))
-                }
-                // Redis is away: the next round grants alone (see `Shared::budget`).
-                Err(_) => return Some(Instant::now() + Duration::from_millis(50)),
-            }
-        }
-    }
-
-    /// Drops what has left the window.
+    /// Forgets what has left the windows.
     fn prune(&self, state: &mut State, now: Instant) {
-        let limits = self.limits;
-        while state
-            .done
-            .front()
-            .is_some_and(|t| *t + limits.hold() <= now)
-        {
-            state.done.pop_front();
-        }
-        while state
-            .granted
-            .front()
-            .is_some_and(|t| *t + limits.window <= now)
-        {
-            state.granted.pop_front();
-        }
+        let now = self.ms(now);
+        state.done.count(now);
+        state.granted.count(now);
     }
 
     /// Waits for a slot. Creates that cannot wait are the caller's to time out (dropping the
@@ -411,7 +285,7 @@ impl Scheduler {
         };
         let mut state = self.lock();
         state.inflight += 1;
-        state.granted.push_back(now);
+        state.granted.record(self.ms(now));
         state.granted_total += 1;
         Some(Permit::new(self, member))
     }
@@ -473,7 +347,8 @@ impl Scheduler {
                 // flight is answered (which wakes us); with no slot at all (Redis away),
                 // look again soon.
                 let soon = (limit == 0).then_some(now + Duration::from_millis(250));
-                return state.done.front().map(|t| *t + limits.hold()).or(soon);
+                let oldest_leaves = state.done.oldest().map(|t| self.instant(t) + limits.hold());
+                return oldest_leaves.or(soon);
             }
             let waiter = next_waiter(&mut state, now, limits.starve)?;
             if waiter.tx.is_closed() {
@@ -493,13 +368,9 @@ impl Scheduler {
 
     pub fn snapshot(&self) -> Snapshot {
         let now = Instant::now();
-        let state = self.lock();
+        let mut state = self.lock();
         Snapshot {
-            in_window: state
-                .granted
-                .iter()
-                .filter(|t| **t + self.limits.window > now)
-                .count(),
+            in_window: state.granted.count(self.ms(now)),
             granted_total: state.granted_total,
             inflight: state.inflight,
             creates_waiting: state
