@@ -1,6 +1,6 @@
 //! Property tests: the validator and the response readers never panic and keep their
 //! promises, whatever they are given. Case counts are fixed below (CASES) and reported in
-//! the README.
+//! docs/TESTING.md.
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;

@@ -5,7 +5,7 @@
 use super::api::ApiErrorCode;
 use super::window::SlidingWindow;
 
-/// Every tunable of the client, with the defaults the README documents.
+/// Every tunable of the client, with the defaults docs/API.md documents.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// The steady poll interval (the docs advise 1–2 s).

@@ -593,7 +593,7 @@ test("aborts with any reason, already-aborted signals and time-outs end as Runba
   assert.deepEqual(pageErrors, [], "no uncaught error in the page (a panic would be one)");
 });
 
-test("getRun stopped mid-request rejects with the run id it was asked about (README: runId on every error once a run exists)", async () => {
+test("getRun stopped mid-request rejects with the run id it was asked about (docs/API.md: runId on every error once a run exists)", async () => {
   const slowPoll = { on: "poll", kind: "slow", delay_ms: 3000 };
   const failures = await stopCases([
     ["abort(42) mid-request (slow poll) in getRun", "getRun", "number", 300, slowPoll, "aborted", true],

@@ -177,7 +177,7 @@ for (const [name, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
   for (const colorScheme of ["light", "dark"]) {
     test(`${name} ${colorScheme}: Generate is on screen, then the progress, then the result, then the focus is on it`, async (t) => {
       // A server (and so a key budget) of its own: the broker polls for progress only with
-      // budget to spare (README, "Proxy as run broker"), and the runs of the tests before this
+      // budget to spare (docs/SERVER.md, the broker), and the runs of the tests before this
       // one may have used it, so that "processing" would rightly never be shown.
       const own = await startSimulator({ runMs: 1500 });
       t.after(() => own.stop());

@@ -30,7 +30,7 @@ use api::{create_run, get_run, image, not_found};
 use faults::{add_faults, clear_faults, stats, Fault, FaultKind, Target};
 
 /// Keys the simulator accepts start with this, as Runbase's do; a few name account states
-/// (see README).
+/// (docs/SERVER.md, "Without a key: the simulator").
 pub const KEY_PREFIX: &str = "sk-";
 
 /// The key the server's own proxy uses when the simulator is its upstream.
