@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use serde_json::Value;
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -54,79 +54,77 @@ pub struct Metrics {
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("runbase");
+        let r = &mut registry;
         let metrics = Metrics {
-            upstream_requests: Family::default(),
-            runs_created: Counter::default(),
-            runs_finished: Family::default(),
-            creates_refused: Counter::default(),
-            finish_lag: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
-            spend_micro_usd: Counter::default(),
-            queue_depth: Family::default(),
-            runs_followed: Gauge::default(),
-            runs_known: Gauge::default(),
-            requests_in_window: Gauge::default(),
-            connections_open: Gauge::default(),
-            body_bytes_in_flight: Gauge::default(),
+            upstream_requests: metric(
+                r,
+                "upstream_requests",
+                "Requests sent to the API, by the status it answered",
+                Family::default(),
+            ),
+            runs_created: metric(
+                r,
+                "runs_created",
+                "Runs created through this instance",
+                Counter::default(),
+            ),
+            runs_finished: metric(
+                r,
+                "runs_finished",
+                "Runs seen finished, by final status",
+                Family::default(),
+            ),
+            creates_refused: metric(
+                r,
+                "creates_refused",
+                "Creates refused by the proxy's own 429 (the key busy)",
+                Counter::default(),
+            ),
+            finish_lag: metric(
+                r,
+                "finish_lag_seconds",
+                "From a run's completedAt to the poll that saw it",
+                Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+            ),
+            spend_micro_usd: metric(
+                r,
+                "spend_micro_usd",
+                "What the API charged for runs created through this instance, in micro-dollars",
+                Counter::default(),
+            ),
+            queue_depth: metric(
+                r,
+                "queue_depth",
+                "Requests waiting for the key's budget, by class",
+                Family::default(),
+            ),
+            runs_followed: metric(
+                r,
+                "runs_followed",
+                "Runs not finished that this instance polls",
+                Gauge::default(),
+            ),
+            runs_known: metric(r, "runs_known", "Runs in the run table", Gauge::default()),
+            requests_in_window: metric(
+                r,
+                "upstream_requests_in_window",
+                "Upstream requests counted in the key's current window",
+                Gauge::default(),
+            ),
+            connections_open: metric(
+                r,
+                "connections_open",
+                "Open client connections",
+                Gauge::default(),
+            ),
+            body_bytes_in_flight: metric(
+                r,
+                "body_bytes_in_flight",
+                "Request-body bytes held in memory",
+                Gauge::default(),
+            ),
             registry: Registry::default(),
         };
-        let r = &mut registry;
-        let m = &metrics;
-        r.register(
-            "upstream_requests",
-            "Requests sent to the API, by the status it answered",
-            m.upstream_requests.clone(),
-        );
-        r.register(
-            "runs_created",
-            "Runs created through this instance",
-            m.runs_created.clone(),
-        );
-        r.register(
-            "runs_finished",
-            "Runs seen finished, by final status",
-            m.runs_finished.clone(),
-        );
-        r.register(
-            "creates_refused",
-            "Creates refused by the proxy's own 429 (the key busy)",
-            m.creates_refused.clone(),
-        );
-        r.register(
-            "finish_lag_seconds",
-            "From a run's completedAt to the poll that saw it",
-            m.finish_lag.clone(),
-        );
-        r.register(
-            "spend_micro_usd",
-            "What the API charged for runs created through this instance, in micro-dollars",
-            m.spend_micro_usd.clone(),
-        );
-        r.register(
-            "queue_depth",
-            "Requests waiting for the key's budget, by class",
-            m.queue_depth.clone(),
-        );
-        r.register(
-            "runs_followed",
-            "Runs not finished that this instance polls",
-            m.runs_followed.clone(),
-        );
-        r.register("runs_known", "Runs in the run table", m.runs_known.clone());
-        r.register(
-            "upstream_requests_in_window",
-            "Upstream requests counted in the key's current window",
-            m.requests_in_window.clone(),
-        );
-        r.register(
-            "connections_open",
-            "Open client connections",
-            m.connections_open.clone(),
-        );
-        r.register(
-            "body_bytes_in_flight",
-            "Request-body bytes held in memory",
-            m.body_bytes_in_flight.clone(),
-        );
         Arc::new(Metrics {
             registry,
             ..metrics
@@ -162,6 +160,12 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+}
+
+/// A metric registered under its name and help, kept to count with.
+fn metric<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 #[cfg(test)]
