@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use crate::broker::scheduler::KeyLimits;
 use crate::broker::BrokerSettings;
 use crate::gateway::MAX_BODY_BYTES;
 use crate::http::accept::ConnectionLimits;
+use crate::http::trace::LogFormat;
 use crate::spend::SpendLimits;
 use crate::upstream::Secret;
 
@@ -147,12 +148,6 @@ pub struct Flags {
     /// Log lines for people or, as JSON, for log shippers
     #[arg(long, env = "RUNBASE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Human,
-    Json,
 }
 
 /// The server's settings, read from the flags and the environment.

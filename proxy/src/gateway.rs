@@ -77,6 +77,7 @@ impl Gateway {
                 self.hosts.clone(),
                 self.allowed_origins.clone(),
             ))
+            .layer(middleware::from_fn(cors::preflight_no_content))
             .layer(middleware::from_fn_with_state(
                 Gw(self.clone()),
                 refuse_foreign_preflight,

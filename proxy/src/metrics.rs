@@ -31,7 +31,8 @@ struct QueueLabel {
 
 pub struct Metrics {
     registry: Registry,
-    /// Every upstream answer, by HTTP status (429s included).
+    /// Every upstream request, by the HTTP status answered (429s included; 0: none came, a
+    /// time-out or a failed connection).
     pub upstream_requests: Family<StatusLabel, Counter>,
     pub runs_created: Counter,
     /// Runs the broker saw finish, by their final status.
@@ -40,8 +41,9 @@ pub struct Metrics {
     pub creates_refused: Counter,
     /// From the API's `completedAt` to the poll that saw it, in seconds.
     pub finish_lag: Histogram,
-    /// What the API charged for the runs created through this instance, in micro-dollars
-    /// (whole numbers: a float counter would drift by its roundings).
+    /// What the API charged at create for the runs created through this instance, in
+    /// micro-dollars (whole numbers: a float counter would drift by its roundings); a failed
+    /// run's refund is not taken back, as a counter only grows.
     pub spend_micro_usd: Counter,
     queue_depth: Family<QueueLabel, Gauge>,
     runs_followed: Gauge,
@@ -59,7 +61,7 @@ impl Metrics {
             upstream_requests: metric(
                 r,
                 "upstream_requests",
-                "Requests sent to the API, by the status it answered",
+                "Requests sent to the API, by the status it answered (0: no answer)",
                 Family::default(),
             ),
             runs_created: metric(
@@ -89,7 +91,7 @@ impl Metrics {
             spend_micro_usd: metric(
                 r,
                 "spend_micro_usd",
-                "What the API charged for runs created through this instance, in micro-dollars",
+                "Charged at create for runs created through this instance, in micro-dollars (refunds not subtracted)",
                 Counter::default(),
             ),
             queue_depth: metric(

@@ -139,7 +139,14 @@ impl Upstream {
                 .body(body);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let answer = request.send().await.map_err(|e| upstream_failure(&e))?;
+        let answer = request.send().await.map_err(|e| {
+            // No status: counted as 0 (a time-out or a connection that failed).
+            self.metrics
+                .upstream_requests
+                .get_or_create(&StatusLabel { status: 0 })
+                .inc();
+            upstream_failure(&e)
+        })?;
         let status = answer.status();
         self.metrics
             .upstream_requests

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderName, Method};
+use axum::extract::Request;
+use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::http::hosts::Hosts;
@@ -52,4 +55,15 @@ pub fn simulator() -> CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::RETRY_AFTER, BACKEND])
         .max_age(MAX_AGE)
+}
+
+/// A preflight's answer has no body: 204 No Content, as this server has always answered
+/// (tower-http's layer says 200; browsers take either).
+pub async fn preflight_no_content(request: Request, next: Next) -> Response {
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    if preflight && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }

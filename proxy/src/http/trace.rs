@@ -11,7 +11,11 @@ use axum::response::Response;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use crate::config::LogFormat;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
 
 /// Log lines go to stderr, for people or as one JSON object a line; stdout has only the
 /// listening line, which scripts read.

@@ -133,6 +133,7 @@ impl Simulator {
             .route("/runs/{id}", get(get_run).fallback(not_found))
             .fallback(not_found)
             .layer(cors::simulator())
+            .layer(axum::middleware::from_fn(cors::preflight_no_content))
             .layer(SetResponseHeaderLayer::overriding(
                 HeaderName::from_static("x-runbase-backend"),
                 HeaderValue::from_static("simulator"),
