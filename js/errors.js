@@ -3,7 +3,7 @@
 // share, so an error of one entry is a RunbaseError to the others.
 const MARK = Symbol.for("runbase-image.RunbaseError");
 
-/** Every error this library throws or rejects with. `kind` is stable; see the README. */
+/** Every error this library throws or rejects with. `kind` is stable; see docs/API.md#errors. */
 export class RunbaseError extends Error {
   constructor(message, fields = {}) {
     // `cause`: what the error came from (fetch's TypeError, the abort reason, a parse error).

@@ -82,11 +82,13 @@ pub struct Flags {
     sim_run_spread: u64,
     /// Test fault controls at /__sim (never in production)
     #[arg(long, env = "RUNBASE_TEST_FAULTS", value_parser = BoolishValueParser::new(),
-          default_value_t = false, num_args = 0, default_missing_value = "true")]
+          default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
     test_faults: bool,
     /// No broker: every browser request is forwarded upstream
     #[arg(long, env = "RUNBASE_PASS_THROUGH", value_parser = BoolishValueParser::new(),
-          default_value_t = false, num_args = 0, default_missing_value = "true")]
+          default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
     pass_through: bool,
     /// The key's documented limit: requests per window
     #[arg(long, env = "RUNBASE_KEY_REQUESTS", default_value_t = 20)]
@@ -119,7 +121,7 @@ pub struct Flags {
     #[arg(long, env = "RUNBASE_KEEP_FINISHED_MS", default_value_t = 3_600_000)]
     keep_finished_ms: u64,
     /// Redis shared by every instance of one key (redis://…)
-    #[arg(long, env = "RUNBASE_REDIS", conflicts_with = "pass_through")]
+    #[arg(long, env = "RUNBASE_REDIS", hide_env_values = true)]
     redis: Option<String>,
     /// Time to send a request's headers (at least 100)
     #[arg(long, env = "RUNBASE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
@@ -179,6 +181,15 @@ pub struct Config {
 
 impl Flags {
     pub fn into_config(self) -> Result<Config, String> {
+        let redis = self.redis.filter(|url| !url.is_empty());
+        if redis.is_some() && self.pass_through {
+            return Err(
+                "--redis shares the broker's state: it cannot go with --pass-through".into(),
+            );
+        }
+        if self.client_limit == Some(0) {
+            return Err("--client-limit must be at least 1".into());
+        }
         if self.key_requests == 0 || self.key_spare >= self.key_requests {
             return Err("--key-requests must be at least 1 and more than --key-spare".into());
         }
@@ -233,7 +244,7 @@ impl Flags {
                 keep_finished: ms(self.keep_finished_ms),
                 keep_max: 10_000,
             },
-            redis: self.redis.filter(|url| !url.is_empty()),
+            redis,
             connections: ConnectionLimits {
                 header_read: ms(self.header_timeout_ms.max(100)),
                 idle: ms(self.idle_timeout_ms.max(100)),
@@ -309,6 +320,10 @@ mod tests {
         assert!(parse(&["--api-prefix", "/sim/v1"]).is_err());
         assert!(parse(&["--key-requests", "1", "--key-spare", "1"]).is_err());
         assert!(parse(&["--redis", "redis://x", "--pass-through"]).is_err());
+        // A switch set off is off, with --redis or not.
+        let off = parse(&["--redis", "redis://x", "--pass-through=false"]).unwrap();
+        assert!(!off.pass_through && off.redis.is_some());
+        assert!(parse(&["--client-limit", "0"]).is_err());
         assert!(parse(&["--nonsense"]).is_err());
         let twice = parse(&["--queue-max", "1", "--queue-max", "2"]).unwrap();
         assert_eq!(twice.broker.queue_max, 2, "the last one counts");

@@ -244,7 +244,7 @@ async fn create_run(
             ));
         }
         let Some(model) = runbase_image::find_model(&model_id) else {
-            // main refuses an allowed model the library cannot check; never forward unchecked.
+            // the flags refuse an allowed model the library cannot check; never forward unchecked.
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "model_not_allowed",

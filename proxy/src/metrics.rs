@@ -2,12 +2,14 @@
 //! number only grows (counted where it happens), gauges for what is there now (read from the
 //! stats when scraped), a histogram for the finish-to-user lag.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Metric, Registry};
 use serde_json::Value;
@@ -46,16 +48,17 @@ pub struct Metrics {
     /// run's refund is not taken back, as a counter only grows.
     pub spend_micro_usd: Counter,
     queue_depth: Family<QueueLabel, Gauge>,
-    runs_followed: Gauge,
-    runs_known: Gauge,
-    requests_in_window: Gauge,
-    connections_open: Gauge,
-    body_bytes_in_flight: Gauge,
+    /// The stats of the latest scrape, which `FromStats` reads.
+    stats: Arc<Mutex<Value>>,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("runbase");
+        let stats = Arc::new(Mutex::new(Value::Null));
+        registry.register_collector(Box::new(FromStats {
+            stats: stats.clone(),
+        }));
         let r = &mut registry;
         let metrics = Metrics {
             upstream_requests: metric(
@@ -100,31 +103,7 @@ impl Metrics {
                 "Requests waiting for the key's budget, by class",
                 Family::default(),
             ),
-            runs_followed: metric(
-                r,
-                "runs_followed",
-                "Runs not finished that this instance polls",
-                Gauge::default(),
-            ),
-            runs_known: metric(r, "runs_known", "Runs in the run table", Gauge::default()),
-            requests_in_window: metric(
-                r,
-                "upstream_requests_in_window",
-                "Upstream requests counted in the key's current window",
-                Gauge::default(),
-            ),
-            connections_open: metric(
-                r,
-                "connections_open",
-                "Open client connections",
-                Gauge::default(),
-            ),
-            body_bytes_in_flight: metric(
-                r,
-                "body_bytes_in_flight",
-                "Request-body bytes held in memory",
-                Gauge::default(),
-            ),
+            stats: stats.clone(),
             registry: Registry::default(),
         };
         Arc::new(Metrics {
@@ -141,26 +120,83 @@ impl Metrics {
         }
     }
 
-    /// The text for a scrape, with the gauges set from the stats of now.
+    /// The text for a scrape, with what the stats say now.
     pub fn render(&self, stats: &Value) -> String {
-        let number = |value: &Value| value.as_i64().unwrap_or(0);
         for class in ["creates", "polls"] {
             self.queue_depth
                 .get_or_create(&QueueLabel { class })
-                .set(number(&stats["queue"][class]));
+                .set(stats["queue"][class].as_i64().unwrap_or(0));
         }
-        self.runs_followed.set(number(&stats["runs"]["followed"]));
-        self.runs_known.set(number(&stats["runs"]["known"]));
-        self.requests_in_window
-            .set(number(&stats["upstream"]["requestsInWindow"]));
-        self.connections_open
-            .set(number(&stats["connections"]["open"]));
-        self.body_bytes_in_flight
-            .set(number(&stats["bodies"]["bytesInFlight"]));
+        *crate::locked(&self.stats) = stats.clone();
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// Numbers the server keeps for `/__runbase/stats`, exported with their kind: (name, help,
+/// kind, where in the stats, divided by).
+#[rustfmt::skip]
+const FROM_STATS: [(&str, &str, Kind, [&str; 2], f64); 14] = [
+    ("runs_followed", "Runs not finished that this instance polls", Kind::Gauge, ["runs", "followed"], 1.0),
+    ("runs_known", "Runs in the run table", Kind::Gauge, ["runs", "known"], 1.0),
+    ("runs_taken_over", "Runs taken over from an instance that stopped polling them", Kind::Counter, ["runs", "takenOver"], 1.0),
+    ("runs_unknown_fetched", "Run ids this instance did not know, looked up upstream", Kind::Counter, ["runs", "unknownFetched"], 1.0),
+    ("upstream_requests_in_window", "Upstream requests counted in the key's current window", Kind::Gauge, ["upstream", "requestsInWindow"], 1.0),
+    ("upstream_in_flight", "Upstream requests sent and not answered yet", Kind::Gauge, ["upstream", "inFlight"], 1.0),
+    ("upstream_pauses", "Pauses of every upstream request after a 429", Kind::Counter, ["upstream", "pauses"], 1.0),
+    ("upstream_pause_left_seconds", "How long the current pause still lasts", Kind::Gauge, ["upstream", "pausedMs"], 1000.0),
+    ("connections_open", "Open client connections", Kind::Gauge, ["connections", "open"], 1.0),
+    ("connections_clients", "Client addresses with a connection open", Kind::Gauge, ["connections", "clients"], 1.0),
+    ("connections_shed", "Idle connections closed to make room at a cap", Kind::Counter, ["connections", "shed"], 1.0),
+    ("connections_refused", "Connections refused at a cap", Kind::Counter, ["connections", "refused"], 1.0),
+    ("body_bytes_in_flight", "Request-body bytes held in memory", Kind::Gauge, ["bodies", "bytesInFlight"], 1.0),
+    ("shared_instances_alive", "Instances sharing the key through Redis, seen alive", Kind::Gauge, ["shared", "instancesAlive"], 1.0),
+];
+
+#[derive(Debug)]
+struct FromStats {
+    stats: Arc<Mutex<Value>>,
+}
+
+impl Collector for FromStats {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = crate::locked(&self.stats).clone();
+        for (name, help, kind, [group, field], divisor) in FROM_STATS {
+            // A number this mode does not keep (no broker, no Redis) is left out.
+            let Some(value) = stats[group][field].as_f64() else {
+                continue;
+            };
+            match kind {
+                Kind::Counter => {
+                    let counter = ConstCounter::new(value as u64);
+                    let kind = counter.metric_type();
+                    counter.encode(encoder.encode_descriptor(name, help, None, kind)?)?;
+                }
+                // Counts stay whole numbers; a duration in seconds has its fraction.
+                Kind::Gauge if divisor == 1.0 => {
+                    let gauge = ConstGauge::new(value as i64);
+                    let kind = gauge.metric_type();
+                    gauge.encode(encoder.encode_descriptor(name, help, None, kind)?)?;
+                }
+                Kind::Gauge => {
+                    let gauge = ConstGauge::new(value / divisor);
+                    let kind = gauge.metric_type();
+                    gauge.encode(encoder.encode_descriptor(name, help, None, kind)?)?;
+                }
+            }
+        }
+        let broker = ConstGauge::new(i64::from(stats["mode"] == "broker"));
+        let kind = broker.metric_type();
+        let help = "1 with the run broker, 0 with --pass-through";
+        broker.encode(encoder.encode_descriptor("broker", help, None, kind)?)
     }
 }
 
@@ -183,7 +219,12 @@ mod tests {
             .inc();
         metrics.created(Some(70_000));
         metrics.finish_lag.observe(0.3);
-        let text = metrics.render(&serde_json::json!({"queue": {"creates": 3}}));
+        let text = metrics.render(&serde_json::json!({
+            "mode": "broker",
+            "queue": {"creates": 3},
+            "connections": {"shed": 2},
+            "upstream": {"pausedMs": 1500},
+        }));
         for line in [
             "# TYPE runbase_upstream_requests counter",
             "runbase_upstream_requests_total{status=\"429\"} 1",
@@ -193,6 +234,10 @@ mod tests {
             "runbase_queue_depth{class=\"creates\"} 3",
             "# TYPE runbase_finish_lag_seconds histogram",
             "runbase_finish_lag_seconds_count 1",
+            "# TYPE runbase_connections_shed counter",
+            "runbase_connections_shed_total 2",
+            "runbase_upstream_pause_left_seconds 1.5",
+            "runbase_broker 1",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

@@ -26,7 +26,6 @@ mod stats;
 mod table;
 mod takeover;
 
-use crate::locked;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +37,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::http::error::ApiError;
+use crate::locked;
 use crate::store::Shared;
 use crate::upstream::{Upstream, UpstreamReply};
 use scheduler::Scheduler;

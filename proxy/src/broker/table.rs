@@ -174,7 +174,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn waits() {
+    fn waits() {
         assert_eq!(
             requested_wait(Some("25"), None, 60),
             Duration::from_secs(25)

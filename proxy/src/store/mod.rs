@@ -25,21 +25,6 @@ mod runs;
 mod scripts;
 mod window;
 
-/// What can go wrong with the shared state.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("--redis {url}: not a Redis URL ({source})")]
-    NotAUrl {
-        url: String,
-        source: redis::RedisError,
-    },
-    #[error("Redis did not answer: {0}")]
-    Unreachable(#[from] redis::RedisError),
-    #[error("the shared create queue is full ({0} waiting)")]
-    QueueFull(usize),
-}
-
-use crate::locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,6 +39,22 @@ use runs::RunWrite;
 use scripts::Scripts;
 
 pub use window::{clamp_pause_ms, GrantMode, Take, Want};
+
+use crate::locked;
+
+/// What can go wrong with the shared state.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("--redis {url}: not a Redis URL ({source})")]
+    NotAUrl {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("Redis did not answer: {0}")]
+    Unreachable(#[from] redis::RedisError),
+    #[error("the shared create queue is full ({0} waiting)")]
+    QueueFull(usize),
+}
 
 /// How long a run's poller holds it without renewing: a dead instance's runs are taken over
 /// within this (plus a second).

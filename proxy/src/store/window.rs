@@ -1,9 +1,10 @@
 //! The key's window and create queue as every instance shares them in Redis.
 
-use crate::locked;
 use std::time::Duration;
 
 use super::{Shared, StoreError, ALIVE};
+
+use crate::locked;
 
 /// How the scheduler may grant slots now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
