@@ -1,0 +1,225 @@
+//! The reference images (`image_urls`): the list, and each entry on its own, a URL (https,
+//! http, data:) or a file, with sizes against the model's limit.
+
+use crate::core::model::{ModelSpec, FIELD_IMAGE_URLS};
+use crate::core::reference_url::{classify, is_image_type, ReferenceUrl, UrlProblem};
+use crate::core::value::{comma_list, number_text, quote, FileInfo, Value};
+use std::borrow::Cow;
+
+use super::{ImageRef, IssueCode, Report, Severity};
+
+pub(super) fn check_image_urls<'a>(
+    model: &ModelSpec,
+    value: Option<&'a Value>,
+    report: &mut Report,
+) -> Option<Vec<ImageRef<'a>>> {
+    let items = match value {
+        None => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            report.push(
+                FIELD_IMAGE_URLS,
+                IssueCode::ImageUrlsNotArray,
+                format!(
+                    "image_urls must be an array of up to {} URLs, but {} was given",
+                    model.max_image_urls,
+                    other.describe()
+                ),
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    if items.len() > model.max_image_urls {
+        ok = false;
+        report.push(
+            FIELD_IMAGE_URLS,
+            IssueCode::ImageUrlsTooMany,
+            format!(
+                "{} reference images were given; at most {} are allowed",
+                items.len(),
+                model.max_image_urls
+            ),
+        );
+    }
+    let mut urls = Vec::with_capacity(items.len());
+    // Duplicates are looked for among the first entries only: past the limit the list is
+    // refused anyway, and this keeps the work linear in hostile input.
+    let mut first_seen: Vec<(&str, usize)> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("{FIELD_IMAGE_URLS}[{index}]");
+        if let Value::File(file) = item {
+            ok &= check_image_file(model, file, &path, report);
+            if let Some(first) = file.same_as {
+                report.warn(
+                    path,
+                    IssueCode::ImageUrlDuplicate,
+                    format!("This file is the same as image_urls[{first}]"),
+                );
+            }
+            urls.push(ImageRef::File);
+            continue;
+        }
+        let Value::String(url) = item else {
+            ok = false;
+            report.push(
+                path,
+                IssueCode::ImageUrlNotString,
+                format!(
+                    "Each reference image must be a URL string, but {} was given",
+                    item.describe()
+                ),
+            );
+            continue;
+        };
+        ok &= check_image_url(model, url, &path, report);
+        if let Some((_, first)) = first_seen.iter().find(|(seen, _)| *seen == url.as_str()) {
+            report.warn(
+                path,
+                IssueCode::ImageUrlDuplicate,
+                format!("This reference image is the same as image_urls[{first}]"),
+            );
+        } else if first_seen.len() < 16 {
+            first_seen.push((url, index));
+        }
+        urls.push(ImageRef::Url(url));
+    }
+    ok.then_some(urls)
+}
+
+/// Reports a file's problems (from its type and size only); true when it may be sent, as it
+/// is or once the JS layer has fitted it.
+pub(super) fn check_image_file(
+    model: &ModelSpec,
+    file: &FileInfo,
+    path: &str,
+    report: &mut Report,
+) -> bool {
+    if !is_image_type(&file.media_type) {
+        let kind = if file.media_type.is_empty() {
+            "has no media type".to_string()
+        } else {
+            format!("is {}", quote(&file.media_type))
+        };
+        report.push(
+            path.to_owned(),
+            IssueCode::ImageUrlNotImage,
+            format!("This file {kind}, not an image: attach a PNG, JPEG or WebP image"),
+        );
+        return false;
+    }
+    if file.bytes == 0 {
+        report.push(
+            path.to_owned(),
+            IssueCode::ImageUrlInvalid,
+            "This file is empty".into(),
+        );
+        return false;
+    }
+    if file.bytes <= model.max_image_bytes as u64 {
+        return true;
+    }
+    let (code, severity, outcome) = if file.fittable {
+        (
+            IssueCode::ImageFileWillBeFitted,
+            Severity::Warning,
+            ": it will be re-encoded (and scaled down if needed) to fit before sending",
+        )
+    } else {
+        (
+            IssueCode::ImageUrlTooLarge,
+            Severity::Error,
+            ", and this environment cannot re-encode images (no canvas, as in Node): resize or compress it first",
+        )
+    };
+    report.push_with(
+        path.to_owned(),
+        code,
+        severity,
+        format!(
+            "This {} file is {} ({} bytes), over the {} limit ({} bytes){outcome}",
+            file.media_type,
+            megabytes(file.bytes as f64),
+            number_text(file.bytes as f64),
+            megabytes(model.max_image_bytes as f64),
+            model.max_image_bytes
+        ),
+    );
+    file.fittable
+}
+
+/// Reports the URL's problems; true when it may be sent.
+pub(super) fn check_image_url(
+    model: &ModelSpec,
+    url: &str,
+    path: &str,
+    report: &mut Report,
+) -> bool {
+    let shown = quote(url);
+    match classify(url) {
+        Ok(ReferenceUrl::Https) => true,
+        Ok(ReferenceUrl::Http) => {
+            report.warn(
+                path.to_owned(),
+                IssueCode::ImageUrlInsecure,
+                format!(
+                    "{shown} uses plain http: prefer https, which cannot be altered on the way"
+                ),
+            );
+            true
+        }
+        Ok(ReferenceUrl::DataImage {
+            media_type,
+            decoded_bytes,
+        }) => {
+            if decoded_bytes <= model.max_image_bytes {
+                return true;
+            }
+            report.push(
+                path.to_owned(),
+                IssueCode::ImageUrlTooLarge,
+                format!(
+                    "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
+                    megabytes(decoded_bytes as f64),
+                    megabytes(model.max_image_bytes as f64),
+                    model.max_image_bytes
+                ),
+            );
+            false
+        }
+        Err(UrlProblem::Malformed(why)) => {
+            report.push(
+                path.to_owned(),
+                IssueCode::ImageUrlInvalid,
+                format!("{shown} is not a valid URL: {why}"),
+            );
+            false
+        }
+        Err(UrlProblem::Scheme(scheme)) => {
+            report
+                .push(
+                    path.to_owned(),
+                    IssueCode::ImageUrlUnsupportedScheme,
+                    format!(
+                        "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
+                        comma_list(model.image_url_schemes)
+                    ),
+                )
+                .details(None, Some(Cow::Borrowed(model.image_url_schemes)));
+            false
+        }
+        Err(UrlProblem::DataNotImage(media_type)) => {
+            report.push(
+                path.to_owned(),
+                IssueCode::ImageUrlNotImage,
+                format!("This data URL holds {media_type}, not an image: use an image/* media type such as image/png"),
+            );
+            false
+        }
+    }
+}
+
+/// Sizes in binary megabytes, as the limit is stated ("4 MB" = 4 × 1024 × 1024 bytes).
+fn megabytes(bytes: f64) -> String {
+    format!("{} MB", number_text((bytes / 10_485.76).round() / 100.0))
+}
