@@ -154,6 +154,56 @@ async fn a_killed_proxy_s_runs_reach_their_users_through_the_other() {
     assert_eq!(limited, 0);
 }
 
+/// The one window where a run is charged twice, measured from outside: the API has made (and
+/// charged) a run, its answer has not reached the instance yet, and the instance is killed.
+/// Nobody learns the run's id (the API has no idempotency key and no list of runs); the
+/// user's retry makes a second one.
+#[tokio::test]
+async fn a_create_answered_after_its_instance_died_is_charged_twice_when_retried() {
+    let upstream = simulator(2000);
+    let redis = Redis::start();
+    let (a, b) = (
+        proxy(&upstream, Some(&redis.url)),
+        proxy(&upstream, Some(&redis.url)),
+    );
+    upstream
+        .faults(json!([{ "on": "create", "kind": "slow_answer", "delay_ms": 3000 }]))
+        .await;
+    let pending = tokio::spawn({
+        let url = a.url("/api/v1/runs");
+        async move { client().post(url).json(&valid()).send().await }
+    });
+    // Until the API has made the run (its 201 is written, not yet sent).
+    let until = Instant::now() + Duration::from_secs(10);
+    while created_upstream(&upstream).await == 0 {
+        assert!(Instant::now() < until, "the create never reached the API");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(a); // SIGKILL
+    let lost = pending.await.expect("task");
+    assert!(lost.is_err(), "the browser gets no answer: {lost:?}");
+    let stats = get_json(b.url("/__runbase/stats")).await;
+    assert_eq!(
+        stats["runs"]["known"], 0,
+        "no instance knows the run: {stats}"
+    );
+    // The user presses Generate again.
+    let (status, _, again) = create(&b).await;
+    assert_eq!(status, 201, "{again}");
+    follow(&[&b], again, 0).await;
+    assert_eq!(
+        created_upstream(&upstream).await,
+        2,
+        "two runs charged for the one image the user saw"
+    );
+}
+
+/// Runs the API made for the proxies' key (creates it answered 201).
+async fn created_upstream(upstream: &Server) -> u64 {
+    let stats = get_json(upstream.url("/__sim/stats")).await;
+    stats["keys"][KEY]["runs_created"].as_u64().unwrap_or(0)
+}
+
 #[tokio::test]
 async fn redis_paused_refuses_new_runs_clearly_keeps_old_ones_and_recovers() {
     let upstream = simulator(3000);

@@ -126,12 +126,19 @@ pub(super) async fn answer(
         Some(kind) => play_fault(kind).await,
         None => None,
     };
+    let late = match &fault {
+        Some(FaultKind::SlowAnswer(ms)) => Some(std::time::Duration::from_millis(*ms)),
+        _ => None,
+    };
     let response = played.unwrap_or_else(|| normal(fault));
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     sim.record(key, response.status());
+    if let Some(late) = late {
+        tokio::time::sleep(late).await;
+    }
     response
 }
 

@@ -30,6 +30,9 @@ pub(super) enum FaultKind {
     Malformed,
     WrongContentType,
     Slow(u64),
+    /// The request is answered as usual (a create makes its run, and charges it), but the
+    /// answer leaves this long after: a proxy stopped meanwhile never learns the run's id.
+    SlowAnswer(u64),
     UsageExceeded,
     InsufficientBalance,
     RateLimited(Option<u64>),
@@ -76,7 +79,7 @@ pub(super) async fn play_fault(kind: &FaultKind) -> Option<Response> {
             tokio::time::sleep(Duration::from_millis(*ms)).await;
             return None;
         }
-        FaultKind::Run(_) => return None,
+        FaultKind::Run(_) | FaultKind::SlowAnswer(_) => return None,
     };
     Some(response)
 }
@@ -110,6 +113,7 @@ pub(super) fn parse_fault(spec: &Value) -> Result<Fault, String> {
         "malformed_json" => FaultKind::Malformed,
         "wrong_content_type" => FaultKind::WrongContentType,
         "slow" => FaultKind::Slow(number("delay_ms").unwrap_or(5000)),
+        "slow_answer" => FaultKind::SlowAnswer(number("delay_ms").unwrap_or(5000)),
         "usage_exceeded" => FaultKind::UsageExceeded,
         "insufficient_balance" => FaultKind::InsufficientBalance,
         "rate_limited" => FaultKind::RateLimited(number("retry_after")),
@@ -187,9 +191,16 @@ pub(super) async fn stats(State(Sim(sim)): State<Sim>) -> Response {
                 most = most.max(end + 1 - start);
             }
             let limited = requests.iter().filter(|r| r.status == 429).count();
+            // A create answered 201 made a run, which the key is charged for.
+            let created = requests.iter().filter(|r| r.status == 201).count();
             (
                 key.to_string(),
-                json!({ "requests": requests.len(), "rate_limited": limited, "max_in_10s": most }),
+                json!({
+                    "requests": requests.len(),
+                    "rate_limited": limited,
+                    "max_in_10s": most,
+                    "runs_created": created,
+                }),
             )
         })
         .collect();
