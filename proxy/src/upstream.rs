@@ -62,11 +62,14 @@ pub struct UpstreamReply {
 impl UpstreamReply {
     /// An upstream `429 RATE_LIMITED` (not `USAGE_EXCEEDED`, which waiting does not cure).
     pub fn is_rate_limited(&self) -> bool {
+        if self.status != StatusCode::TOO_MANY_REQUESTS {
+            return false;
+        }
         // The body is the error as `reshaped_error` wrote it.
         let code = serde_json::from_slice::<ErrorBody>(&self.body)
             .ok()
             .and_then(|body| body.error.code);
-        self.status == StatusCode::TOO_MANY_REQUESTS && code != Some(ApiErrorCode::UsageExceeded)
+        code != Some(ApiErrorCode::UsageExceeded)
     }
 
     /// `Retry-After` in milliseconds from now (seconds or an HTTP date, read as the client
