@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -299,10 +299,7 @@ impl Broker {
         counters.finished += 1;
         counters.polls_of_finished += polls;
         if let Some(completed) = completed {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            let lag = (now - completed).max(0) as f64;
+            let lag = (crate::unix_ms() - completed).max(0) as f64;
             if lag < 3_600_000.0 {
                 counters.lags_ms.push_back(lag);
                 metrics.finish_lag.observe(lag / 1000.0);
