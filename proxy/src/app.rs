@@ -77,7 +77,6 @@ pub fn app(
         forward_host: backend == "simulator",
         requests: AtomicU64::new(0),
         metrics: metrics.clone(),
-        rate_limited: AtomicU64::new(0),
     });
     let broker = (!config.pass_through).then(|| {
         Broker::new(

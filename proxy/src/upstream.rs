@@ -45,7 +45,6 @@ pub struct Upstream {
     pub forward_host: bool,
     pub requests: AtomicU64,
     pub metrics: Arc<Metrics>,
-    pub rate_limited: AtomicU64,
 }
 
 /// An upstream answer: status, the headers that matter, the body (a success re-written from
@@ -114,6 +113,20 @@ pub fn run_response(status: StatusCode, run: &Run) -> Response {
 }
 
 impl Upstream {
+    /// Upstream answers that were 429 (`RATE_LIMITED` or `USAGE_EXCEEDED`), as counted for
+    /// `/metrics`.
+    pub fn rate_limited(&self) -> u64 {
+        let label = StatusLabel {
+            status: StatusCode::TOO_MANY_REQUESTS.as_u16(),
+        };
+        self.metrics
+            .upstream_requests
+            .get(&label)
+            .map_or(0, |count| count.get())
+    }
+}
+
+impl Upstream {
     /// One request upstream; `Err` is the proxy's own error (time-out, unreachable, not a run).
     pub async fn call(
         &self,
@@ -157,9 +170,6 @@ impl Upstream {
                 status: status.as_u16(),
             })
             .inc();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        }
         let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
         let body = answer.bytes().await.map_err(|e| upstream_failure(&e))?;
         let body = self.scrubbed(&body);

@@ -16,7 +16,6 @@ use super::scheduler::Class;
 use super::{Broker, Slot};
 use crate::http::error::ApiError;
 use crate::http::trace::record_run_id;
-use crate::locked;
 use crate::spend::Hold;
 use crate::store::{Meta, Shared, StoreError};
 use crate::unix_ms;
@@ -25,7 +24,6 @@ use tracing::Instrument;
 impl Broker {
     /// The proxy's own 429: the queue is full or the wait too long.
     pub(super) fn overloaded(&self) -> Response {
-        locked(&self.counters).refused += 1;
         self.upstream.metrics.creates_refused.inc();
         let waiting = self.sched.creates_waiting();
         // Every run costs at least a create and a poll: the key serves one create per two
@@ -191,7 +189,6 @@ impl Broker {
         resolution: &'static str,
         host: Option<HeaderValue>,
     ) {
-        locked(&self.counters).created += 1;
         self.upstream.metrics.created(run.cost_micro_usd);
         let id = run.id.clone();
         let finished = run.status.is_finished();

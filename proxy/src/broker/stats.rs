@@ -11,11 +11,9 @@ use crate::upstream::Upstream;
 
 #[derive(Default)]
 pub(super) struct Counters {
-    pub(super) created: u64,
     pub(super) finished: u64,
     pub(super) polls_of_finished: u64,
     pub(super) lags_ms: VecDeque<f64>,
-    pub(super) refused: u64,
     pub(super) unknown_fetched: u64,
     pub(super) taken_over: u64,
 }
@@ -54,7 +52,7 @@ impl Broker {
             "upstream": {
                 "requestsInWindow": snap.in_window,
                 "requestsTotal": self.upstream.requests.load(Ordering::Relaxed),
-                "rateLimited": self.upstream.rate_limited.load(Ordering::Relaxed),
+                "rateLimited": self.upstream.rate_limited(),
                 "inFlight": snap.inflight,
                 "granted": snap.granted_total,
                 "pauses": snap.rate_limited,
@@ -67,12 +65,12 @@ impl Broker {
                 "creates": snap.creates_waiting,
                 "polls": snap.polls_waiting,
                 "max": self.config.queue_max,
-                "refused": counters.refused,
+                "refused": self.upstream.metrics.creates_refused.get(),
             },
             "runs": {
                 "followed": followed,
                 "known": known,
-                "created": counters.created,
+                "created": self.upstream.metrics.runs_created.get(),
                 "finished": counters.finished,
                 "pollsPerFinishedRun": if counters.finished == 0 { 0.0 } else {
                     counters.polls_of_finished as f64 / counters.finished as f64
@@ -93,7 +91,7 @@ pub fn pass_through_stats(upstream: &Upstream) -> Value {
         "mode": "pass-through",
         "upstream": {
             "requestsTotal": upstream.requests.load(Ordering::Relaxed),
-            "rateLimited": upstream.rate_limited.load(Ordering::Relaxed),
+            "rateLimited": upstream.rate_limited(),
         },
     })
 }
