@@ -141,7 +141,7 @@ pub fn app(
             get(move || async move {
                 (
                     [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-                    metrics.render(&stats_text()),
+                    metrics.render(stats_text()),
                 )
                     .into_response()
             }),

@@ -121,13 +121,13 @@ impl Metrics {
     }
 
     /// The text for a scrape, with what the stats say now.
-    pub fn render(&self, stats: &Value) -> String {
+    pub fn render(&self, stats: Value) -> String {
         for class in ["creates", "polls"] {
             self.queue_depth
                 .get_or_create(&QueueLabel { class })
                 .set(stats["queue"][class].as_i64().unwrap_or(0));
         }
-        *crate::locked(&self.stats) = stats.clone();
+        *crate::locked(&self.stats) = stats;
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -168,7 +168,7 @@ struct FromStats {
 
 impl Collector for FromStats {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let stats = crate::locked(&self.stats).clone();
+        let stats = crate::locked(&self.stats);
         for (name, help, kind, [group, field], divisor) in FROM_STATS {
             // A number this mode does not keep (no broker, no Redis) is left out.
             let Some(value) = stats[group][field].as_f64() else {
@@ -219,7 +219,7 @@ mod tests {
             .inc();
         metrics.created(Some(70_000));
         metrics.finish_lag.observe(0.3);
-        let text = metrics.render(&serde_json::json!({
+        let text = metrics.render(serde_json::json!({
             "mode": "broker",
             "queue": {"creates": 3},
             "connections": {"shed": 2},
