@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use runbase_image::core::api::{ApiErrorCode, CreateRequest};
 
-use crate::broker::{requested_wait, Broker, LONG_POLL_HEADER};
+use crate::broker::{requested_wait, Broker};
 use crate::http::body_budget::BodyBudget;
 use crate::http::cors;
 use crate::http::error::ApiError;
@@ -65,7 +65,7 @@ impl Gateway {
     pub fn router(self: &Arc<Self>) -> Router {
         let long_poll = self.broker.as_ref().map(|broker| {
             SetResponseHeaderLayer::overriding(
-                LONG_POLL_HEADER,
+                cors::LONG_POLL_HEADER,
                 HeaderValue::from(broker.config.long_poll_secs),
             )
         });
@@ -83,7 +83,7 @@ impl Gateway {
                 refuse_foreign_preflight,
             ))
             .layer(SetResponseHeaderLayer::overriding(
-                HeaderName::from_static("x-runbase-backend"),
+                cors::BACKEND_HEADER,
                 HeaderValue::from_static(self.backend),
             ))
             .layer(option_layer(long_poll))

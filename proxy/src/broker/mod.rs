@@ -44,7 +44,7 @@ use scheduler::Scheduler;
 use stats::Counters;
 
 pub use stats::pass_through_stats;
-pub use table::{requested_wait, LONG_POLL_HEADER};
+pub use table::requested_wait;
 
 #[derive(Clone, Debug)]
 pub struct BrokerSettings {

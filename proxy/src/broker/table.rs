@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{ApiErrorCode, Run};
 use tokio::sync::watch;
@@ -164,10 +164,6 @@ pub fn requested_wait(query: Option<&str>, prefer: Option<&HeaderValue>, max: u6
         .min(max as f64);
     Duration::from_secs_f64(secs)
 }
-
-/// Sent on every answer of the broker's runs endpoints: the longest wait a client should ask for.
-pub const LONG_POLL_HEADER: header::HeaderName =
-    header::HeaderName::from_static("x-runbase-long-poll");
 
 #[cfg(test)]
 mod tests {

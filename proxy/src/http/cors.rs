@@ -11,8 +11,10 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::http::hosts::Hosts;
 
-const BACKEND: HeaderName = HeaderName::from_static("x-runbase-backend");
-const LONG_POLL: HeaderName = HeaderName::from_static("x-runbase-long-poll");
+/// Sent on every answer of both APIs: "simulator" or "runbase".
+pub const BACKEND_HEADER: HeaderName = HeaderName::from_static("x-runbase-backend");
+/// Sent on every answer of the broker's runs endpoints: the longest wait a client should ask for.
+pub const LONG_POLL_HEADER: HeaderName = HeaderName::from_static("x-runbase-long-poll");
 /// Browsers may keep a preflight's answer this long.
 const MAX_AGE: Duration = Duration::from_secs(600);
 
@@ -43,7 +45,7 @@ pub fn proxy(hosts: Hosts, allowed: Vec<String>) -> CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("prefer"),
         ])
-        .expose_headers([LONG_POLL, header::RETRY_AFTER, BACKEND])
+        .expose_headers([LONG_POLL_HEADER, header::RETRY_AFTER, BACKEND_HEADER])
         .max_age(MAX_AGE)
 }
 
@@ -53,7 +55,7 @@ pub fn simulator() -> CorsLayer {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER, BACKEND])
+        .expose_headers([header::RETRY_AFTER, BACKEND_HEADER])
         .max_age(MAX_AGE)
 }
 

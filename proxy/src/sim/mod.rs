@@ -15,8 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -135,7 +135,7 @@ impl Simulator {
             .layer(cors::simulator())
             .layer(axum::middleware::from_fn(cors::preflight_no_content))
             .layer(SetResponseHeaderLayer::overriding(
-                HeaderName::from_static("x-runbase-backend"),
+                cors::BACKEND_HEADER,
                 HeaderValue::from_static("simulator"),
             ))
             .with_state(Sim(self.clone()))
