@@ -15,6 +15,7 @@ use axum::Router;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::auth::Authenticator;
 use crate::broker::scheduler::Scheduler;
 use crate::broker::{self, Broker};
 use crate::config::Config;
@@ -36,6 +37,7 @@ pub fn app(
     local: SocketAddr,
     shared: Option<Arc<Shared>>,
     connections: accept::Connections,
+    auth: Option<Arc<Authenticator>>,
 ) -> Router {
     let shared_for_spend = shared.clone();
     let client = reqwest::Client::builder()
@@ -105,6 +107,11 @@ pub fn app(
             .spend
             .any()
             .then(|| spend::SpendGuard::new(config.spend, shared_for_spend)),
+        auth,
+        auth_refusals: Mutex::new(CallerWindows::new(
+            config.client_limit,
+            Duration::from_secs(10),
+        )),
     };
     let backend_info = serde_json::json!({
         "backend": backend,

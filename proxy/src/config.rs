@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::Parser;
 
+use crate::auth::{AuthSettings, ClaimRules};
 use crate::broker::scheduler::KeyLimits;
 use crate::broker::BrokerSettings;
 use crate::gateway::MAX_BODY_BYTES;
@@ -147,6 +148,20 @@ pub struct Flags {
     /// The most the whole proxy may spend per day
     #[arg(long, env = "RUNBASE_SPEND_PER_DAY_USD", value_parser = micro_usd)]
     spend_per_day_usd: Option<u64>,
+    /// Only signed-in users: Bearer JWTs signed by a key of this JWKS (a file or an http(s)
+    /// URL). Or, instead, RUNBASE_AUTH_HS256_SECRET (environment only): JWTs signed with HS256
+    #[arg(long, env = "RUNBASE_AUTH_JWKS")]
+    auth_jwks: Option<String>,
+    /// With JWTs: the `iss` a token must have
+    #[arg(long, env = "RUNBASE_AUTH_ISSUER")]
+    auth_issuer: Option<String>,
+    /// With JWTs: the `aud` a token must have
+    #[arg(long, env = "RUNBASE_AUTH_AUDIENCE")]
+    auth_audience: Option<String>,
+    /// Only signed-in users, as the site's own endpoint says (forward-auth): asked with the
+    /// request's Cookie and Authorization, a 2xx with X-Runbase-User admits that user
+    #[arg(long, env = "RUNBASE_AUTH_FORWARD")]
+    auth_forward: Option<String>,
     /// Log lines for people or, as JSON, for log shippers
     #[arg(long, env = "RUNBASE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -177,10 +192,74 @@ pub struct Config {
     pub body_budget: usize,
     pub spend: SpendLimits,
     pub log_format: LogFormat,
+    /// Who may spend; `None`: anyone who reaches the proxy.
+    pub auth: Option<AuthSettings>,
 }
 
+/// The shortest HS256 secret taken: the hash's own size (RFC 7518, 3.2).
+const MIN_HS256_SECRET_BYTES: usize = 32;
+
 impl Flags {
+    fn auth(&self) -> Result<Option<AuthSettings>, String> {
+        let secret = std::env::var("RUNBASE_AUTH_HS256_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let claims = ClaimRules {
+            issuer: self.auth_issuer.clone(),
+            audience: self.auth_audience.clone(),
+        };
+        let jwt_rules = claims.issuer.is_some() || claims.audience.is_some();
+        let auth = match (&self.auth_jwks, secret, &self.auth_forward) {
+            (None, None, None) if jwt_rules => {
+                return Err("--auth-issuer and --auth-audience go with --auth-jwks or \
+                            RUNBASE_AUTH_HS256_SECRET"
+                    .into())
+            }
+            (None, None, None) => return Ok(None),
+            (Some(source), None, None) => AuthSettings::Jwks {
+                source: source.clone(),
+                claims,
+            },
+            (None, Some(secret), None) if secret.len() < MIN_HS256_SECRET_BYTES => {
+                return Err(format!(
+                    "RUNBASE_AUTH_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes"
+                ))
+            }
+            (None, Some(secret), None) => AuthSettings::Hs256 {
+                secret: Secret::new(secret),
+                claims,
+            },
+            (None, None, Some(_)) if jwt_rules => {
+                return Err("--auth-issuer and --auth-audience go with JWTs, not with \
+                            --auth-forward (the site's endpoint checks the credentials)"
+                    .into())
+            }
+            (None, None, Some(url))
+                if !url.starts_with("http://") && !url.starts_with("https://") =>
+            {
+                return Err(format!(
+                    "--auth-forward must be an http(s) URL, not {url:?}"
+                ))
+            }
+            (None, None, Some(url)) => AuthSettings::Forward { url: url.clone() },
+            _ => {
+                return Err("one way to sign users in at a time: --auth-jwks, \
+                            RUNBASE_AUTH_HS256_SECRET or --auth-forward"
+                    .into())
+            }
+        };
+        if self.pass_through {
+            return Err(
+                "signed-in users own their runs, which the broker keeps: --auth-* \
+                        cannot go with --pass-through"
+                    .into(),
+            );
+        }
+        Ok(Some(auth))
+    }
+
     pub fn into_config(self) -> Result<Config, String> {
+        let auth = self.auth()?;
         let redis = self.redis.filter(|url| !url.is_empty());
         if redis.is_some() && self.pass_through {
             return Err(
@@ -259,6 +338,7 @@ impl Flags {
                 per_day: self.spend_per_day_usd,
             },
             log_format: self.log_format,
+            auth,
         })
     }
 }
@@ -327,5 +407,19 @@ mod tests {
         assert!(parse(&["--nonsense"]).is_err());
         let twice = parse(&["--queue-max", "1", "--queue-max", "2"]).unwrap();
         assert_eq!(twice.broker.queue_max, 2, "the last one counts");
+    }
+
+    #[test]
+    fn one_way_to_sign_in() {
+        assert!(parse(&[]).unwrap().auth.is_none());
+        let jwks = parse(&["--auth-jwks", "keys.json", "--auth-issuer", "https://id"]).unwrap();
+        assert!(matches!(jwks.auth, Some(AuthSettings::Jwks { .. })));
+        let both = parse(&["--auth-jwks", "k.json", "--auth-forward", "http://a/check"]);
+        assert!(both.err().unwrap().contains("one way"));
+        assert!(parse(&["--auth-issuer", "https://id"]).is_err());
+        assert!(parse(&["--auth-forward", "http://a/check", "--auth-audience", "x"]).is_err());
+        assert!(parse(&["--auth-forward", "a/check"]).is_err());
+        let through = parse(&["--auth-forward", "http://a/check", "--pass-through"]);
+        assert!(through.err().unwrap().contains("--pass-through"));
     }
 }

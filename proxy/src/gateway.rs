@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use runbase_image::core::api::{ApiErrorCode, CreateRequest};
 
+use crate::auth::{AuthError, Authenticator, Caller, Credentials};
 use crate::broker::{requested_wait, Broker};
 use crate::http::body_budget::BodyBudget;
 use crate::http::cors;
@@ -53,6 +54,11 @@ pub struct Gateway {
     pub body_budget: Arc<BodyBudget>,
     /// Limits in money (`--spend-*-usd`); `None` without any.
     pub spend: Option<Arc<SpendGuard>>,
+    /// Who may spend; `None`: anyone (each client address is a caller).
+    pub auth: Option<Arc<Authenticator>>,
+    /// Refused credentials per client address: past the client limit, an address waits
+    /// before its next ones are checked (each check may cost the site's sign-in endpoint).
+    pub auth_refusals: Mutex<CallerWindows>,
 }
 
 #[derive(Clone)]
@@ -99,10 +105,41 @@ impl Gateway {
         }
     }
 
-    /// The checks every proxied request passes before anything goes upstream.
-    fn admit(&self, headers: &HeaderMap, client: SocketAddr) -> Result<(), ApiError> {
-        self.admit_origin(headers)?;
-        self.admit_client(client)
+    /// The checks every proxied request passes before anything goes upstream; who it counts
+    /// against.
+    async fn admit(&self, request: &Credentials<'_>) -> Result<Caller, ApiError> {
+        self.admit_origin(request.headers)?;
+        let caller = self.caller(request).await?;
+        self.admit_client(&caller)?;
+        Ok(caller)
+    }
+
+    /// The signed-in user with auth on, else the client's address.
+    async fn caller(&self, request: &Credentials<'_>) -> Result<Caller, ApiError> {
+        let Some(auth) = &self.auth else {
+            return Ok(Caller::Address(request.client));
+        };
+        let address = request.client.to_string();
+        if let Some(wait) = crate::locked(&self.auth_refusals).blocked(&address, Instant::now()) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                "Too many refused credentials from this client address: wait and retry",
+            )
+            .retry_after(retry_after_secs(wait)));
+        }
+        match auth.user(request).await {
+            Ok(user) => {
+                tracing::Span::current().record("user", &*user);
+                Ok(Caller::User(user))
+            }
+            Err(error) => {
+                if !matches!(error, AuthError::Unavailable(_)) {
+                    crate::locked(&self.auth_refusals).record(&address, Instant::now());
+                }
+                Err(error.into())
+            }
+        }
     }
 
     fn admit_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -153,8 +190,8 @@ impl Gateway {
         )
     }
 
-    fn admit_client(&self, client: SocketAddr) -> Result<(), ApiError> {
-        admit_in(&self.per_client, client, "requests")
+    fn admit_client(&self, caller: &Caller) -> Result<(), ApiError> {
+        admit_in(&self.per_client, caller, "requests")
     }
 
     async fn forward(
@@ -211,17 +248,24 @@ async fn not_found(request: Request) -> Response {
 async fn create_run(
     State(Gw(gw)): State<Gw>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
+    let credentials = Credentials {
+        method: &parts.method,
+        path: uri.path(),
+        headers: &headers,
+        client: client.ip(),
+    };
     // A body refused unread is still read and dropped before the answer: clients often
     // cannot read an answer sent while their body is still going out.
     let mut unread = Some(body);
     // Held until the create has gone upstream: the checked body waits in the queue.
     let mut reservation = None;
     let result = async {
-        gw.admit(&headers, client)?;
+        let caller = gw.admit(&credentials).await?;
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
@@ -229,7 +273,7 @@ async fn create_run(
         if declared > MAX_BODY_BYTES {
             return Err(too_large());
         }
-        reservation = Some(gw.body_budget.reserve(client.ip(), declared)?);
+        reservation = Some(gw.body_budget.reserve(&caller, declared)?);
         let Some(body) = unread.take() else {
             return Err(too_large());
         };
@@ -270,24 +314,22 @@ async fn create_run(
         let hold = match &gw.spend {
             Some(guard) => {
                 let price = model.cost_micro_usd(resolution).unwrap_or(0);
-                Some(guard.reserve(client.ip(), price).await?)
+                Some(guard.reserve(&caller, price).await?)
             }
             None => None,
         };
-        Ok((Bytes::from(forwarded), resolution, hold))
+        Ok((caller, Bytes::from(forwarded), resolution, hold))
     }
     .await;
     if let Some(body) = unread.take() {
         discard_body(body, gw.body_timeout).await;
     }
     let response = match (result, &gw.broker) {
-        (Ok((body, resolution, hold)), Some(broker)) => {
+        (Ok((caller, body, resolution, hold)), Some(broker)) => {
             let host = headers.get(header::HOST).cloned();
-            broker
-                .create(client.ip(), body, resolution, host, hold)
-                .await
+            broker.create(caller, body, resolution, host, hold).await
         }
-        (Ok((body, _, hold)), None) => {
+        (Ok((_, body, _, hold)), None) => {
             let host = headers.get(header::HOST);
             match gw
                 .upstream
@@ -324,10 +366,17 @@ async fn get_run(
     State(Gw(gw)): State<Gw>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     method: Method,
+    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let credentials = Credentials {
+        method: &method,
+        path: uri.path(),
+        headers: &headers,
+        client: client.ip(),
+    };
     // Behind the broker a run it knows costs the key nothing: only unknown ids count
     // against the client's budget.
     let plausible = !id.is_empty()
@@ -340,11 +389,27 @@ async fn get_run(
         _ => false,
     };
     let admitted = match &gw.broker {
-        Some(_) if known => gw.admit_origin(&headers),
-        Some(_) => gw
-            .admit_origin(&headers)
-            .and_then(|()| admit_in(&gw.lookups, client, "lookups of unknown run ids")),
-        None => gw.admit(&headers, client),
+        Some(broker) => match gw.admit_origin(&headers) {
+            Ok(()) => match gw.caller(&credentials).await {
+                // With sign-in a run is its creator's alone: another user's, or one this
+                // proxy did not make (or has forgotten), is no run for this user. Nothing is
+                // looked up upstream for them.
+                Ok(caller @ Caller::User(_))
+                    if !known || broker.owner(&id) != caller.user().cloned() =>
+                {
+                    Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        ApiErrorCode::RunNotFound,
+                        "No run with this id for this user",
+                    ))
+                }
+                Ok(_) if known => Ok(()),
+                Ok(caller) => admit_in(&gw.lookups, &caller, "lookups of unknown run ids"),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        },
+        None => gw.admit(&credentials).await.map(drop),
     };
     let response = match admitted {
         Err(error) => error.into_response(),
@@ -381,14 +446,17 @@ async fn get_run(
     response
 }
 
-/// One more request from `client` in `window`, or the proxy's 429 saying when.
-fn admit_in(window: &Mutex<CallerWindows>, client: SocketAddr, what: &str) -> Result<(), ApiError> {
+/// One more request from `caller` in `window`, or the proxy's 429 saying when.
+fn admit_in(window: &Mutex<CallerWindows>, caller: &Caller, what: &str) -> Result<(), ApiError> {
     let mut window = crate::locked(window);
-    if let Err(wait) = window.check(&client.ip().to_string(), Instant::now()) {
+    if let Err(wait) = window.check(&caller.to_string(), Instant::now()) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ApiErrorCode::RateLimited,
-            format!("Too many {what} from this client to the proxy: wait and retry"),
+            format!(
+                "Too many {what} from this {} to the proxy: wait and retry",
+                caller.noun()
+            ),
         )
         .retry_after(retry_after_secs(wait)));
     }

@@ -4,6 +4,7 @@
 //! more.
 
 mod app;
+mod auth;
 mod broker;
 mod config;
 mod gateway;
@@ -99,11 +100,22 @@ async fn serve(mut config: Config) {
     if let Some(shared) = &shared {
         shared.connect_at_start().await;
     }
+    let auth = match &config.auth {
+        Some(settings) => match auth::Authenticator::new(settings, auth_client()).await {
+            Ok(auth) => Some(std::sync::Arc::new(auth)),
+            Err(error) => {
+                tracing::error!("cannot check sign-ins: {error}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     let connections = accept::Connections::default();
-    let app = app::app(&config, local, shared.clone(), connections.clone());
+    let sign_in = auth.as_ref().map(|auth| auth.describe());
+    let app = app::app(&config, local, shared.clone(), connections.clone(), auth);
     // The one line on stdout: scripts and tests read the address from it.
     println!("runbase-server listening on http://{local}/");
-    describe(&config, local, shared.as_deref());
+    describe(&config, local, shared.as_deref(), sign_in);
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -123,7 +135,12 @@ async fn serve(mut config: Config) {
 }
 
 /// What this instance does, as the first log lines.
-fn describe(config: &Config, local: std::net::SocketAddr, shared: Option<&store::Shared>) {
+fn describe(
+    config: &Config,
+    local: std::net::SocketAddr,
+    shared: Option<&store::Shared>,
+    sign_in: Option<String>,
+) {
     use tracing::info;
     match &config.api_key {
         Some(_) => info!(
@@ -148,6 +165,10 @@ fn describe(config: &Config, local: std::net::SocketAddr, shared: Option<&store:
             .names()
             .join(", ")
     );
+    match sign_in {
+        Some(how) => info!("sign-in: ON, only signed-in users may spend, each within their own limits: {how}"),
+        None => info!("sign-in: OFF, anyone who can reach the proxy may spend (limits per client address; see --auth-jwks, --auth-forward)"),
+    }
     if config.pass_through {
         info!("broker OFF (--pass-through): every browser request is forwarded upstream");
     } else {
@@ -179,6 +200,16 @@ fn describe(config: &Config, local: std::net::SocketAddr, shared: Option<&store:
     if config.test_faults {
         info!("test fault controls ON at /__sim/faults and /__sim/stats");
     }
+}
+
+/// The HTTP client that reads a JWKS URL and asks a forward-auth endpoint: never follows a
+/// redirect (a sign-in page is no answer).
+fn auth_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
 /// Raises the soft limit of open files to the hard one (often 1 024 → 524 288); the limit now.

@@ -30,7 +30,30 @@ impl CallerWindows {
 
     /// Counts a request now; `Err(wait)` when over budget, with how long until one frees up.
     pub fn check(&mut self, caller: &str, now: Instant) -> Result<(), Duration> {
-        let now_ms = now.saturating_duration_since(self.epoch).as_secs_f64() * 1000.0;
+        let now_ms = self.ms(now);
+        self.window(caller, now_ms)
+            .try_record(now_ms)
+            .map_err(|wait_ms| Duration::from_secs_f64(wait_ms / 1000.0))
+    }
+
+    /// How long until `caller` has budget again, counting nothing; `None`: it has some now.
+    pub fn blocked(&mut self, caller: &str, now: Instant) -> Option<Duration> {
+        let now_ms = self.ms(now);
+        let wait_ms = self.windows.get_mut(caller)?.wait_ms(now_ms);
+        (wait_ms > 0.0).then(|| Duration::from_secs_f64(wait_ms / 1000.0))
+    }
+
+    /// Counts one now, over budget or not.
+    pub fn record(&mut self, caller: &str, now: Instant) {
+        let now_ms = self.ms(now);
+        self.window(caller, now_ms).record(now_ms);
+    }
+
+    fn ms(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.epoch).as_secs_f64() * 1000.0
+    }
+
+    fn window(&mut self, caller: &str, now_ms: f64) -> &mut SlidingWindow {
         if self.windows.len() > CALLERS_KEPT {
             let window_ms = self.window_ms;
             self.windows
@@ -40,8 +63,6 @@ impl CallerWindows {
         self.windows
             .entry(caller.to_string())
             .or_insert_with(|| SlidingWindow::new(limit, window_ms))
-            .try_record(now_ms)
-            .map_err(|wait_ms| Duration::from_secs_f64(wait_ms / 1000.0))
     }
 }
 
@@ -72,6 +93,14 @@ mod tests {
             "budgets are per caller"
         );
         assert!(budget.check("k", start + Duration::from_secs(10)).is_ok());
+        assert_eq!(budget.blocked("other", start), None);
+        for _ in 0..20 {
+            budget.record("failing", start);
+        }
+        assert_eq!(
+            budget.blocked("failing", start + Duration::from_secs(4)),
+            Some(Duration::from_secs(6))
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The spend guard: limits in money on what the proxy's key spends, per client
-//! address per UTC hour and per UTC day, and for the whole proxy per UTC day. A create first
+//! The spend guard: limits in money on what the proxy's key spends, per caller (client
+//! address, or user with sign-in) per UTC hour and per UTC day, and for the whole proxy per UTC day. A create first
 //! reserves its price (the model's price for its resolution) in every window; once the API
 //! has answered, the reservation becomes the run's own `costUsd`, or is given back when no
 //! run was made. Over a limit: `429 spend_limit_reached`, saying when the window resets.
@@ -8,13 +8,13 @@
 //! side).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use runbase_image::core::time::iso8601;
 
+use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::store::Shared;
 
@@ -40,7 +40,7 @@ struct Window {
     key: String,
     limit: u64,
     resets_at_ms: i64,
-    what: &'static str,
+    what: String,
 }
 
 pub struct SpendGuard {
@@ -100,10 +100,15 @@ return 0
         })
     }
 
-    fn windows(&self, client: IpAddr, now_ms: i64) -> Vec<Window> {
+    fn windows(&self, client: &Caller, now_ms: i64) -> Vec<Window> {
         let (hour, day) = (now_ms.div_euclid(HOUR_MS), now_ms.div_euclid(DAY_MS));
         let mut windows = Vec::new();
-        let mut add = |limit: Option<u64>, key: String, resets_at_ms: i64, what| {
+        let who = if client.user().is_some() {
+            "user"
+        } else {
+            "client"
+        };
+        let mut add = |limit: Option<u64>, key: String, resets_at_ms: i64, what: String| {
             if let Some(limit) = limit {
                 windows.push(Window {
                     key,
@@ -117,25 +122,25 @@ return 0
             self.limits.per_client_hour,
             format!("spend:client:{client}:h{hour}"),
             (hour + 1) * HOUR_MS,
-            "this client's spending this hour",
+            format!("this {who}'s spending this hour"),
         );
         add(
             self.limits.per_client_day,
             format!("spend:client:{client}:d{day}"),
             (day + 1) * DAY_MS,
-            "this client's spending today (UTC)",
+            format!("this {who}'s spending today (UTC)"),
         );
         add(
             self.limits.per_day,
             format!("spend:all:d{day}"),
             (day + 1) * DAY_MS,
-            "this proxy's spending today (UTC)",
+            "this proxy's spending today (UTC)".to_string(),
         );
         windows
     }
 
     /// Reserves `price` for a create from `client` in every window, or refuses it.
-    pub async fn reserve(self: &Arc<Self>, client: IpAddr, price: u64) -> Result<Hold, ApiError> {
+    pub async fn reserve(self: &Arc<Self>, client: &Caller, price: u64) -> Result<Hold, ApiError> {
         let now_ms = crate::unix_ms();
         let windows = self.windows(client, now_ms);
         let over = match &self.shared {

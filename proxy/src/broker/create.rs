@@ -2,7 +2,6 @@
 //! Redis, one queue for every instance); a create runs in a task of its own, so a browser that
 //! goes away cannot lose a run the API has made.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use tokio::time::Instant;
 
 use super::scheduler::Class;
 use super::{Broker, Slot};
+use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::trace::record_run_id;
 use crate::spend::Hold;
@@ -42,7 +42,7 @@ impl Broker {
     /// browser that goes away cannot lose a run the API has made.
     pub async fn create(
         self: &Arc<Self>,
-        client: IpAddr,
+        client: Caller,
         body: Bytes,
         resolution: &'static str,
         host: Option<HeaderValue>,
@@ -62,7 +62,7 @@ impl Broker {
         }
         let deadline = Instant::now() + self.config.queue_wait;
         loop {
-            let queued = match self.enqueue(client, deadline).await {
+            let queued = match self.enqueue(&client, deadline).await {
                 Ok(queued) => queued,
                 Err(response) => {
                     give_back(spend);
@@ -72,7 +72,7 @@ impl Broker {
             // Leaves the shared queue if this create is abandoned (timed out, or the browser
             // went away) before its slot; a granted slot has taken it out already.
             let in_queue = InSharedQueue(self.shared.clone().zip(queued.clone()));
-            let acquire = self.sched.acquire(Class::Create(client, queued));
+            let acquire = self.sched.acquire(Class::Create(client.clone(), queued));
             let Ok(permit) = tokio::time::timeout_at(deadline, acquire).await else {
                 drop(in_queue);
                 give_back(spend);
@@ -82,6 +82,7 @@ impl Broker {
             in_queue.0 = None;
             let broker = self.clone();
             let (body, host, hold) = (body.clone(), host.clone(), spend.take());
+            let owner = client.user().cloned();
             // In the request's span, which the run's id is recorded in.
             let task = tokio::spawn(
                 async move {
@@ -100,7 +101,7 @@ impl Broker {
                             if let Some(run) = &answer.run {
                                 record_run_id(&run.id);
                                 broker
-                                    .follow_new(run.clone(), started, resolution, host)
+                                    .follow_new(run.clone(), started, resolution, host, owner)
                                     .await;
                             }
                             (Some(answer.into_response()), None)
@@ -144,7 +145,7 @@ impl Broker {
     /// (Redis away: 503; the queue full: the proxy's 429).
     pub(super) async fn enqueue(
         &self,
-        client: IpAddr,
+        client: &Caller,
         deadline: Instant,
     ) -> Result<Option<String>, Response> {
         let Some(shared) = &self.shared else {
@@ -188,8 +189,12 @@ impl Broker {
         started: Instant,
         resolution: &'static str,
         host: Option<HeaderValue>,
+        owner: Option<Arc<str>>,
     ) {
         self.upstream.metrics.created(run.cost_micro_usd);
+        if let Some(user) = &owner {
+            self.count_for_user(user, run.cost_micro_usd);
+        }
         let id = run.id.clone();
         let finished = run.status.is_finished();
         if let Some(shared) = &self.shared {
@@ -203,10 +208,10 @@ impl Broker {
                     .map(str::to_string),
             };
             shared
-                .put_new_run(&run, &meta, self.config.keep_finished)
+                .put_new_run(&run, &meta, owner.as_deref(), self.config.keep_finished)
                 .await;
         }
-        self.insert(&id, Slot::Run(Arc::new(run)), finished);
+        self.insert(&id, Slot::Run(Arc::new(run)), finished, owner);
         if !finished {
             tokio::spawn(
                 self.clone()

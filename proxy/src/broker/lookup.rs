@@ -76,7 +76,7 @@ impl Broker {
         match answer.run.clone() {
             Some(run) => {
                 let finished = run.status.is_finished();
-                self.insert(&id, Slot::Run(Arc::new(run)), finished);
+                self.insert(&id, Slot::Run(Arc::new(run)), finished, None);
                 if !finished {
                     let now = Instant::now();
                     let due = Some(now + self.config.poll_interval);

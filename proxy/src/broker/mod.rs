@@ -74,6 +74,8 @@ enum Slot {
 
 struct Entry {
     tx: watch::Sender<Slot>,
+    /// With sign-in, the user who created the run (no one else may read it).
+    owner: Option<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -156,6 +158,11 @@ impl Broker {
         locked(&self.table).runs.contains_key(id)
     }
 
+    /// The user who created a run the table holds (with sign-in).
+    pub fn owner(&self, id: &str) -> Option<Arc<str>> {
+        locked(&self.table).runs.get(id)?.owner.clone()
+    }
+
     /// Whether this instance or (with `--redis`) another knows the run; another's is read from
     /// Redis into the table (its changes then come as messages).
     pub async fn knows_anywhere(&self, id: &str) -> bool {
@@ -165,14 +172,15 @@ impl Broker {
         let Some(shared) = &self.shared else {
             return false;
         };
-        let Ok(Some((run, _))) = shared.load(id).await else {
+        let Ok(Some(stored)) = shared.load(id).await else {
             return false;
         };
-        let finished = run.status.is_finished();
+        let finished = stored.run.status.is_finished();
         let mut table = locked(&self.table);
         if !table.runs.contains_key(id) {
-            let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
-            table.runs.insert(id.to_string(), Entry { tx });
+            let (tx, _) = watch::channel(Slot::Run(Arc::new(stored.run)));
+            let owner = stored.owner.map(Arc::from);
+            table.runs.insert(id.to_string(), Entry { tx, owner });
             if finished {
                 table.finished.push_back((Instant::now(), id.to_string()));
             }

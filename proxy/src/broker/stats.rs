@@ -1,7 +1,8 @@
 //! What the broker counts, for `/__runbase/stats` and `/metrics`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -16,11 +17,31 @@ pub(super) struct Counters {
     pub(super) lags_ms: VecDeque<f64>,
     pub(super) unknown_fetched: u64,
     pub(super) taken_over: u64,
+    /// With sign-in: runs created and their `costUsd`, per user (by this instance).
+    users: HashMap<Arc<str>, (u64, u64)>,
 }
 
 pub(super) const LAGS_KEPT: usize = 2000;
+/// Users counted at most; beyond, those who spent least are forgotten.
+const USERS_KEPT: usize = 10_000;
+/// The users the stats show: those who spent most.
+const USERS_SHOWN: usize = 50;
 
 impl Broker {
+    pub(super) fn count_for_user(&self, user: &Arc<str>, cost_micro_usd: Option<u64>) {
+        let mut counters = locked(&self.counters);
+        let users = &mut counters.users;
+        if users.len() >= USERS_KEPT && !users.contains_key(user) {
+            let mut spent: Vec<u64> = users.values().map(|(_, spent)| *spent).collect();
+            let (_, median, _) = spent.select_nth_unstable(users.len() / 2);
+            let median = *median;
+            users.retain(|_, (_, spent)| *spent > median);
+        }
+        let entry = users.entry(user.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += cost_micro_usd.unwrap_or(0);
+    }
+
     pub fn stats(&self) -> Value {
         let snap = self.sched.snapshot();
         let limits = self.sched.limits;
@@ -80,9 +101,22 @@ impl Broker {
                 "expectedMsByResolution": learned,
             },
             "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
+            "users": top_users(&counters.users),
             "shared": self.shared.as_ref().map(|s| s.stats()),
         })
     }
+}
+
+/// The users who spent most through this instance (ids only: never a token).
+fn top_users(users: &HashMap<Arc<str>, (u64, u64)>) -> Value {
+    let mut top: Vec<_> = users.iter().collect();
+    top.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(b.0)));
+    top.iter()
+        .take(USERS_SHOWN)
+        .map(|(user, (runs, spent))| {
+            json!({ "user": user.to_string(), "runs": runs, "spentUsd": *spent as f64 / 1e6 })
+        })
+        .collect()
 }
 
 /// The stats of a pass-through proxy: only what it sent upstream.

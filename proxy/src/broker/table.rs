@@ -16,7 +16,8 @@ use crate::locked;
 use crate::upstream::run_response;
 
 impl Broker {
-    pub(super) fn insert(&self, id: &str, slot: Slot, finished: bool) {
+    /// A run's state; `owner` is kept from the first insert that names one.
+    pub(super) fn insert(&self, id: &str, slot: Slot, finished: bool, owner: Option<Arc<str>>) {
         let mut table = locked(&self.table);
         let now = Instant::now();
         while let Some((at, old)) = table.finished.front().cloned() {
@@ -27,13 +28,16 @@ impl Broker {
             table.finished.pop_front();
             table.runs.remove(&old);
         }
-        match table.runs.get(id) {
+        match table.runs.get_mut(id) {
             Some(entry) => {
                 entry.tx.send_replace(slot);
+                if entry.owner.is_none() {
+                    entry.owner = owner;
+                }
             }
             None => {
                 let (tx, _) = watch::channel(slot);
-                table.runs.insert(id.to_string(), Entry { tx });
+                table.runs.insert(id.to_string(), Entry { tx, owner });
             }
         }
         if finished {
@@ -108,7 +112,8 @@ impl Broker {
                 Some(entry) => entry.tx.subscribe(),
                 None => {
                     let (tx, rx) = watch::channel(Slot::Loading);
-                    table.runs.insert(id.to_string(), Entry { tx });
+                    let owner = None;
+                    table.runs.insert(id.to_string(), Entry { tx, owner });
                     tokio::spawn(self.clone().fetch_unknown(id.to_string(), host));
                     rx
                 }

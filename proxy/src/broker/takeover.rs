@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::{Broker, Slot};
 use crate::locked;
-use crate::store::Meta;
+use crate::store::{Meta, StoredRun};
 use crate::unix_ms;
 
 impl Broker {
@@ -41,8 +41,8 @@ impl Broker {
         let broker = self.clone();
         tokio::spawn(async move {
             for id in ids {
-                if let Ok(Some((run, _))) = shared.load(&id).await {
-                    broker.apply_remote(&id, run);
+                if let Ok(Some(stored)) = shared.load(&id).await {
+                    broker.apply_remote(&id, stored.run);
                 }
             }
         });
@@ -86,7 +86,7 @@ impl Broker {
                 continue;
             }
             match shared.load(&id).await {
-                Ok(Some((run, meta))) if !run.status.is_finished() => {
+                Ok(Some(StoredRun { run, meta, owner })) if !run.status.is_finished() => {
                     locked(&self.counters).taken_over += 1;
                     tracing::info!(run_id = %id, "took over a run whose instance stopped polling it");
                     let meta = meta.unwrap_or(Meta {
@@ -99,7 +99,7 @@ impl Broker {
                         .checked_sub(Duration::from_millis(since as u64))
                         .unwrap_or_else(Instant::now);
                     let host = meta.host.and_then(|h| HeaderValue::from_str(&h).ok());
-                    self.insert(&id, Slot::Run(Arc::new(run)), false);
+                    self.insert(&id, Slot::Run(Arc::new(run)), false, owner.map(Arc::from));
                     let due = Some(Instant::now());
                     let follow = self.clone().follow(id, started, due, meta.resolution, host);
                     tokio::spawn(follow);

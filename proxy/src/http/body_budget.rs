@@ -1,5 +1,5 @@
 //! The memory the proxy gives request bodies: a global budget of bytes in flight,
-//! and at most a quarter of it per client address, reserved by each POST for its declared
+//! and at most a quarter of it per caller (client address, or user with sign-in), reserved by each POST for its declared
 //! length before a byte is read and kept until its create has gone upstream (a queued create
 //! keeps its checked body). A body that does not fit is refused at once with 503 and
 //! `Retry-After`, so a flood of large bodies cannot grow the proxy's memory past the budget
@@ -7,17 +7,17 @@
 //! reading of it and the body sent upstream).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::StatusCode;
 
+use crate::auth::Caller;
 use crate::http::error::ApiError;
 
 #[derive(Default)]
 struct Used {
     total: usize,
-    per_ip: HashMap<IpAddr, usize>,
+    per_caller: HashMap<Caller, usize>,
 }
 
 pub struct BodyBudget {
@@ -28,7 +28,7 @@ pub struct BodyBudget {
 /// Bytes reserved for one request body; given back when dropped.
 pub struct Reservation {
     budget: Arc<BodyBudget>,
-    ip: IpAddr,
+    caller: Caller,
     bytes: usize,
 }
 
@@ -44,10 +44,14 @@ impl BodyBudget {
         crate::locked(&self.used)
     }
 
-    /// Reserves `bytes` for a body from `ip`, or says why not.
-    pub fn reserve(self: &Arc<Self>, ip: IpAddr, bytes: usize) -> Result<Reservation, ApiError> {
+    /// Reserves `bytes` for a body from `caller`, or says why not.
+    pub fn reserve(
+        self: &Arc<Self>,
+        caller: &Caller,
+        bytes: usize,
+    ) -> Result<Reservation, ApiError> {
         let mut used = self.lock();
-        let mine = used.per_ip.get(&ip).copied().unwrap_or(0);
+        let mine = used.per_caller.get(caller).copied().unwrap_or(0);
         if used.total + bytes > self.total || mine + bytes > self.total / 4 {
             let whose = if mine + bytes > self.total / 4 {
                 "this client's share of it"
@@ -67,10 +71,10 @@ impl BodyBudget {
             .retry_after(2));
         }
         used.total += bytes;
-        *used.per_ip.entry(ip).or_default() += bytes;
+        *used.per_caller.entry(caller.clone()).or_default() += bytes;
         Ok(Reservation {
             budget: self.clone(),
-            ip,
+            caller: caller.clone(),
             bytes,
         })
     }
@@ -84,10 +88,10 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         let mut used = self.budget.lock();
         used.total = used.total.saturating_sub(self.bytes);
-        if let Some(mine) = used.per_ip.get_mut(&self.ip) {
+        if let Some(mine) = used.per_caller.get_mut(&self.caller) {
             *mine = mine.saturating_sub(self.bytes);
             if *mine == 0 {
-                used.per_ip.remove(&self.ip);
+                used.per_caller.remove(&self.caller);
             }
         }
     }

@@ -10,6 +10,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
     pub retry_after_secs: Option<u64>,
+    /// `WWW-Authenticate`, on a 401.
+    pub challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             body: ErrorBody::new(code, message),
             retry_after_secs: None,
+            challenge: None,
         }
     }
 
@@ -38,6 +41,7 @@ impl ApiError {
                 },
             },
             retry_after_secs: None,
+            challenge: None,
         }
     }
 
@@ -51,6 +55,11 @@ impl ApiError {
         self.retry_after_secs = Some(secs);
         self
     }
+
+    pub fn challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -60,6 +69,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(challenge) = self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -1,4 +1,5 @@
-//! Logs with `tracing`: one span per request (its method, path and, once known, the run id),
+//! Logs with `tracing`: one span per request (its method, path and, once known, the run id
+//! and the signed-in user),
 //! closed by one line with the status and the time taken. Never headers, query strings or
 //! bodies: the key, and any token a browser sends, stay out of every line.
 
@@ -42,7 +43,8 @@ pub async fn request_span(request: Request, next: Next) -> Response {
         "request",
         method = %request.method(),
         path = %path,
-        run_id = Empty
+        run_id = Empty,
+        user = Empty
     );
     if let Some(id) = run_id_in(&path) {
         span.record("run_id", id);

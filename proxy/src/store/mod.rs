@@ -97,6 +97,15 @@ impl Meta {
     }
 }
 
+/// A run as Redis holds it.
+pub struct StoredRun {
+    pub run: runbase_image::core::api::Run,
+    /// What its poller needs (while it is not finished).
+    pub meta: Option<Meta>,
+    /// The user who created it, with sign-in.
+    pub owner: Option<String>,
+}
+
 /// Who polls a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lease {

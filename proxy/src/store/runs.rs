@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use runbase_image::core::api::Run;
 
-use super::{Lease, Meta, Shared, StoreError, LEASE, RUN_TTL};
+use super::{Lease, Meta, Shared, StoreError, StoredRun, LEASE, RUN_TTL};
 use crate::locked;
 
 /// A state to write to Redis; only the latest per run is kept while Redis is away.
 pub(super) struct RunWrite {
     json: String,
     meta: Option<String>,
+    /// The user who created it: written with its first state, kept as long as it may live.
+    owner: Option<String>,
     finished: bool,
     keep_finished: Duration,
 }
@@ -21,11 +23,13 @@ impl RunWrite {
     pub(super) fn new(
         run: &Run,
         meta: Option<String>,
+        owner: Option<&str>,
         keep_finished: Duration,
     ) -> Option<RunWrite> {
         Some(RunWrite {
             json: serde_json::to_string(run).ok()?,
             meta,
+            owner: owner.map(str::to_string),
             finished: run.status.is_finished(),
             keep_finished,
         })
@@ -107,14 +111,20 @@ impl Shared {
         self.script(&invocation).await.ok()
     }
 
-    /// A run's latest state and its poller's meta. `Err` when Redis did not answer.
-    pub async fn load(&self, id: &str) -> Result<Option<(Run, Option<Meta>)>, StoreError> {
+    /// A run's latest state, its poller's meta and its owner. `Err` when Redis did not answer.
+    pub async fn load(&self, id: &str) -> Result<Option<StoredRun>, StoreError> {
         let mut mget = redis::cmd("MGET");
         mget.arg(self.key(&format!("run:{id}")))
-            .arg(self.key(&format!("meta:{id}")));
-        let (run, meta): (Option<String>, Option<String>) = self.query(&mget).await?;
+            .arg(self.key(&format!("meta:{id}")))
+            .arg(self.key(&format!("owner:{id}")));
+        let (run, meta, owner): (Option<String>, Option<String>, Option<String>) =
+            self.query(&mget).await?;
         let run = run.and_then(|json| serde_json::from_str::<Run>(&json).ok());
-        Ok(run.map(|run| (run, meta.as_deref().and_then(Meta::decode))))
+        Ok(run.map(|run| StoredRun {
+            run,
+            meta: meta.as_deref().and_then(Meta::decode),
+            owner,
+        }))
     }
 
     /// Forgets a run nobody can follow any more.
@@ -128,10 +138,13 @@ impl Shared {
     /// kept while Redis is away, so nothing piles up).
     pub fn put_run(&self, run: &Run, meta: Option<&Meta>, keep_finished: Duration) {
         let mut writes = locked(&self.writes);
+        let pending = writes.get(&run.id);
         let meta = meta
             .map(Meta::encode)
-            .or_else(|| writes.get(&run.id).and_then(|w| w.meta.clone()));
-        let Some(write) = RunWrite::new(run, meta, keep_finished) else {
+            .or_else(|| pending.and_then(|w| w.meta.clone()));
+        // A first state not written yet carries the owner, which must not be lost with it.
+        let owner = pending.and_then(|w| w.owner.clone());
+        let Some(write) = RunWrite::new(run, meta, owner.as_deref(), keep_finished) else {
             return;
         };
         writes.insert(run.id.clone(), write);
@@ -162,8 +175,14 @@ impl Shared {
 
     /// Writes a new run's first state at once, so that any instance knows the run before
     /// its creator answers the browser; left to the writer task when Redis does not take it.
-    pub async fn put_new_run(&self, run: &Run, meta: &Meta, keep_finished: Duration) {
-        let Some(write) = RunWrite::new(run, Some(meta.encode()), keep_finished) else {
+    pub async fn put_new_run(
+        &self,
+        run: &Run,
+        meta: &Meta,
+        owner: Option<&str>,
+        keep_finished: Duration,
+    ) {
+        let Some(write) = RunWrite::new(run, Some(meta.encode()), owner, keep_finished) else {
             return;
         };
         if self.write(&run.id, &write).await.is_err() {
@@ -189,6 +208,15 @@ impl Shared {
             .arg("PX")
             .arg(ttl)
             .ignore();
+        if let Some(owner) = &write.owner {
+            let lives = (RUN_TTL + write.keep_finished).as_millis() as u64;
+            pipe.cmd("SET")
+                .arg(self.key(&format!("owner:{id}")))
+                .arg(owner)
+                .arg("PX")
+                .arg(lives)
+                .ignore();
+        }
         if write.finished {
             pipe.cmd("SREM").arg(self.key("followed")).arg(id).ignore();
             pipe.cmd("DEL")

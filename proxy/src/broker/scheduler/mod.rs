@@ -2,14 +2,14 @@
 //! key's window. A request occupies a slot from the moment it is granted until `window +
 //! margin` after its answer came back (the API counts arrivals, which happen before the
 //! answer), so the proxy alone can never exceed the documented limit. Creates go first, fair
-//! between client addresses (round-robin); polls in the order they fell due, and a poll that
+//! between callers (client addresses, or users with sign-in; round-robin); polls in the order they fell due, and a poll that
 //! has waited `starve` goes before any create, so no run is starved. An upstream 429 (someone
 //! else uses the key) pauses every request: `Retry-After` when sent, else 1, 2, 4 … 30 s (capped).
 //! With `--redis` the window is the one all instances share ([`Shared`]): the local queues
 //! still choose which request goes next, Redis decides when.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use runbase_image::core::window::SlidingWindow;
 
+use crate::auth::Caller;
 use crate::store::{GrantMode, Shared, Take, Want};
 
 mod permit;
@@ -52,8 +53,8 @@ impl KeyLimits {
 }
 
 pub enum Class {
-    /// A create from this client address, with its member in the shared queue (`--redis`).
-    Create(IpAddr, Option<String>),
+    /// A create from this caller, with its member in the shared queue (`--redis`).
+    Create(Caller, Option<String>),
     Poll,
 }
 
@@ -61,7 +62,7 @@ struct Waiter {
     since: Instant,
     tx: oneshot::Sender<Permit>,
     /// `Some` for a create: its client, and its member in the shared queue.
-    create: Option<(IpAddr, Option<String>)>,
+    create: Option<(Caller, Option<String>)>,
 }
 
 struct State {
@@ -75,8 +76,8 @@ struct State {
     paused_until: Option<Instant>,
     strikes: u32,
     rate_limited: u64,
-    creates: HashMap<IpAddr, VecDeque<Waiter>>,
-    rotation: VecDeque<IpAddr>,
+    creates: HashMap<Caller, VecDeque<Waiter>>,
+    rotation: VecDeque<Caller>,
     polls: VecDeque<Waiter>,
 }
 
@@ -180,12 +181,12 @@ impl Scheduler {
     fn requeue(&self, waiter: Waiter) {
         let mut state = self.lock();
         match &waiter.create {
-            Some((ip, _)) => {
-                let ip = *ip;
-                let queue = state.creates.entry(ip).or_default();
+            Some((caller, _)) => {
+                let caller = caller.clone();
+                let queue = state.creates.entry(caller.clone()).or_default();
                 queue.push_front(waiter);
                 if queue.len() == 1 {
-                    state.rotation.push_front(ip);
+                    state.rotation.push_front(caller);
                 }
             }
             None => state.polls.push_front(waiter),
@@ -232,12 +233,12 @@ impl Scheduler {
             let mut state = self.lock();
             match class {
                 Class::Poll => state.polls.push_back(waiter),
-                Class::Create(ip, queued) => {
-                    waiter.create = Some((ip, queued));
-                    let queue = state.creates.entry(ip).or_default();
+                Class::Create(caller, queued) => {
+                    waiter.create = Some((caller.clone(), queued));
+                    let queue = state.creates.entry(caller.clone()).or_default();
                     queue.push_back(waiter);
                     if queue.len() == 1 {
-                        state.rotation.push_back(ip);
+                        state.rotation.push_back(caller);
                     }
                 }
             }
@@ -388,7 +389,7 @@ impl Scheduler {
     }
 }
 
-/// Creates first (round-robin over client addresses), then polls oldest first; a poll that has
+/// Creates first (round-robin over callers), then polls oldest first; a poll that has
 /// waited `starve` goes before the creates.
 fn next_waiter(state: &mut State, now: Instant, starve: Duration) -> Option<Waiter> {
     while state.polls.front().is_some_and(|w| w.tx.is_closed()) {
@@ -401,21 +402,21 @@ fn next_waiter(state: &mut State, now: Instant, starve: Duration) -> Option<Wait
     {
         return state.polls.pop_front();
     }
-    while let Some(ip) = state.rotation.pop_front() {
-        let Some(queue) = state.creates.get_mut(&ip) else {
+    while let Some(caller) = state.rotation.pop_front() {
+        let Some(queue) = state.creates.get_mut(&caller) else {
             continue;
         };
         while queue.front().is_some_and(|w| w.tx.is_closed()) {
             queue.pop_front();
         }
         let Some(waiter) = queue.pop_front() else {
-            state.creates.remove(&ip);
+            state.creates.remove(&caller);
             continue;
         };
         if queue.is_empty() {
-            state.creates.remove(&ip);
+            state.creates.remove(&caller);
         } else {
-            state.rotation.push_back(ip);
+            state.rotation.push_back(caller);
         }
         return Some(waiter);
     }
