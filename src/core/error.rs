@@ -23,10 +23,13 @@ pub enum ErrorKind {
     RunFailed,
     /// An answer that could not be read (not JSON, or not the expected shape).
     Decode,
+    /// A proxy with sign-in refused the user's access token (401 auth_required, auth_invalid,
+    /// or auth_expired once a fresh token was refused too), or accessToken() gave none.
+    Auth,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Validation,
         ErrorKind::Api,
         ErrorKind::Network,
@@ -34,6 +37,7 @@ impl ErrorKind {
         ErrorKind::Aborted,
         ErrorKind::RunFailed,
         ErrorKind::Decode,
+        ErrorKind::Auth,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "aborted",
             ErrorKind::RunFailed => "run_failed",
             ErrorKind::Decode => "decode",
+            ErrorKind::Auth => "auth",
         }
     }
 }
@@ -138,8 +143,13 @@ impl RunbaseError {
         } else {
             format!("HTTP {status}{code_part}: {message}")
         };
+        let refused_user = status == 401 && code.as_deref().is_some_and(|c| c.starts_with("auth_"));
         RunbaseError {
-            kind: ErrorKind::Api,
+            kind: if refused_user {
+                ErrorKind::Auth
+            } else {
+                ErrorKind::Api
+            },
             message,
             status: Some(status),
             code,
@@ -240,8 +250,9 @@ pub const BASE_URL_HINT: &str = "check baseUrl \u{2014} it is the API's base, su
 
 /// The codes of errors the library makes itself (options, init, loading the .wasm, reference
 /// files).
-pub const LIBRARY_ERROR_CODES: [&str; 8] = [
+pub const LIBRARY_ERROR_CODES: [&str; 9] = [
     "invalid_options",
+    "access_token_unavailable",
     "not_initialized",
     "wasm_not_found",
     "invalid_argument",
@@ -252,7 +263,11 @@ pub const LIBRARY_ERROR_CODES: [&str; 8] = [
 ];
 
 /// The codes runbase-server answers with besides the API's (its proxy and simulator).
-pub const PROXY_ERROR_CODES: [&str; 15] = [
+pub const PROXY_ERROR_CODES: [&str; 19] = [
+    "auth_required",
+    "auth_invalid",
+    "auth_expired",
+    "auth_unavailable",
     "origin_not_allowed",
     "host_not_allowed",
     "model_not_allowed",
@@ -327,6 +342,11 @@ mod tests {
         let wrong =
             RunbaseError::from_api(failure(405, Some("method_not_allowed")), None, false, url);
         assert!(wrong.message.starts_with("Nothing answers at http://localhost:5173/api/v1/runs (HTTP 405 method_not_allowed): check baseUrl"));
+        // A proxy's sign-in refusing the user is kind "auth"; the API refusing its key is not.
+        let refused = RunbaseError::from_api(failure(401, Some("auth_expired")), None, false, url);
+        assert_eq!(refused.kind, ErrorKind::Auth);
+        let key = RunbaseError::from_api(failure(401, Some("invalid_api_key")), None, false, url);
+        assert_eq!(key.kind, ErrorKind::Api);
         let run = RunbaseError::from_api(failure(404, Some("run_not_found")), None, false, url);
         assert!(
             run.message.starts_with("HTTP 404 run_not_found: "),

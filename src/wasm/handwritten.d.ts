@@ -34,7 +34,14 @@ export interface RunbaseClientOptions {
   apiKey?: string;
   /** Default "https://api.runbase.net/v1" with apiKey; required without it (your proxy's base, e.g. "/api/v1"). */
   baseUrl?: string;
-  /** Extra request headers (not Authorization together with apiKey). */
+  /**
+   * For a proxy with sign-in: the signed-in user's access token (your sign-in's JWT), sent as
+   * `Authorization: Bearer`. A string, or a function that returns one (or a promise of one):
+   * asked when the client has no token, and once more when the proxy answers 401
+   * auth_expired (then the request is made again). Not with apiKey.
+   */
+  accessToken?: string | (() => string | Promise<string>);
+  /** Extra request headers (not Authorization together with apiKey or accessToken). */
   headers?: Record<string, string>;
   /** Default "openai/gpt-image-2". */
   model?: ModelId;

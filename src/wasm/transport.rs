@@ -159,6 +159,22 @@ impl Scope {
         }
     }
 
+    /// Waits for the caller's own promise (an access token), or less if the call stops first.
+    pub async fn settle(&self, promise: &Promise) -> Result<Result<JsValue, JsValue>, Stop> {
+        if let Some(stop) = self.stopped() {
+            return Err(stop);
+        }
+        let signal = self.controller.signal();
+        let mut link = None;
+        let stopped = Promise::new(&mut |_, reject| link = Some(Link::new(&signal, reject)));
+        let result = JsFuture::from(Promise::race(&js_sys::Array::of2(promise, &stopped))).await;
+        drop(link);
+        match self.stopped() {
+            Some(stop) => Err(stop),
+            None => Ok(result),
+        }
+    }
+
     /// Sends one request; `timeout_ms` bounds it alone.
     pub async fn send(
         &self,

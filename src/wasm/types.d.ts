@@ -17,7 +17,7 @@ export type RunStatus = "pending" | "processing" | "succeeded" | "failed" | (str
 
 /** The codes a RunbaseError may carry: the API's documented ones, the library's own, and
  * runbase-server's; any other string is a code the server added later. */
-export type RunbaseErrorCode = "invalid_json" | "missing_model" | "missing_input" | "invalid_input" | "model_not_found" | "missing_api_key" | "invalid_api_key" | "insufficient_balance" | "api_key_spend_limit_exceeded" | "ip_not_allowed" | "run_not_found" | "RATE_LIMITED" | "USAGE_EXCEEDED" | "invalid_options" | "not_initialized" | "wasm_not_found" | "invalid_argument" | "image_url_not_image" | "image_url_invalid" | "image_url_too_large" | "image_not_decodable" | "origin_not_allowed" | "host_not_allowed" | "model_not_allowed" | "payload_too_large" | "incomplete_body" | "request_timeout" | "server_busy" | "spend_limit_reached" | "SHARED_STATE_UNAVAILABLE" | "upstream_timeout" | "upstream_unreachable" | "upstream_invalid_response" | "not_found" | "method_not_allowed" | "internal_error" | (string & {});
+export type RunbaseErrorCode = "invalid_json" | "missing_model" | "missing_input" | "invalid_input" | "model_not_found" | "missing_api_key" | "invalid_api_key" | "insufficient_balance" | "api_key_spend_limit_exceeded" | "ip_not_allowed" | "run_not_found" | "RATE_LIMITED" | "USAGE_EXCEEDED" | "invalid_options" | "access_token_unavailable" | "not_initialized" | "wasm_not_found" | "invalid_argument" | "image_url_not_image" | "image_url_invalid" | "image_url_too_large" | "image_not_decodable" | "auth_required" | "auth_invalid" | "auth_expired" | "auth_unavailable" | "origin_not_allowed" | "host_not_allowed" | "model_not_allowed" | "payload_too_large" | "incomplete_body" | "request_timeout" | "server_busy" | "spend_limit_reached" | "SHARED_STATE_UNAVAILABLE" | "upstream_timeout" | "upstream_unreachable" | "upstream_invalid_response" | "not_found" | "method_not_allowed" | "internal_error" | (string & {});
 
 export type Severity = "error" | "warning";
 
@@ -103,7 +103,7 @@ export interface ModelFacts {
 /**
  * What went wrong, stable for code to switch on.
  */
-export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode";
+export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode" | "auth";
 
 /**
  * The fields every error of this library carries (see the RunbaseError class). In Rust,
@@ -173,7 +173,14 @@ export interface RunbaseClientOptions {
   apiKey?: string;
   /** Default "https://api.runbase.net/v1" with apiKey; required without it (your proxy's base, e.g. "/api/v1"). */
   baseUrl?: string;
-  /** Extra request headers (not Authorization together with apiKey). */
+  /**
+   * For a proxy with sign-in: the signed-in user's access token (your sign-in's JWT), sent as
+   * `Authorization: Bearer`. A string, or a function that returns one (or a promise of one):
+   * asked when the client has no token, and once more when the proxy answers 401
+   * auth_expired (then the request is made again). Not with apiKey.
+   */
+  accessToken?: string | (() => string | Promise<string>);
+  /** Extra request headers (not Authorization together with apiKey or accessToken). */
   headers?: Record<string, string>;
   /** Default "openai/gpt-image-2". */
   model?: ModelId;

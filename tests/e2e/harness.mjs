@@ -36,9 +36,10 @@ export async function launchChromium() {
 }
 
 /** The project's own server (simulator mode), built by scripts/test before the e2e tests. */
-export async function startSimulator({ runMs = 1500, extra = [] } = {}) {
+export async function startSimulator({ runMs = 1500, extra = [], env = {} } = {}) {
   const server = await startServer(join(ROOT, "target", "debug", "runbase-server"),
     ["--listen", "127.0.0.1:0", "--sim-run-ms", String(runMs), "--test-faults", ...extra], {
+      env,
       ready: (out) => out.match(/listening on (http:\/\/[^\s/]+)/)?.[1],
     });
   server.faults = async (faults) => {

@@ -25,6 +25,7 @@ use crate::core::value::MAX_DEPTH;
 mod errors;
 mod options;
 mod request;
+mod token;
 pub(crate) use errors::configure;
 use errors::{to_js_error, Rejection};
 use options::{build, check_run_id, start_call};
@@ -32,6 +33,8 @@ use options::{build, check_run_id, start_call};
 struct Inner {
     base_url: String,
     headers: Vec<(String, String)>,
+    /// For a proxy with sign-in: sent as `Authorization: Bearer`.
+    access_token: Option<token::AccessToken>,
     model: &'static ModelSpec,
     settings: Settings,
     request_timeout_ms: f64,

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
 use super::errors::options_error;
+use super::token::AccessToken;
 use super::{Inner, Operation};
 use crate::core::error::RunbaseError;
 use crate::core::model::{find_model, GPT_IMAGE_2};
@@ -105,8 +106,9 @@ impl Options {
     }
 }
 
-const CLIENT_OPTIONS: [&str; 10] = [
+const CLIENT_OPTIONS: [&str; 11] = [
     "apiKey",
+    "accessToken",
     "baseUrl",
     "headers",
     "model",
@@ -125,6 +127,14 @@ const KEY_PREFIX: &str = "sk-";
 pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
     let o = Options::new(options, "options", &CLIENT_OPTIONS)?;
     let api_key = o.string("apiKey")?;
+    let access_token = AccessToken::from_option(o.get("accessToken"))?;
+    if api_key.is_some() && access_token.is_some() {
+        return Err(options_error(
+            "Give either apiKey (the API's key, to call Runbase directly) or accessToken (your \
+             user's, for a proxy with sign-in), not both"
+                .into(),
+        ));
+    }
     let base_url =
         match (o.string("baseUrl")?, &api_key) {
             (Some(url), _) => url.trim_end_matches('/').to_string(),
@@ -146,10 +156,15 @@ pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
                         "options.headers[\"{name}\"] must be a string"
                     )));
                 };
-                if api_key.is_some() && name.eq_ignore_ascii_case("authorization") {
-                    return Err(options_error(
-                        "Give either apiKey or an Authorization header, not both".into(),
-                    ));
+                let given = match (&api_key, &access_token) {
+                    (Some(_), _) => "apiKey",
+                    (_, Some(_)) => "accessToken",
+                    _ => "",
+                };
+                if !given.is_empty() && name.eq_ignore_ascii_case("authorization") {
+                    return Err(options_error(format!(
+                        "Give either {given} or an Authorization header, not both"
+                    )));
                 }
                 headers.push((name, value));
             }
@@ -197,6 +212,7 @@ pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
     Ok(Inner {
         base_url,
         headers,
+        access_token,
         model,
         settings,
         request_timeout_ms: o.number("requestTimeoutMs", 30_000.0)?.max(1.0),

@@ -36,6 +36,7 @@ impl Inner {
             Method::Post => "POST",
         };
         let mut retry = 0;
+        let mut token_renewed = false;
         loop {
             loop {
                 let wait = self.budget.borrow_mut().wait_ms(now());
@@ -44,13 +45,39 @@ impl Inner {
                 }
                 op.sleep(wait).await?;
             }
+            let mut sent_headers = headers.clone();
+            let token = match &self.access_token {
+                Some(token) => {
+                    let (promise, generation) = token.promise();
+                    let settled = op.scope.settle(&promise).await;
+                    let settled = settled.map_err(|stop| op.stopped(stop))?;
+                    let value = token
+                        .read(settled)
+                        .map_err(|e| e.with_run(op.run_id.as_deref()))?;
+                    sent_headers.push(("Authorization".into(), format!("Bearer {value}")));
+                    Some((token, generation))
+                }
+                None => None,
+            };
             self.budget.borrow_mut().record(now());
-            let delivery = op.scope.send(verb, &url, &headers, body, timeout_ms).await;
+            let delivery = op
+                .scope
+                .send(verb, &url, &sent_headers, body, timeout_ms)
+                .await;
             let (failure, error) = match self.read_reply(method, delivery, op) {
                 Ok(parsed) => return Ok(parsed),
                 Err(RequestError::Stopped(stop)) => return Err(stop),
                 Err(RequestError::Failed(failure, error)) => (failure, error),
             };
+            // The proxy's sign-in refused the token before anything went upstream, so even a
+            // POST made no run: once, with a fresh token.
+            let expired = matches!(&failure, RequestFailure::Http { status: 401, code: Some(code), .. } if code == "auth_expired");
+            if let Some((token, generation)) = token {
+                if expired && !token_renewed && token.expired(generation) {
+                    token_renewed = true;
+                    continue;
+                }
+            }
             retry += 1;
             match decide(
                 &self.settings,
