@@ -6,7 +6,7 @@ import { $, el, dollars } from "./ui/dom.js";
 import { state } from "./ui/state.js";
 import { buildPickers, check, fillForm, formInput, setupForm } from "./ui/form.js";
 import { setupReferences } from "./ui/references.js";
-import { client, connection, detectBackend, rememberKeyIfAsked, setupConnection, simulated } from "./ui/connection.js";
+import { askForToken, client, connection, detectBackend, proxyConnection, rememberKeyIfAsked, setupConnection, simulated } from "./ui/connection.js";
 import { openHistory, saveRun, keepImages, renderHistory, setupHistory, allRuns, findRun, finished } from "./ui/history.js";
 import { startProgress, showProblem, showRun, reuseButton } from "./ui/result.js";
 import { explain } from "./ui/errors.js";
@@ -52,6 +52,8 @@ function failed(error, conn = connection()) {
     return;
   }
   const shown = explain(error, conn);
+  // Signed-in users only: the token field comes up, after the problem that says why.
+  if (error.kind === "auth" && conn.mode === "proxy") queueMicrotask(() => askForToken({ focus: false }));
   // Given up while following (the network, an unreadable answer): the run itself may go on.
   // It is marked as left, followed quietly, and can be opened again from the history.
   if (run && !finished(run) && error.kind !== "run_failed") {
@@ -108,7 +110,7 @@ async function generate() {
 /** The connection a stored run was made on; null when it needs a key the page does not have. */
 function connectionOf(run) {
   if (!run.baseUrl) return null;
-  if (run.mode !== "key") return { mode: "proxy", baseUrl: run.baseUrl };
+  if (run.mode !== "key") return proxyConnection(run.baseUrl);
   const apiKey = $("api-key").value.trim();
   return apiKey ? { mode: "key", baseUrl: run.baseUrl, apiKey } : null;
 }

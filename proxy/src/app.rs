@@ -89,6 +89,7 @@ pub fn app(
         )
     });
     let body_budget = body_budget::BodyBudget::new(config.body_budget);
+    let sign_in = auth.is_some();
     let gateway = Gateway {
         upstream: upstream.clone(),
         broker: broker.clone(),
@@ -118,6 +119,7 @@ pub fn app(
         "apiBase": config.api_prefix,
         "models": config.allowed_models,
         "broker": broker.is_some(),
+        "signIn": sign_in,
     });
     let stats = move || {
         let mut stats = match &broker {

@@ -2,6 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import { startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
 
 let server, browser;
@@ -341,6 +342,36 @@ test("connection: the badge says where runs go; a bad base URL blocks Generate w
   await page.locator('label:has(input[value="proxy"])').click();
   assert.equal(await page.locator("#backend").textContent(), "Simulator: images are drawn locally, nothing is charged");
   await context.close();
+});
+
+test("sign-in: a proxy for signed-in users says so, offers the token field in view, and the run goes through with the token", async () => {
+  const secret = "the demo test's secret, thirty-two bytes or more";
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const message = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub: "dana", exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  const token = `${message}.${createHmac("sha256", secret).update(message).digest("base64url")}`;
+  const guarded = await startSimulator({ runMs: 800, env: { RUNBASE_AUTH_HS256_SECRET: secret } });
+  try {
+    for (const size of [LAPTOP, PHONE]) {
+      const { page, context } = await openDemo({ ...size, at: guarded });
+      await page.fill("#prompt", "A lamp");
+      await page.click("#generate");
+      await assertOnScreen(page.locator("#problem-title"), "This proxy serves signed-in users only");
+      assert.match(await page.locator("#problem-fix").textContent(), /Paste your access token in “Access token” above/);
+      await page.locator("#access-token").scrollIntoViewIfNeeded();
+      assert.equal(await outsideViewport(page.locator("#access-token")), null, "the token field is on screen");
+      await page.screenshot({ path: screenshotPath(`demo-sign-in-${size.width}.png`) });
+      await page.fill("#access-token", token);
+      await page.click("#generate");
+      await page.locator("#gallery img").waitFor();
+      assert.equal(await outsideViewport(page.locator("#gallery img")), null, "the image is on screen");
+      // Kept in memory only.
+      const kept = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href);
+      assert.ok(!kept.includes(token.split(".")[2]), "the token is in no storage and no URL");
+      await context.close();
+    }
+  } finally {
+    guarded.stop();
+  }
 });
 
 test("references: a file dropped or pasted is added; a 6 MB photo is fitted under 4 MB and sent; typing stays fast", async (t) => {

@@ -13,11 +13,23 @@ export function mode() {
 /** The current connection: { mode, baseUrl, apiKey? }. */
 export function connection() {
   if (mode() === "key") return { mode: "key", baseUrl: $("key-url").value.trim(), apiKey: $("api-key").value.trim() };
-  return { mode: "proxy", baseUrl: $("proxy-url").value.trim() || "/api/v1" };
+  return proxyConnection($("proxy-url").value.trim() || "/api/v1");
 }
 
-export function client(conn = connection()) {
-  return new RunbaseClient(conn.mode === "key" ? { apiKey: conn.apiKey, baseUrl: conn.baseUrl } : { baseUrl: conn.baseUrl });
+/** Through the proxy at `baseUrl`, with the user's access token when one was given. */
+export function proxyConnection(baseUrl) {
+  const accessToken = $("access-token").value.trim();
+  return accessToken ? { mode: "proxy", baseUrl, accessToken } : { mode: "proxy", baseUrl };
+}
+
+export function client({ mode, baseUrl, apiKey, accessToken }) {
+  return new RunbaseClient(mode === "key" ? { apiKey, baseUrl } : accessToken ? { baseUrl, accessToken } : { baseUrl });
+}
+
+/** The proxy serves signed-in users only: the field for the user's access token is shown. */
+export function askForToken({ focus = true } = {}) {
+  $("token-fields").hidden = false;
+  if (focus) $("access-token").focus();
 }
 
 /** Why this base URL cannot work, or null: an http(s) URL, or a path on this site ("/api/v1"). */
@@ -83,6 +95,7 @@ export async function detectBackend() {
   } catch { /* a static host: no backend info */ }
   if (backend?.backend === "simulator") $("key-url").value = new URL("/sim/v1", location.href).href;
   if (backend?.apiBase) $("proxy-url").value = backend.apiBase;
+  if (backend?.signIn) askForToken({ focus: false });
   renderConnection();
 }
 

@@ -19,6 +19,10 @@ const FIXES = {
   payload_too_large: ["The request is too large", "Use fewer or smaller reference images."],
   server_busy: ["The proxy is busy", "Wait a few seconds and try again."],
   spend_limit_reached: ["The proxy's spending limit for you is reached", "Try again later."],
+  auth_required: ["This proxy serves signed-in users only", "Paste your access token in “Access token” above, then generate again."],
+  auth_invalid: ["The proxy refused your access token", "Sign in again, paste the fresh token in “Access token” above, and generate again."],
+  auth_expired: ["Your access token has expired", "Sign in again, paste the fresh token in “Access token” above, and generate again."],
+  auth_unavailable: ["The proxy cannot check sign-ins right now", "Wait a few seconds and try again."],
   upstream_timeout: ["Runbase did not answer in time", "Try again; if a run was created it is in the history."],
   upstream_unreachable: ["The proxy could not reach Runbase", "Check the proxy's network, then try again."],
   SHARED_STATE_UNAVAILABLE: ["The proxy cannot start new runs right now", "Wait a few seconds and try again: runs already going are not affected."],
@@ -30,6 +34,7 @@ const KIND_FIXES = {
   run_failed: ["The model could not make this image", "Change the prompt or the reference images and try again."],
   decode: ["The API's answer could not be read", "Check the base URL: it should point at the API (ending in /v1), not at a web page."],
   validation: ["The input is not valid", "Fix the problems listed under the fields."],
+  auth: ["Your access token could not be used", "Sign in again, paste the fresh token in “Access token” above, and generate again."],
 };
 
 /** Errors about the key's account: through the proxy the key and its balance are the proxy
