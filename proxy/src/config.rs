@@ -29,7 +29,8 @@ use crate::upstream::Secret;
              key-holding proxy to the real API (RUNBASE_API_KEY set) or, by default, on the \
              built-in simulator.",
     after_help = "Every flag has an environment variable (shown with each); flags win. \
-                  The API key is read from RUNBASE_API_KEY only, never from a flag."
+                  The API key is read from RUNBASE_API_KEY only, never from a flag; the HS256 secret of sign-in \
+                  from RUNBASE_AUTH_HS256_SECRET only."
 )]
 pub struct Flags {
     /// Address to listen on (port 0: any free port)
