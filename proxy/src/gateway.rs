@@ -190,6 +190,31 @@ impl Gateway {
         )
     }
 
+    /// A read behind the broker: a run it knows costs the key nothing, so only unknown ids
+    /// count against the caller's budget. With sign-in a run is its creator's alone: another
+    /// user's, or one this proxy did not make (or has forgotten), is no run for this user,
+    /// and nothing is looked up upstream for it.
+    async fn admit_read(
+        &self,
+        broker: &Broker,
+        request: &Credentials<'_>,
+        id: &str,
+        plausible: bool,
+    ) -> Result<(), ApiError> {
+        self.admit_origin(request.headers)?;
+        let caller = self.caller(request).await?;
+        let known = plausible && broker.knows_anywhere(id).await;
+        match caller.user() {
+            Some(user) if !known || broker.owner(id).as_ref() != Some(user) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ApiErrorCode::RunNotFound,
+                "No run with this id for this user",
+            )),
+            _ if known || caller.user().is_some() => Ok(()),
+            _ => admit_in(&self.lookups, &caller, "lookups of unknown run ids"),
+        }
+    }
+
     fn admit_client(&self, caller: &Caller) -> Result<(), ApiError> {
         admit_in(&self.per_client, caller, "requests")
     }
@@ -377,38 +402,13 @@ async fn get_run(
         headers: &headers,
         client: client.ip(),
     };
-    // Behind the broker a run it knows costs the key nothing: only unknown ids count
-    // against the client's budget.
     let plausible = !id.is_empty()
         && id.len() <= 128
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let known = match &gw.broker {
-        Some(broker) if plausible => broker.knows_anywhere(&id).await,
-        _ => false,
-    };
     let admitted = match &gw.broker {
-        Some(broker) => match gw.admit_origin(&headers) {
-            Ok(()) => match gw.caller(&credentials).await {
-                // With sign-in a run is its creator's alone: another user's, or one this
-                // proxy did not make (or has forgotten), is no run for this user. Nothing is
-                // looked up upstream for them.
-                Ok(caller @ Caller::User(_))
-                    if !known || broker.owner(&id) != caller.user().cloned() =>
-                {
-                    Err(ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        ApiErrorCode::RunNotFound,
-                        "No run with this id for this user",
-                    ))
-                }
-                Ok(_) if known => Ok(()),
-                Ok(caller) => admit_in(&gw.lookups, &caller, "lookups of unknown run ids"),
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error),
-        },
+        Some(broker) => gw.admit_read(broker, &credentials, &id, plausible).await,
         None => gw.admit(&credentials).await.map(drop),
     };
     let response = match admitted {

@@ -308,6 +308,10 @@ async fn tokens_of_a_jwks_file_are_verified_with_the_key_s_own_algorithm() {
     assert!(accepted, "the rotated key was never used");
     let (_, output) = proxy.stop();
     assert!(output.contains("read the JWKS again"), "{output}");
+    assert!(
+        output.contains(r#"user="alice""#),
+        "the log names the user: {output}"
+    );
     // No token is logged, not even in part.
     for (token, _, _) in &refusals {
         if let Some(token) = token {
