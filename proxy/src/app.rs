@@ -39,6 +39,7 @@ pub fn app(
     connections: accept::Connections,
     auth: Option<Arc<Authenticator>>,
 ) -> Router {
+    // The spend guard and the per-caller windows count in Redis too.
     let shared_for_spend = shared.clone();
     let client = reqwest::Client::builder()
         .timeout(config.upstream_timeout)
@@ -107,7 +108,8 @@ pub fn app(
         spend: config
             .spend
             .any()
-            .then(|| spend::SpendGuard::new(config.spend, shared_for_spend)),
+            .then(|| spend::SpendGuard::new(config.spend, shared_for_spend.clone())),
+        shared: shared_for_spend,
         auth,
         auth_refusals: Mutex::new(CallerWindows::new(
             config.client_limit,

@@ -30,6 +30,7 @@ use crate::http::hosts::Hosts;
 use crate::rate_limit::{retry_after_secs, CallerWindows};
 use crate::run_request::{parse_run_request, with_valid_input};
 use crate::spend::SpendGuard;
+use crate::store::Shared;
 use crate::upstream::Upstream;
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
@@ -56,6 +57,8 @@ pub struct Gateway {
     pub spend: Option<Arc<SpendGuard>>,
     /// Who may spend; `None`: anyone (each client address is a caller).
     pub auth: Option<Arc<Authenticator>>,
+    /// With `--redis`: the per-caller windows are counted there, shared by every instance.
+    pub shared: Option<Arc<Shared>>,
     /// Refused credentials per client address: past the client limit, an address waits
     /// before its next ones are checked (each check may cost the site's sign-in endpoint).
     pub auth_refusals: Mutex<CallerWindows>,
@@ -110,7 +113,8 @@ impl Gateway {
     async fn admit(&self, request: &Credentials<'_>) -> Result<Caller, ApiError> {
         self.admit_origin(request.headers)?;
         let caller = self.caller(request).await?;
-        self.admit_client(&caller)?;
+        self.admit_in(&self.per_client, "requests", &caller, "requests")
+            .await?;
         Ok(caller)
     }
 
@@ -211,12 +215,43 @@ impl Gateway {
                 "No run with this id for this user",
             )),
             _ if known || caller.user().is_some() => Ok(()),
-            _ => admit_in(&self.lookups, &caller, "lookups of unknown run ids"),
+            _ => {
+                let what = "lookups of unknown run ids";
+                self.admit_in(&self.lookups, "lookups", &caller, what).await
+            }
         }
     }
 
-    fn admit_client(&self, caller: &Caller) -> Result<(), ApiError> {
-        admit_in(&self.per_client, caller, "requests")
+    /// One more request from `caller` in `window`, or the proxy's 429 saying when. With
+    /// Redis the window is the one every instance shares (`name`d in Redis); while Redis does
+    /// not answer, this instance's.
+    async fn admit_in(
+        &self,
+        window: &Mutex<CallerWindows>,
+        name: &str,
+        caller: &Caller,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let key = caller.to_string();
+        let shared = match &self.shared {
+            Some(shared) if shared.is_up() => {
+                let (limit, span) = crate::locked(window).limits();
+                shared.count_call(name, &key, limit, span).await
+            }
+            _ => None,
+        };
+        let counted = shared.unwrap_or_else(|| crate::locked(window).check(&key, Instant::now()));
+        counted.map_err(|wait| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                format!(
+                    "Too many {what} from this {} to the proxy: wait and retry",
+                    caller.noun()
+                ),
+            )
+            .retry_after(retry_after_secs(wait))
+        })
     }
 
     async fn forward(
@@ -444,23 +479,6 @@ async fn get_run(
         },
     };
     response
-}
-
-/// One more request from `caller` in `window`, or the proxy's 429 saying when.
-fn admit_in(window: &Mutex<CallerWindows>, caller: &Caller, what: &str) -> Result<(), ApiError> {
-    let mut window = crate::locked(window);
-    if let Err(wait) = window.check(&caller.to_string(), Instant::now()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ApiErrorCode::RateLimited,
-            format!(
-                "Too many {what} from this {} to the proxy: wait and retry",
-                caller.noun()
-            ),
-        )
-        .retry_after(retry_after_secs(wait)));
-    }
-    Ok(())
 }
 
 /// Reads a body that is refused anyway, keeping none of it, for at most `limit`.

@@ -1,6 +1,7 @@
 //! A request budget per caller: at most `limit` requests in any `window` for each, counted
 //! with the core's sliding window (the one the client keeps for itself), on this process's
-//! monotonic clock.
+//! monotonic clock. With Redis the gateway counts in Redis instead (`calls.lua`, the same
+//! window shared by every instance) and here only while Redis does not answer.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,6 +27,11 @@ impl CallerWindows {
             epoch: Instant::now(),
             windows: HashMap::new(),
         }
+    }
+
+    /// Requests per window, and the window.
+    pub fn limits(&self) -> (usize, Duration) {
+        (self.limit, Duration::from_secs_f64(self.window_ms / 1000.0))
     }
 
     /// Counts a request now; `Err(wait)` when over budget, with how long until one frees up.

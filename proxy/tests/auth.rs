@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use common::{client, code, get_json, run_body, send, upstream_seen, Redis, Server};
+use common::{client, code, get_json, run_body, send, Redis, Server};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
@@ -152,8 +152,12 @@ fn assert_refused(answer: (u16, reqwest::header::HeaderMap, Value), expected: &s
     );
 }
 
+/// Runs the simulator behind `proxy` has made for the proxy's key (its polls not counted).
 async fn upstream_creates(proxy: &Server) -> u64 {
-    upstream_seen(proxy, PROXY_KEY).await.0
+    let stats = get_json(proxy.url("/__sim/stats")).await;
+    stats["keys"][PROXY_KEY]["runs_created"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
@@ -638,10 +642,10 @@ async fn users_behind_one_address_have_their_own_spend_and_runs_across_instances
         assert_eq!((status, code(&body)), (404, "run_not_found"), "{body}");
     }
     // An id this proxy never made is no user's: nothing is asked upstream for it.
-    let before = upstream_seen(&upstream, PROXY_KEY).await.0;
     let (status, body) = read(&a, "run_invented0", &alice).await;
     assert_eq!((status, code(&body)), (404, "run_not_found"), "{body}");
-    assert_eq!(upstream_seen(&upstream, PROXY_KEY).await.0, before);
+    let stats = get_json(a.url("/__runbase/stats")).await;
+    assert_eq!(stats["runs"]["unknownFetched"], 0, "{stats}");
 
     // The stats show what each user spent, never a token.
     let stats = get_json(a.url("/__runbase/stats")).await;
@@ -653,25 +657,21 @@ async fn users_behind_one_address_have_their_own_spend_and_runs_across_instances
 }
 
 #[tokio::test]
-async fn the_client_limit_counts_per_user() {
-    let proxy = Server::start(
-        &[
-            "--test-faults",
-            "--sim-run-ms",
-            "500",
-            "--client-limit",
-            "2",
-        ],
-        &[("RUNBASE_AUTH_HS256_SECRET", SECRET)],
+async fn the_client_limit_counts_per_user_on_every_instance() {
+    let upstream = Server::start(&["--sim-run-ms", "500", "--test-faults"], &[]);
+    let redis = Redis::start();
+    let limit = ["--client-limit", "2"];
+    let (a, b) = (
+        shared_proxy(&upstream, &redis, &limit),
+        shared_proxy(&upstream, &redis, &limit),
     );
     let (alice, bob) = (token_of("alice"), token_of("bob"));
-    assert_eq!(create(&proxy, Some(&alice)).await.0, 201);
-    assert_eq!(create(&proxy, Some(&alice)).await.0, 201);
-    let (status, _, body) = create(&proxy, Some(&alice)).await;
+    assert_eq!(create(&a, Some(&alice)).await.0, 201);
+    assert_eq!(create(&b, Some(&alice)).await.0, 201);
+    let (status, headers, body) = create(&a, Some(&alice)).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("from this user"));
-    assert_eq!(create(&proxy, Some(&bob)).await.0, 201, "bob is not alice");
+    assert!(headers.contains_key("retry-after"));
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("from this user"), "{message}");
+    assert_eq!(create(&b, Some(&bob)).await.0, 201, "bob is not alice");
 }

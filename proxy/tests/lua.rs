@@ -1,5 +1,5 @@
 //! The Redis scripts are the shared form of rules the core states once: `take.lua` counts the
-//! key's window as `core::window::SlidingWindow` does, and `pause.lua` waits after a 429 as
+//! key's window and `calls.lua` each caller's as `core::window::SlidingWindow` does, and `pause.lua` waits after a 429 as
 //! `core::policy::rate_limit_backoff_ms` does. Here both run on a real redis-server against the
 //! same virtual clock (the scripts' `now` read from a key instead of Redis's clock).
 
@@ -12,6 +12,7 @@ use runbase_image::core::window::SlidingWindow;
 
 const TAKE: &str = include_str!("../src/store/lua/take.lua");
 const PAUSE: &str = include_str!("../src/store/lua/pause.lua");
+const CALLS: &str = include_str!("../src/store/lua/calls.lua");
 /// In the server every script starts with `now` from Redis's `TIME`; here, from a key.
 const VIRTUAL_NOW: &str = "local now = tonumber(redis.call('GET', 'test:now'))\n";
 
@@ -110,4 +111,49 @@ fn the_shared_pause_is_the_clients_back_off() {
         .invoke(&mut conn)
         .unwrap();
     assert_eq!(ms, 2500);
+}
+
+#[test]
+fn a_caller_s_shared_window_counts_as_the_core_window_does() {
+    let redis = Redis::start();
+    let mut conn = connect(&redis);
+    let calls = script(CALLS);
+    let (limit, window_ms) = (3usize, 1000.0);
+    let mut core = SlidingWindow::new(limit, window_ms);
+    let mut times = vec![
+        0.0, 0.0, 5.0, 6.0, 999.0, 1000.0, 1000.0, 1004.0, 1005.0, 1006.0,
+    ];
+    times.extend((0..40).map(|i| 1500.0 + 130.0 * i as f64));
+    let (mut counted, mut refused) = (0, 0);
+    for (i, now) in times.iter().enumerate() {
+        let _: () = redis::cmd("SET")
+            .arg("test:now")
+            .arg(*now as u64)
+            .query(&mut conn)
+            .unwrap();
+        let wait: u64 = calls
+            .key("calls:requests:10.0.0.1")
+            .arg(limit)
+            .arg(window_ms as u64)
+            .arg(format!("m{i}"))
+            .invoke(&mut conn)
+            .unwrap();
+        match core.try_record(*now) {
+            Ok(()) => {
+                assert_eq!(wait, 0, "request {i} at {now} ms: the core counts it");
+                counted += 1;
+            }
+            Err(core_wait) => {
+                assert_eq!(
+                    wait, core_wait as u64,
+                    "request {i} at {now} ms: the same wait"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        counted > 10 && refused > 3,
+        "{counted} counted, {refused} refused"
+    );
 }

@@ -14,6 +14,7 @@ pub(super) struct Scripts {
     pub(super) renew: Script,
     pub(super) drop_lease: Script,
     pub(super) orphans: Script,
+    pub(super) calls: Script,
 }
 
 impl Scripts {
@@ -32,6 +33,7 @@ impl Scripts {
             renew: script(include_str!("lua/renew.lua")),
             drop_lease: script(include_str!("lua/drop_lease.lua")),
             orphans: script(include_str!("lua/orphans.lua")),
+            calls: script(include_str!("lua/calls.lua")),
         }
     }
 }

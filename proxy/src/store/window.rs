@@ -164,6 +164,30 @@ impl Shared {
         }
     }
 
+    /// Counts one request of `caller` in its `name`d window, which every instance shares:
+    /// `Some(Err(wait))` over the limit, `None` when Redis did not answer.
+    pub async fn count_call(
+        &self,
+        name: &str,
+        caller: &str,
+        limit: usize,
+        window: Duration,
+    ) -> Option<Result<(), Duration>> {
+        let mut invocation = self
+            .scripts
+            .calls
+            .key(self.key(&format!("calls:{name}:{caller}")));
+        invocation
+            .arg(limit)
+            .arg(window.as_millis() as u64)
+            .arg(self.member());
+        let wait_ms: u64 = self.script(&invocation).await.ok()?;
+        Some(match wait_ms {
+            0 => Ok(()),
+            ms => Err(Duration::from_millis(ms)),
+        })
+    }
+
     /// Leaves the shared create queue (gone or timed out).
     pub async fn dequeue(&self, member: &str) {
         let mut invocation = self.scripts.dequeue.key(self.key("queue"));
