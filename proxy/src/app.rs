@@ -111,10 +111,6 @@ pub fn app(
             .then(|| spend::SpendGuard::new(config.spend, shared_for_spend.clone())),
         shared: shared_for_spend,
         auth,
-        auth_refusals: Mutex::new(CallerWindows::new(
-            config.client_limit,
-            Duration::from_secs(10),
-        )),
     };
     let backend_info = serde_json::json!({
         "backend": backend,

@@ -21,7 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use runbase_image::core::api::{ApiErrorCode, CreateRequest};
 
-use crate::auth::{AuthError, Authenticator, Caller, Credentials};
+use crate::auth::{Authenticator, Caller, Credentials};
 use crate::broker::{requested_wait, Broker};
 use crate::http::body_budget::BodyBudget;
 use crate::http::cors;
@@ -59,9 +59,6 @@ pub struct Gateway {
     pub auth: Option<Arc<Authenticator>>,
     /// With `--redis`: the per-caller windows are counted there, shared by every instance.
     pub shared: Option<Arc<Shared>>,
-    /// Refused credentials per client address: past the client limit, an address waits
-    /// before its next ones are checked (each check may cost the site's sign-in endpoint).
-    pub auth_refusals: Mutex<CallerWindows>,
 }
 
 #[derive(Clone)]
@@ -123,27 +120,9 @@ impl Gateway {
         let Some(auth) = &self.auth else {
             return Ok(Caller::Address(request.client));
         };
-        let address = request.client.to_string();
-        if let Some(wait) = crate::locked(&self.auth_refusals).blocked(&address, Instant::now()) {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ApiErrorCode::RateLimited,
-                "Too many refused credentials from this client address: wait and retry",
-            )
-            .retry_after(retry_after_secs(wait)));
-        }
-        match auth.user(request).await {
-            Ok(user) => {
-                tracing::Span::current().record("user", &*user);
-                Ok(Caller::User(user))
-            }
-            Err(error) => {
-                if !matches!(error, AuthError::Unavailable(_)) {
-                    crate::locked(&self.auth_refusals).record(&address, Instant::now());
-                }
-                Err(error.into())
-            }
-        }
+        let user = auth.user(request).await?;
+        tracing::Span::current().record("user", &*user);
+        Ok(Caller::User(user))
     }
 
     fn admit_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -208,17 +187,21 @@ impl Gateway {
         self.admit_origin(request.headers)?;
         let caller = self.caller(request).await?;
         let known = plausible && broker.knows_anywhere(id).await;
+        let what = "lookups of unknown run ids";
         match caller.user() {
-            Some(user) if !known || broker.owner(id).as_ref() != Some(user) => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                ApiErrorCode::RunNotFound,
-                "No run with this id for this user",
-            )),
-            _ if known || caller.user().is_some() => Ok(()),
-            _ => {
-                let what = "lookups of unknown run ids";
-                self.admit_in(&self.lookups, "lookups", &caller, what).await
+            Some(user) if known && broker.owner(id).as_ref() == Some(user) => Ok(()),
+            // Each id tried costs a read of the shared state: counted as a lookup.
+            Some(_) => {
+                self.admit_in(&self.lookups, "lookups", &caller, what)
+                    .await?;
+                Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ApiErrorCode::RunNotFound,
+                    "No run with this id for this user",
+                ))
             }
+            None if known => Ok(()),
+            None => self.admit_in(&self.lookups, "lookups", &caller, what).await,
         }
     }
 
@@ -470,7 +453,8 @@ async fn get_run(
                 );
                 let seen = query.get("seen").cloned();
                 let host = headers.get(header::HOST).cloned();
-                broker.get(&id, wait, seen, host).await
+                let look_up = gw.auth.is_none();
+                broker.get(&id, wait, seen, host, look_up).await
             }
             None => {
                 gw.forward(Method::GET, &format!("/runs/{id}"), &headers, None)

@@ -101,13 +101,15 @@ async fn serve(mut config: Config) {
         shared.connect_at_start().await;
     }
     let auth = match &config.auth {
-        Some(settings) => match auth::Authenticator::new(settings, auth_client()).await {
-            Ok(auth) => Some(std::sync::Arc::new(auth)),
-            Err(error) => {
-                tracing::error!("cannot check sign-ins: {error}");
-                std::process::exit(2);
+        Some(settings) => {
+            match auth::Authenticator::new(settings, auth_client(), config.client_limit).await {
+                Ok(auth) => Some(std::sync::Arc::new(auth)),
+                Err(error) => {
+                    tracing::error!("cannot check sign-ins: {error}");
+                    std::process::exit(2);
+                }
             }
-        },
+        }
         None => None,
     };
     let connections = accept::Connections::default();

@@ -183,7 +183,7 @@ fn jwt_server(jwks_source: &str) -> Server {
             "https://id.example",
             "--auth-audience",
             "runbase-proxy",
-            // The refusals below are many; their own limit has its own test.
+            // One user makes many runs here within seconds.
             "--client-limit",
             "1000",
         ],
@@ -427,33 +427,43 @@ async fn a_jwks_over_http_is_fetched_again_for_a_new_key_but_not_for_every_unkno
     assert!(site.jwks_reads.load(Ordering::SeqCst) <= 3);
 }
 
-#[tokio::test]
-async fn refused_credentials_from_one_address_are_limited() {
-    let key = SigningKey::ed25519("ed-1");
-    let path = temp_file("limited.json", &jwks(&[&key]));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_whose_new_credentials_keep_being_refused_waits_but_known_users_do_not() {
+    let site = Site::default();
+    let (base, _task) = site.clone().start().await;
+    let check = format!("{base}/auth/check");
     let proxy = Server::start(
         &[
             "--test-faults",
-            "--auth-jwks",
-            path.to_str().unwrap(),
+            "--auth-forward",
+            &check,
             "--client-limit",
             "5",
         ],
         &[],
     );
-    for _ in 0..5 {
-        assert_refused(
-            create(&proxy, Some("garbage")).await,
-            "auth_invalid",
-            "garbage",
-        );
+    let post = |cookie: String| {
+        client()
+            .post(proxy.url("/api/v1/runs"))
+            .header("cookie", cookie)
+            .json(&valid())
+    };
+    let alice = || post("session=alice-session".into());
+    assert_eq!(send(alice()).await.0, 201);
+    for i in 0..5 {
+        let guess = send(post(format!("session=guess-{i}"))).await;
+        assert_refused(guess, "auth_invalid", "a guessed cookie");
     }
-    let (status, headers, body) = create(&proxy, Some("garbage")).await;
+    let (status, headers, body) = send(post("session=guess-5".into())).await;
     assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
     assert!(headers.contains_key("retry-after"));
-    // Even good credentials wait: the address is checked before the token.
-    let (status, _, _) = create(&proxy, Some(&key.sign(&claims("alice")))).await;
-    assert_eq!(status, 429);
+    assert_eq!(
+        site.checks.load(Ordering::SeqCst),
+        6,
+        "the sixth guess was not asked"
+    );
+    // Alice, from the same address, whose answer is kept, is not held up.
+    assert_eq!(send(alice()).await.0, 201);
 }
 
 #[tokio::test]
@@ -531,13 +541,20 @@ async fn forward_auth_admits_the_site_s_users_refuses_others_and_fails_closed() 
     assert_eq!(seen["cookie"], "session=alice-session");
     assert_eq!(seen["x-forwarded-method"], "POST");
     assert_eq!(seen["x-forwarded-uri"], "/api/v1/runs");
-    // The site's answer is kept a few seconds: the run's reads ask nothing more.
+    // The site's answer for a request is kept a few seconds: reading the run again asks
+    // nothing more.
     let id = run["id"].as_str().unwrap();
-    let get = client()
-        .get(proxy.url(&format!("/api/v1/runs/{id}")))
-        .header("cookie", "session=alice-session");
-    assert_eq!(send(get).await.0, 200);
-    assert_eq!(site.checks.load(Ordering::SeqCst), 1);
+    for _ in 0..3 {
+        let get = client()
+            .get(proxy.url(&format!("/api/v1/runs/{id}")))
+            .header("cookie", "session=alice-session");
+        assert_eq!(send(get).await.0, 200);
+    }
+    assert_eq!(
+        site.checks.load(Ordering::SeqCst),
+        2,
+        "the POST's answer, then the GET's"
+    );
     // Another user of the site may not read it.
     let bob = client()
         .get(proxy.url(&format!("/api/v1/runs/{id}")))
@@ -641,16 +658,28 @@ async fn users_behind_one_address_have_their_own_spend_and_runs_across_instances
         let (status, body) = read(proxy, id, &bob).await;
         assert_eq!((status, code(&body)), (404, "run_not_found"), "{body}");
     }
+    // Trying ids counts as lookups (4 per 10 s, on every instance together): bob has tried two.
+    for proxy in [&a, &b] {
+        assert_eq!(read(proxy, id, &bob).await.0, 404);
+    }
+    let (status, body) = read(&a, id, &bob).await;
+    assert_eq!((status, code(&body)), (429, "RATE_LIMITED"), "{body}");
     // An id this proxy never made is no user's: nothing is asked upstream for it.
     let (status, body) = read(&a, "run_invented0", &alice).await;
     assert_eq!((status, code(&body)), (404, "run_not_found"), "{body}");
     let stats = get_json(a.url("/__runbase/stats")).await;
     assert_eq!(stats["runs"]["unknownFetched"], 0, "{stats}");
 
-    // The stats show what each user spent, never a token.
+    // The stats show what each user spent, by a hash of their id; never a token.
     let stats = get_json(a.url("/__runbase/stats")).await;
     let users = stats["users"].as_array().unwrap();
-    assert_eq!(users[0]["user"], "alice");
+    let digest = ring::digest::digest(&ring::digest::SHA256, b"alice");
+    let hash: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(users[0]["userHash"], hash.as_str());
+    assert!(!stats.to_string().contains("alice"), "{stats}");
     assert_eq!(users[0]["runs"], 1);
     assert!(users[0]["spentUsd"].as_f64().unwrap() > 0.0);
     assert!(!stats.to_string().contains(&alice[..20]));

@@ -2,7 +2,10 @@
 //! site's own endpoint with the request's `Cookie` and `Authorization`; a 2xx answer with
 //! `X-Runbase-User: <id>` admits that user, 401 or 403 refuses, and anything else (no answer,
 //! a 5xx, a redirect, a 2xx without the header) is a 503: the proxy fails closed. Answers are
-//! kept 5 s per credentials (by their SHA-256, never the credentials themselves).
+//! kept 5 s per request (method, path and credentials, by their SHA-256, never the credentials
+//! themselves). The endpoint is asked at most 32 times at once, and an address whose new
+//! credentials it refused more than the client limit in 10 s waits before asking again (a
+//! user whose answer is kept is never held up).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +16,7 @@ use tokio::time::Instant;
 
 use super::{user_id, AuthError, Credentials};
 use crate::locked;
+use crate::rate_limit::CallerWindows;
 
 /// The header the site's endpoint names the user in.
 pub const USER_HEADER: &str = "x-runbase-user";
@@ -22,11 +26,16 @@ const KEEP_ANSWER: Duration = Duration::from_secs(5);
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Answers kept at most (then the expired ones go, or all).
 const ANSWERS_KEPT: usize = 10_000;
+/// Requests to the endpoint at once.
+const ASKING_AT_ONCE: usize = 32;
 
 pub struct ForwardAuth {
     url: String,
     http: reqwest::Client,
     answers: Mutex<HashMap<[u8; 32], (Instant, Verdict)>>,
+    /// The endpoint's refusals per client address.
+    refusals: Mutex<CallerWindows>,
+    asking: tokio::sync::Semaphore,
 }
 
 #[derive(Clone)]
@@ -36,11 +45,16 @@ enum Verdict {
 }
 
 impl ForwardAuth {
-    pub fn new(url: &str, http: reqwest::Client) -> Self {
+    pub fn new(url: &str, http: reqwest::Client, refusals_per_10s: usize) -> Self {
         ForwardAuth {
             url: url.to_string(),
             http,
             answers: Mutex::new(HashMap::new()),
+            refusals: Mutex::new(CallerWindows::new(
+                refusals_per_10s,
+                Duration::from_secs(10),
+            )),
+            asking: tokio::sync::Semaphore::new(ASKING_AT_ONCE),
         }
     }
 
@@ -59,8 +73,14 @@ impl ForwardAuth {
             ));
         }
         let mut hashed = ring::digest::Context::new(&ring::digest::SHA256);
-        for value in [cookie, authorization] {
-            let bytes = value.map_or(&b""[..], |v| v.as_bytes());
+        let (method, path) = (request.method.as_str().as_bytes(), request.path.as_bytes());
+        for value in [
+            Some(method),
+            Some(path),
+            cookie.map(|v| v.as_bytes()),
+            authorization.map(|v| v.as_bytes()),
+        ] {
+            let bytes = value.unwrap_or_default();
             hashed.update(&(bytes.len() as u64).to_be_bytes());
             hashed.update(bytes);
         }
@@ -73,7 +93,23 @@ impl ForwardAuth {
         let verdict = match kept {
             Some(verdict) => verdict,
             None => {
-                let verdict = self.ask_endpoint(request).await?;
+                let address = request.client.to_string();
+                let now = std::time::Instant::now();
+                if let Some(wait) = locked(&self.refusals).blocked(&address, now) {
+                    return Err(AuthError::Throttled(wait));
+                }
+                let verdict = {
+                    let asking = tokio::time::timeout(ASK_TIMEOUT, self.asking.acquire());
+                    let Ok(Ok(_permit)) = asking.await else {
+                        return Err(AuthError::Unavailable(
+                            "The site's sign-in check is busy: retry shortly".into(),
+                        ));
+                    };
+                    self.ask_endpoint(request).await?
+                };
+                if matches!(verdict, Verdict::Refused) {
+                    locked(&self.refusals).record(&address, std::time::Instant::now());
+                }
                 let mut answers = locked(&self.answers);
                 if answers.len() >= ANSWERS_KEPT {
                     answers.retain(|_, (at, _)| at.elapsed() < KEEP_ANSWER);

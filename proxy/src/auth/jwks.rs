@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::time::Instant;
 
@@ -21,6 +19,8 @@ const REREAD_AFTER: Duration = Duration::from_secs(10);
 const MAX_AGE: Duration = Duration::from_secs(300);
 /// The longest a JWKS URL may take to answer.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest key set read (a real one is a few KB).
+const MAX_SET_BYTES: usize = 1 << 20;
 
 pub struct Jwks {
     source: String,
@@ -41,11 +41,11 @@ struct KeySet {
 impl Jwks {
     pub async fn load(source: &str, http: reqwest::Client) -> Result<Jwks, String> {
         let keys = read(source, &http).await?;
-        if keys.is_empty() {
-            return Err(format!(
-                "the key set at {source} has no key this proxy can verify with (RSA, P-256, \
-                 P-384 or Ed25519)"
-            ));
+        if source.starts_with("http://") {
+            tracing::warn!(
+                "the JWKS is read over plain http: whoever is on the way can add keys; use https \
+                 unless {source} is on a private network"
+            );
         }
         let now = Instant::now();
         Ok(Jwks {
@@ -118,8 +118,8 @@ async fn read(
     source: &str,
     http: &reqwest::Client,
 ) -> Result<HashMap<Option<String>, (DecodingKey, Algorithm)>, String> {
-    let text = if source.starts_with("https://") || source.starts_with("http://") {
-        let answer = http
+    let bytes = if source.starts_with("https://") || source.starts_with("http://") {
+        let mut answer = http
             .get(source)
             .timeout(FETCH_TIMEOUT)
             .send()
@@ -128,26 +128,48 @@ async fn read(
         if !answer.status().is_success() {
             return Err(format!("{source} answered HTTP {}", answer.status()));
         }
-        answer
-            .text()
+        let mut bytes = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
             .await
             .map_err(|e| format!("cannot read {source}: {e}"))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_SET_BYTES {
+                return Err(format!("{source} is over {MAX_SET_BYTES} bytes"));
+            }
+        }
+        bytes
     } else {
-        tokio::fs::read_to_string(source)
+        tokio::fs::read(source)
             .await
             .map_err(|e| format!("cannot read {source}: {e}"))?
     };
-    let set: JwkSet = serde_json::from_str(&text)
-        .map_err(|e| format!("{source} is not a JSON Web Key Set: {e}"))?;
-    Ok(set
-        .keys
-        .iter()
-        .filter_map(|jwk| {
-            let algorithm = algorithm(jwk)?;
-            let key = DecodingKey::from_jwk(jwk).ok()?;
+    // Key by key: one this proxy cannot use (another curve, a newer type) is left out, not
+    // the whole set.
+    let set: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{source} is not JSON: {e}"))?;
+    let Some(serde_json::Value::Array(set)) = set.get("keys").cloned() else {
+        return Err(format!(
+            "{source} is not a JSON Web Key Set: no \"keys\" array"
+        ));
+    };
+    let keys: HashMap<_, _> = set
+        .into_iter()
+        .filter_map(|value| {
+            let jwk: Jwk = serde_json::from_value(value).ok()?;
+            let algorithm = algorithm(&jwk)?;
+            let key = DecodingKey::from_jwk(&jwk).ok()?;
             Some((jwk.common.key_id.clone(), (key, algorithm)))
         })
-        .collect())
+        .collect();
+    if keys.is_empty() {
+        return Err(format!(
+            "the key set at {source} has no key this proxy can verify with (RSA, P-256, P-384 \
+             or Ed25519)"
+        ));
+    }
+    Ok(keys)
 }
 
 /// The algorithm a key verifies: the one it declares, when that fits the key, else its

@@ -87,6 +87,8 @@ pub enum AuthError {
     Expired,
     /// They could not be checked (the key set or the forward-auth endpoint is away).
     Unavailable(String),
+    /// Too many refused lately from this address: not checked now.
+    Throttled(std::time::Duration),
 }
 
 impl From<AuthError> for ApiError {
@@ -107,6 +109,14 @@ impl From<AuthError> for ApiError {
             AuthError::Unavailable(message) => {
                 return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable", message)
                     .retry_after(5)
+            }
+            AuthError::Throttled(wait) => {
+                return ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    runbase_image::core::api::ApiErrorCode::RateLimited,
+                    "Too many refused credentials from this client address: wait and retry",
+                )
+                .retry_after(crate::rate_limit::retry_after_secs(wait))
             }
         };
         ApiError::new(StatusCode::UNAUTHORIZED, code, message).challenge(challenge)
@@ -142,7 +152,13 @@ pub enum Authenticator {
 impl Authenticator {
     /// Ready to check requests: a JWKS is read now, so a wrong path or URL stops the server at
     /// start rather than refusing every user.
-    pub async fn new(settings: &AuthSettings, http: reqwest::Client) -> Result<Self, String> {
+    /// `refusals_per_10s`: forward-auth refusals an address may draw before its next new
+    /// credentials wait (each costs the site's endpoint a request).
+    pub async fn new(
+        settings: &AuthSettings,
+        http: reqwest::Client,
+        refusals_per_10s: usize,
+    ) -> Result<Self, String> {
         Ok(match settings {
             AuthSettings::Jwks { source, claims } => {
                 Authenticator::Jwt(JwtVerifier::with_jwks(source, claims.clone(), http).await?)
@@ -151,7 +167,9 @@ impl Authenticator {
                 secret.expose().as_bytes(),
                 claims.clone(),
             )),
-            AuthSettings::Forward { url } => Authenticator::Forward(ForwardAuth::new(url, http)),
+            AuthSettings::Forward { url } => {
+                Authenticator::Forward(ForwardAuth::new(url, http, refusals_per_10s))
+            }
         })
     }
 

@@ -194,12 +194,13 @@ impl Broker {
                             let Some(broker) = broker.upgrade() else {
                                 return;
                             };
-                            let slot = locked(&broker.table)
+                            let entry = locked(&broker.table)
                                 .runs
                                 .get(&id)
-                                .map(|e| e.tx.borrow().clone());
-                            if let Some(Slot::Run(run)) = slot {
-                                shared.put_run(&run, None, broker.config.keep_finished);
+                                .map(|e| (e.tx.borrow().clone(), e.owner.clone()));
+                            if let Some((Slot::Run(run), owner)) = entry {
+                                let keep = broker.config.keep_finished;
+                                shared.put_run(&run, None, owner.as_deref(), keep);
                             }
                         }
                         _ => {}

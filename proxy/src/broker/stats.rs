@@ -107,15 +107,25 @@ impl Broker {
     }
 }
 
-/// The users who spent most through this instance (ids only: never a token).
+/// The users who spent most through this instance, each by the first 16 hex digits of the
+/// SHA-256 of their id: the stats answer whoever reaches the server, and an id is often an
+/// e-mail address.
 fn top_users(users: &HashMap<Arc<str>, (u64, u64)>) -> Value {
     let mut top: Vec<_> = users.iter().collect();
     top.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(b.0)));
     top.iter()
         .take(USERS_SHOWN)
         .map(|(user, (runs, spent))| {
-            json!({ "user": user.to_string(), "runs": runs, "spentUsd": *spent as f64 / 1e6 })
+            json!({ "userHash": user_hash(user), "runs": runs, "spentUsd": *spent as f64 / 1e6 })
         })
+        .collect()
+}
+
+fn user_hash(user: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, user.as_bytes());
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect()
 }
 

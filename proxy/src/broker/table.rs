@@ -58,7 +58,8 @@ impl Broker {
         };
         if changed {
             if let Some(shared) = &self.shared {
-                shared.put_run(&run, None, self.config.keep_finished);
+                let owner = entry.owner.as_deref();
+                shared.put_run(&run, None, owner, self.config.keep_finished);
             }
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
         }
@@ -88,7 +89,8 @@ impl Broker {
     }
 
     /// `GET /runs/{id}`: from the table; an id it does not know is fetched once (and then
-    /// followed if it is not finished). With a wait, answers when the status differs from
+    /// followed if it is not finished), when `look_up` (with sign-in, a run the table no
+    /// longer holds is no user's: 404). With a wait, answers when the status differs from
     /// `seen` (without `seen`: when the run is finished) or when the wait ends.
     pub async fn get(
         self: &Arc<Self>,
@@ -96,15 +98,17 @@ impl Broker {
         wait: Duration,
         seen: Option<String>,
         host: Option<HeaderValue>,
+        look_up: bool,
     ) -> Response {
-        self.knows_anywhere(id).await;
-        if self.known_gone(id) {
-            return ApiError::new(
-                StatusCode::NOT_FOUND,
-                ApiErrorCode::RunNotFound,
-                "No run with this id (the API said so lately)",
-            )
-            .into_response();
+        let known = self.knows_anywhere(id).await;
+        let gone = if self.known_gone(id) {
+            Some("No run with this id (the API said so lately)")
+        } else {
+            (!known && !look_up).then_some("No run with this id for this user")
+        };
+        if let Some(message) = gone {
+            return ApiError::new(StatusCode::NOT_FOUND, ApiErrorCode::RunNotFound, message)
+                .into_response();
         }
         let mut rx = {
             let mut table = locked(&self.table);

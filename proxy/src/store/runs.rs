@@ -13,7 +13,7 @@ use crate::locked;
 pub(super) struct RunWrite {
     json: String,
     meta: Option<String>,
-    /// The user who created it: written with its first state, kept as long as it may live.
+    /// The user who created it (with sign-in): written with every state, to live as long.
     owner: Option<String>,
     finished: bool,
     keep_finished: Duration,
@@ -136,15 +136,18 @@ impl Shared {
 
     /// A run's new state, written in order by the writer task (only the latest of a run is
     /// kept while Redis is away, so nothing piles up).
-    pub fn put_run(&self, run: &Run, meta: Option<&Meta>, keep_finished: Duration) {
+    pub fn put_run(
+        &self,
+        run: &Run,
+        meta: Option<&Meta>,
+        owner: Option<&str>,
+        keep_finished: Duration,
+    ) {
         let mut writes = locked(&self.writes);
-        let pending = writes.get(&run.id);
         let meta = meta
             .map(Meta::encode)
-            .or_else(|| pending.and_then(|w| w.meta.clone()));
-        // A first state not written yet carries the owner, which must not be lost with it.
-        let owner = pending.and_then(|w| w.owner.clone());
-        let Some(write) = RunWrite::new(run, meta, owner.as_deref(), keep_finished) else {
+            .or_else(|| writes.get(&run.id).and_then(|w| w.meta.clone()));
+        let Some(write) = RunWrite::new(run, meta, owner, keep_finished) else {
             return;
         };
         writes.insert(run.id.clone(), write);
@@ -209,12 +212,11 @@ impl Shared {
             .arg(ttl)
             .ignore();
         if let Some(owner) = &write.owner {
-            let lives = (RUN_TTL + write.keep_finished).as_millis() as u64;
             pipe.cmd("SET")
                 .arg(self.key(&format!("owner:{id}")))
                 .arg(owner)
                 .arg("PX")
-                .arg(lives)
+                .arg(ttl)
                 .ignore();
         }
         if write.finished {

@@ -52,7 +52,7 @@ impl Inner {
                     let settled = op.scope.settle(&promise).await;
                     let settled = settled.map_err(|stop| op.stopped(stop))?;
                     let value = token
-                        .read(settled)
+                        .read(settled, generation)
                         .map_err(|e| e.with_run(op.run_id.as_deref()))?;
                     sent_headers.push(("Authorization".into(), format!("Bearer {value}")));
                     Some((token, generation))

@@ -67,8 +67,13 @@ impl AccessToken {
         (promise.clone(), asked.get())
     }
 
-    /// The token the promise gave, or why there is none (the function's error is the cause).
-    pub(super) fn read(&self, settled: Result<JsValue, JsValue>) -> Result<String, Rejection> {
+    /// The token the promise of asking `generation` gave, or why there is none (the
+    /// function's error is the cause).
+    pub(super) fn read(
+        &self,
+        settled: Result<JsValue, JsValue>,
+        generation: u32,
+    ) -> Result<String, Rejection> {
         let (message, cause) = match settled {
             Ok(value) => match value.as_string() {
                 Some(token) if usable(&token) => return Ok(token.trim().into()),
@@ -79,17 +84,15 @@ impl AccessToken {
             },
             Err(thrown) => ("options.accessToken() failed: see the cause", Some(thrown)),
         };
-        // The next request asks again.
-        if let AccessToken::Asked { answer, .. } = self {
-            *answer.borrow_mut() = None;
-        }
+        // The next request asks again (unless another has asked since).
+        self.expired(generation);
         let mut error = RunbaseError::new(ErrorKind::Auth, message);
         error.code = Some("access_token_unavailable".into());
         Err(Rejection::caused(error, cause))
     }
 
-    /// The proxy said the token of `generation` has expired: the next `get` asks for a fresh
-    /// one. `false` when there is none to ask for (a fixed token), so nothing to retry with.
+    /// The token of `generation` is no good (expired, or never given): the next `promise`
+    /// asks for a fresh one. `false` when there is none to ask for (a fixed token), so nothing to retry with.
     pub(super) fn expired(&self, generation: u32) -> bool {
         match self {
             AccessToken::Fixed(_) => false,
