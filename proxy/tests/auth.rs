@@ -153,6 +153,17 @@ fn assert_refused(answer: (u16, reqwest::header::HeaderMap, Value), expected: &s
 }
 
 /// Runs the simulator behind `proxy` has made for the proxy's key (its polls not counted).
+/// Whether a create with `token` is taken within 15 s (a new key is read within 10 s).
+async fn accepted_within_15s(proxy: &Server, token: &str) -> bool {
+    for _ in 0..30 {
+        if create(proxy, Some(token)).await.0 == 201 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
+}
+
 async fn upstream_creates(proxy: &Server) -> u64 {
     let stats = get_json(proxy.url("/__sim/stats")).await;
     stats["keys"][PROXY_KEY]["runs_created"]
@@ -301,15 +312,10 @@ async fn tokens_of_a_jwks_file_are_verified_with_the_key_s_own_algorithm() {
     let rotated = SigningKey::ed25519("ed-2");
     temp_file("keys.json", &jwks(&[&rotated]));
     let token = rotated.sign(&claims("alice"));
-    let mut accepted = false;
-    for _ in 0..30 {
-        if create(&proxy, Some(&token)).await.0 == 201 {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert!(accepted, "the rotated key was never used");
+    assert!(
+        accepted_within_15s(&proxy, &token).await,
+        "the rotated key was never used"
+    );
     let (_, output) = proxy.stop();
     assert!(output.contains("read the JWKS again"), "{output}");
     assert!(
@@ -415,15 +421,10 @@ async fn a_jwks_over_http_is_fetched_again_for_a_new_key_but_not_for_every_unkno
     let second = SigningKey::rsa("rsa-2");
     *site.jwks.lock().unwrap() = jwks(&[&first, &second]);
     let token = second.sign(&claims("bob"));
-    let mut accepted = false;
-    for _ in 0..30 {
-        if create(&proxy, Some(&token)).await.0 == 201 {
-            accepted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert!(accepted, "the new key was never fetched");
+    assert!(
+        accepted_within_15s(&proxy, &token).await,
+        "the new key was never fetched"
+    );
     assert!(site.jwks_reads.load(Ordering::SeqCst) <= 3);
 }
 
@@ -613,6 +614,15 @@ fn shared_proxy(upstream: &Server, redis: &Redis, extra: &[&str]) -> Server {
     )
 }
 
+/// The simulator, a redis-server, and two proxies of its key sharing state through it.
+fn two_instances(extra: &[&str]) -> (Server, Redis, Server, Server) {
+    let upstream = Server::start(&["--sim-run-ms", "500", "--test-faults"], &[]);
+    let redis = Redis::start();
+    let a = shared_proxy(&upstream, &redis, extra);
+    let b = shared_proxy(&upstream, &redis, extra);
+    (upstream, redis, a, b)
+}
+
 fn token_of(user: &str) -> String {
     hs256(
         &json!({ "alg": "HS256", "typ": "JWT" }),
@@ -623,14 +633,8 @@ fn token_of(user: &str) -> String {
 
 #[tokio::test]
 async fn users_behind_one_address_have_their_own_spend_and_runs_across_instances() {
-    let upstream = Server::start(&["--sim-run-ms", "500", "--test-faults"], &[]);
-    let redis = Redis::start();
     // A 1K run costs $0.05: two per user per hour.
-    let limits = ["--spend-per-client-hour-usd", "0.12"];
-    let (a, b) = (
-        shared_proxy(&upstream, &redis, &limits),
-        shared_proxy(&upstream, &redis, &limits),
-    );
+    let (_upstream, _redis, a, b) = two_instances(&["--spend-per-client-hour-usd", "0.12"]);
     let (alice, bob) = (token_of("alice"), token_of("bob"));
     let (status, _, first) = create(&a, Some(&alice)).await;
     assert_eq!(status, 201, "{first}");
@@ -687,13 +691,7 @@ async fn users_behind_one_address_have_their_own_spend_and_runs_across_instances
 
 #[tokio::test]
 async fn the_client_limit_counts_per_user_on_every_instance() {
-    let upstream = Server::start(&["--sim-run-ms", "500", "--test-faults"], &[]);
-    let redis = Redis::start();
-    let limit = ["--client-limit", "2"];
-    let (a, b) = (
-        shared_proxy(&upstream, &redis, &limit),
-        shared_proxy(&upstream, &redis, &limit),
-    );
+    let (_upstream, _redis, a, b) = two_instances(&["--client-limit", "2"]);
     let (alice, bob) = (token_of("alice"), token_of("bob"));
     assert_eq!(create(&a, Some(&alice)).await.0, 201);
     assert_eq!(create(&b, Some(&alice)).await.0, 201);

@@ -28,6 +28,15 @@ fn connect(redis: &Redis) -> redis::Connection {
     }
 }
 
+/// The virtual clock's time, in ms.
+fn set_now(conn: &mut redis::Connection, now: f64) {
+    let _: () = redis::cmd("SET")
+        .arg("test:now")
+        .arg(now as u64)
+        .query(conn)
+        .unwrap();
+}
+
 fn script(body: &str) -> Script {
     Script::new(&format!("{VIRTUAL_NOW}{body}"))
 }
@@ -48,11 +57,7 @@ fn the_shared_window_grants_as_the_core_window_does() {
     times.extend([6000.0; 8]);
     let (mut granted, mut refused) = (0, 0);
     for (i, now) in times.iter().enumerate() {
-        let _: () = redis::cmd("SET")
-            .arg("test:now")
-            .arg(*now as u64)
-            .query(&mut conn)
-            .unwrap();
+        set_now(&mut conn, *now);
         // A slot granted now counts until now + window, as an event in the core's window.
         let (ok, wait): (i64, i64) = take
             .key("slots")
@@ -126,11 +131,7 @@ fn a_caller_s_shared_window_counts_as_the_core_window_does() {
     times.extend((0..40).map(|i| 1500.0 + 130.0 * i as f64));
     let (mut counted, mut refused) = (0, 0);
     for (i, now) in times.iter().enumerate() {
-        let _: () = redis::cmd("SET")
-            .arg("test:now")
-            .arg(*now as u64)
-            .query(&mut conn)
-            .unwrap();
+        set_now(&mut conn, *now);
         let wait: u64 = calls
             .key("calls:requests:10.0.0.1")
             .arg(limit)
