@@ -63,29 +63,18 @@ impl ForwardAuth {
     }
 
     pub async fn ask(&self, request: &Credentials<'_>) -> Result<Arc<str>, AuthError> {
-        let cookie = request.headers.get(header::COOKIE);
-        let authorization = request.headers.get(header::AUTHORIZATION);
-        if cookie.is_none() && authorization.is_none() {
+        let credentials = [header::COOKIE, header::AUTHORIZATION];
+        if !credentials
+            .iter()
+            .any(|name| request.headers.contains_key(name))
+        {
             return Err(AuthError::Required(
                 "This proxy serves signed-in users only: sign in to the site (its session \
                  cookie), or send the user's access token as Authorization: Bearer <token>"
                     .into(),
             ));
         }
-        let mut hashed = ring::digest::Context::new(&ring::digest::SHA256);
-        let (method, path) = (request.method.as_str().as_bytes(), request.path.as_bytes());
-        for value in [
-            Some(method),
-            Some(path),
-            cookie.map(|v| v.as_bytes()),
-            authorization.map(|v| v.as_bytes()),
-        ] {
-            let bytes = value.unwrap_or_default();
-            hashed.update(&(bytes.len() as u64).to_be_bytes());
-            hashed.update(bytes);
-        }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(hashed.finish().as_ref());
+        let key = answer_key(request);
         let kept = locked(&self.answers)
             .get(&key)
             .filter(|(at, _)| at.elapsed() < KEEP_ANSWER)
@@ -173,4 +162,21 @@ impl ForwardAuth {
             .map(Verdict::User)
             .map_err(|why| unavailable(format!("{}'s {USER_HEADER}: {why}", self.url)))
     }
+}
+
+/// What an answer is kept under: the SHA-256 of the method, the path and the credentials
+/// (each with its length, so that no two requests can run together the same).
+fn answer_key(request: &Credentials<'_>) -> [u8; 32] {
+    let mut hashed = ring::digest::Context::new(&ring::digest::SHA256);
+    let headers = [header::COOKIE, header::AUTHORIZATION].map(|name| request.headers.get(name));
+    let parts = [request.method.as_str().as_bytes(), request.path.as_bytes()]
+        .into_iter()
+        .chain(headers.iter().map(|v| v.map_or(&b""[..], |v| v.as_bytes())));
+    for bytes in parts {
+        hashed.update(&(bytes.len() as u64).to_be_bytes());
+        hashed.update(bytes);
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(hashed.finish().as_ref());
+    key
 }
