@@ -12,8 +12,10 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use tower::Layer;
+use tower_http::compression::{Compression, CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use crate::auth::Authenticator;
 use crate::broker::scheduler::Scheduler;
@@ -132,7 +134,7 @@ pub fn app(
         stats
     };
     let stats_text = stats.clone();
-    let static_files = ServeDir::new(&config.www).append_index_html_on_directories(true);
+    let page = ServeDir::new(&config.www).append_index_html_on_directories(true);
     router
         .nest(&config.api_prefix, Arc::new(gateway).router())
         .route(
@@ -153,9 +155,14 @@ pub fn app(
                     .into_response()
             }),
         )
-        .nest_service("/pkg", ServeDir::new(&config.pkg))
-        .fallback_service(static_files)
+        .nest_service("/pkg", static_files(ServeDir::new(&config.pkg)))
+        .fallback_service(static_files(page))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Answers that change (runs, stats) are never kept; the files set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -165,4 +172,19 @@ pub fn app(
             hosts::only_own_hosts,
         ))
         .layer(axum::middleware::from_fn(trace::request_span))
+}
+
+/// The demo's and the package's files: compressed with brotli or gzip as the browser accepts
+/// (the `.wasm` too; never the API, whose long-polls must not wait on an encoder), and
+/// revalidated on each use: their names carry no content hash, so a new build is seen at once,
+/// and an unchanged file costs a `304 Not Modified` through `Last-Modified`.
+fn static_files(files: ServeDir) -> Compression<SetResponseHeader<ServeDir, HeaderValue>> {
+    // Brotli's own default (11) takes far too long for answers made on the fly; 5 is about
+    // gzip's speed with smaller output.
+    let compression = CompressionLayer::new().quality(CompressionLevel::Precise(5));
+    let revalidate = SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    compression.layer(revalidate.layer(files))
 }

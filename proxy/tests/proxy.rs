@@ -737,3 +737,99 @@ async fn json_logs_name_the_run_and_never_a_secret() {
         assert!(!output.contains(secret), "{secret} is in the log: {output}");
     }
 }
+
+/// What the reqwest of these tests gets, undecoded: it has no decompression of its own.
+async fn fetch(url: String, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = client().get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("an answer")
+}
+
+#[tokio::test]
+async fn files_are_compressed_as_accepted_and_revalidated_and_api_answers_are_neither() {
+    use std::io::Read;
+    // A package directory of the test's own: the real one is built later in scripts/test.
+    let pkg = std::env::temp_dir().join(format!("runbase-pkg-{}", std::process::id()));
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm: Vec<u8> = (0..64_000u32)
+        .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+        .collect();
+    std::fs::write(pkg.join("module_bg.wasm"), &wasm).unwrap();
+    let server = Server::start(
+        &["--pkg", pkg.to_str().unwrap(), "--sim-run-ms", "300"],
+        &[],
+    );
+    let wasm_url = server.url("/pkg/module_bg.wasm");
+
+    let answer = fetch(
+        wasm_url.clone(),
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    let headers = answer.headers().clone();
+    assert_eq!(
+        headers["content-encoding"], "br",
+        "brotli when the browser takes it"
+    );
+    assert_eq!(headers["content-type"], "application/wasm");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["vary"], "accept-encoding");
+    let body = answer.bytes().await.unwrap();
+    assert!(
+        body.len() < wasm.len() / 4,
+        "{} bytes for {}",
+        body.len(),
+        wasm.len()
+    );
+    let mut decoded = Vec::new();
+    brotli_decompressor::Decompressor::new(&body[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, wasm);
+
+    let answer = fetch(wasm_url.clone(), &[("accept-encoding", "gzip")]).await;
+    assert_eq!(answer.headers()["content-encoding"], "gzip");
+    let body = answer.bytes().await.unwrap();
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, wasm);
+
+    // Without Accept-Encoding: the bytes as they are.
+    let answer = fetch(wasm_url.clone(), &[]).await;
+    assert!(!answer.headers().contains_key("content-encoding"));
+    assert_eq!(answer.bytes().await.unwrap(), wasm);
+
+    // The page: revalidated, and 304 when unchanged.
+    let page = fetch(server.url("/"), &[("accept-encoding", "br")]).await;
+    assert_eq!(page.headers()["content-encoding"], "br");
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let modified = page.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let again = fetch(server.url("/"), &[("if-modified-since", &modified)]).await;
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // The API: never compressed (a long-poll must not wait on an encoder), never kept.
+    let create = client()
+        .post(server.url("/api/v1/runs"))
+        .header("accept-encoding", "gzip, br")
+        .json(&valid());
+    let (status, headers, run) = send(create).await;
+    assert_eq!(status, 201, "{run}");
+    assert!(!headers.contains_key("content-encoding"));
+    assert_eq!(headers["cache-control"], "no-store");
+    let id = run["id"].as_str().unwrap();
+    let url = server.url(&format!("/api/v1/runs/{id}?wait=5"));
+    let poll = fetch(url, &[("accept-encoding", "gzip, br")]).await;
+    assert!(!poll.headers().contains_key("content-encoding"));
+    assert_eq!(poll.headers()["cache-control"], "no-store");
+    let stats = fetch(server.url("/__runbase/stats"), &[]).await;
+    assert_eq!(stats.headers()["cache-control"], "no-store");
+    let _ = std::fs::remove_dir_all(&pkg);
+}
