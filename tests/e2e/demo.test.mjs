@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
+import { getModelFacts } from "../../pkg/node.js";
 
 let server, browser;
 before(async () => {
@@ -204,6 +205,38 @@ for (const [name, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
     });
   }
 }
+
+test("the page does not move while it starts: layout shift under 0.01 at every width, light and dark; index.html's pickers are the model's", async () => {
+  const html = await (await fetch(`${server.url}/`)).text();
+  const values = (name) => [...html.matchAll(new RegExp(`name="${name}" value="([^"]+)"`, "g"))].map((m) => m[1]);
+  const facts = getModelFacts();
+  assert.deepEqual(values("aspect_ratio"), facts.aspectRatios, "index.html's ratios are getModelFacts()'s");
+  assert.deepEqual(values("resolution"), facts.resolutions, "index.html's resolutions are getModelFacts()'s");
+  for (const colorScheme of ["light", "dark"]) {
+    for (const width of [360, 390, 768, 1024, 1280, 1440, 1920]) {
+      const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+      const page = await context.newPage();
+      await page.addInitScript(() => {
+        window.shifts = [];
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) {
+            if (!entry.hadRecentInput) window.shifts.push({ value: entry.value, nodes: entry.sources.map((s) => s.node?.id || s.node?.className || s.node?.nodeName) });
+          }
+        }).observe({ type: "layout-shift", buffered: true });
+      });
+      await page.goto(`${server.url}/`);
+      await page.locator("#backend.simulated").waitFor();
+      await page.locator("#estimate strong").waitFor();
+      // What is filled in after start-up (the badge, the price, the verdict) is there; a
+      // moment more for anything late.
+      await page.waitForTimeout(500);
+      const shifts = await page.evaluate(() => window.shifts);
+      const total = shifts.reduce((sum, shift) => sum + shift.value, 0);
+      assert.ok(total < 0.01, `${width} px, ${colorScheme}: layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
+      await context.close();
+    }
+  }
+});
 
 test("an error after Generate is on screen and focused, at both widths, with the previous image dimmed", async () => {
   for (const size of [LAPTOP, PHONE]) {

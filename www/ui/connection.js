@@ -5,6 +5,8 @@ import { $, stored } from "./dom.js";
 
 const KEY_KEY = "runbase-demo-key";
 let backend = null; // { backend: "simulator" | "runbase", apiBase } from our server, if any
+/** Whether the server has been asked: until then the badge keeps saying "connecting…". */
+let detected = false;
 
 export function mode() {
   return document.querySelector('input[name="mode"]:checked').value;
@@ -66,7 +68,7 @@ export function renderConnection() {
   const badge = $("backend");
   let host = "";
   try { host = new URL(conn.baseUrl, location.href).host; } catch { /* shown as a problem below */ }
-  const [text, tone] = simulated(conn)
+  const [text, tone] = !detected ? [badge.textContent, ""] : simulated(conn)
     ? [conn.mode === "key" ? "Your key → the simulator: images are drawn locally, nothing is charged"
       : "Simulator: images are drawn locally, nothing is charged", "simulated"]
     : conn.mode === "key" ? [`Your key → ${host || "?"}: runs are real and paid`, "paid"]
@@ -93,6 +95,7 @@ export async function detectBackend() {
     const answer = await fetch("/__runbase/backend", { headers: { Accept: "application/json" } });
     if (answer.ok) backend = await answer.json();
   } catch { /* a static host: no backend info */ }
+  detected = true;
   if (backend?.backend === "simulator") $("key-url").value = new URL("/sim/v1", location.href).href;
   if (backend?.apiBase) $("proxy-url").value = backend.apiBase;
   if (backend?.signIn) askForToken({ focus: false });

@@ -42,6 +42,9 @@ export function pixelSize(resolution, ratio) {
 
 export function buildPickers() {
   const facts = state.facts;
+  // index.html holds the same pickers for the first paint; they are made again from the facts.
+  $("ratios").replaceChildren();
+  $("resolutions").replaceChildren();
   for (const ratio of facts.aspectRatios) {
     const [w, h] = ratio.split(":").map(Number);
     const shape = el("span", { class: "shape", "aria-hidden": "true" });
@@ -55,6 +58,8 @@ export function buildPickers() {
     $("resolutions").append(el("label", {}, input, el("span", { class: "res-name", textContent: resolution }),
       el("span", { class: "res-size" }), el("span", { class: "visually-hidden res-reason" })));
   }
+  // Their sizes and availability at once: the pickers must look as index.html drew them.
+  offerResolutions();
 }
 
 /** Sizes in pixels for the chosen ratio; resolutions the ratio does not allow are disabled,
@@ -138,6 +143,8 @@ export function setupForm(onGenerate) {
     if (event.target.id === "prompt") state.promptTouched = true;
     if (event.target.id !== "ref-url" && event.target.id !== "ref-file") check();
   });
+  // index.html holds the same chips for the first paint.
+  for (const chip of $("presets").querySelectorAll(".chip")) chip.remove();
   for (const [index, preset] of PRESETS.entries()) {
     const button = el("button", { type: "button", class: "chip", textContent: preset.name });
     button.addEventListener("click", () => fillForm({ prompt: preset.prompt, aspect_ratio: preset.ratio }));
