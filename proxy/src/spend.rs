@@ -103,11 +103,7 @@ return 0
     fn windows(&self, client: &Caller, now_ms: i64) -> Vec<Window> {
         let (hour, day) = (now_ms.div_euclid(HOUR_MS), now_ms.div_euclid(DAY_MS));
         let mut windows = Vec::new();
-        let who = if client.user().is_some() {
-            "user"
-        } else {
-            "client"
-        };
+        let who = client.noun();
         let mut add = |limit: Option<u64>, key: String, resets_at_ms: i64, what: String| {
             if let Some(limit) = limit {
                 windows.push(Window {

@@ -30,7 +30,6 @@ pub struct Jwks {
     reading: tokio::sync::Mutex<()>,
 }
 
-#[derive(Clone)]
 struct KeySet {
     /// By `kid` (`None`: a key without one).
     keys: HashMap<Option<String>, (DecodingKey, Algorithm)>,
@@ -67,12 +66,20 @@ impl Jwks {
 
     /// The key a token names by `kid`, and the algorithm it is for.
     pub async fn key(&self, kid: Option<&str>) -> Result<(DecodingKey, Algorithm), AuthError> {
-        let set = locked(&self.set).clone();
-        let found = find(&set, kid);
-        if found.as_ref().is_ok() && set.read_at.elapsed() < MAX_AGE {
+        // Only the key found is copied out of the lock, not the set.
+        let (found, fresh, may_read) = {
+            let set = locked(&self.set);
+            let fresh = set.read_at.elapsed() < MAX_AGE;
+            (
+                find(&set, kid),
+                fresh,
+                set.tried_at.elapsed() >= REREAD_AFTER,
+            )
+        };
+        if found.is_ok() && fresh {
             return found;
         }
-        if set.tried_at.elapsed() >= REREAD_AFTER {
+        if may_read {
             self.read_again().await;
         }
         find(&locked(&self.set), kid)

@@ -56,10 +56,10 @@ impl Caller {
         }
     }
 
-    /// "client address" or "user", for messages.
+    /// "client" or "user", for messages.
     pub fn noun(&self) -> &'static str {
         match self {
-            Caller::Address(_) => "client address",
+            Caller::Address(_) => "client",
             Caller::User(_) => "user",
         }
     }
