@@ -16,6 +16,7 @@ import { validate as valibot } from "./validators/valibot.mjs";
 import { validate as handwritten } from "./validators/handwritten.mjs";
 import { benchInputs } from "./inputs.mjs";
 import { timeAll } from "./measure.mjs";
+import { CATEGORIES, lighthouseRuns } from "./lighthouse.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -24,6 +25,8 @@ const smoke = process.argv.includes("--smoke");
 const log = (...args) => console.error("bench:", ...args);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kb = (n) => (n / 1024).toFixed(1);
+const BUILT = "the demo as built (dist/)";
+const LIGHTHOUSE_RUNS = 3;
 
 function compressed(bytes) {
   return {
@@ -185,6 +188,7 @@ function versions() {
     "runbase-image": JSON.parse(readFileSync(join(ROOT, "pkg", "package.json"), "utf8")).version,
     replicate: v("replicate"), "@fal-ai/client": v("@fal-ai/client"), openai: v("openai"), zod: v("zod"),
     valibot: v("valibot"), esbuild: v("esbuild"), node: process.version, chromium,
+    lighthouse: JSON.parse(readFileSync(join(ROOT, "node_modules", "lighthouse", "package.json"), "utf8")).version,
   };
 }
 
@@ -218,8 +222,12 @@ function report(r) {
     `- Start-up to the first validation ≤ 1.2× the zod bundle's: **${metOrMissed(startupRatio <= 1.2)}** (${startupRatio.toFixed(2)}×).`,
     ...Object.entries(r.polling).map(([runMs, byWho]) => `- Polling, ${Number(runMs) / 1000} s runs: finished run seen after ${byWho["runbase-image"].medianDelayMs} ms (target ≤ 1000: **${byWho["runbase-image"].medianDelayMs <= 1000 ? "met" : "missed"}**) with ${byWho["runbase-image"].requestsPerRun} requests vs ${byWho["fixed 500 ms"].requestsPerRun} for the 500 ms poller (target ≤ a third: **${byWho["runbase-image"].requestsPerRun * 3 <= byWho["fixed 500 ms"].requestsPerRun ? "met" : "missed"}**).`),
     `- Zero 429s with 10 concurrent runs: **${r.concurrency["runbase-image (one client)"].rateLimited === 0 ? "met" : "missed"}**.`,
+    ...Object.entries(r.lighthouse[BUILT]).map(([preset, l]) =>
+      `- The demo, Lighthouse ${preset}: 100 in all four categories **${metOrMissed(CATEGORIES.every((c) => l.scores[c] === 100))}** (${CATEGORIES.map((c) => l.scores[c]).join(" / ")}; layout shift ${l.cls.toFixed(3)}${l.failed.length ? `; short of 100: ${l.failed.join(", ")}` : ""}).`),
   ];
   void poll10;
+  const lighthouseRows = Object.entries(r.lighthouse).flatMap(([site, byPreset]) => Object.entries(byPreset).map(([preset, l]) =>
+    `| ${site} | ${preset} | ${CATEGORIES.map((c) => l.scores[c]).join(" | ")} | ${l.cls.toFixed(3)} | ${Math.round(l.fcpMs)} ms | ${Math.round(l.lcpMs)} ms | ${Math.round(l.tbtMs)} ms | ${kb(l.bytes)} | ${l.requests} |`));
   return `# Benchmarks
 
 Measured by \`scripts/bench\` (\`node bench/run.mjs\`) on ${r.date}, all in one run on this machine:
@@ -260,6 +268,13 @@ ${concRows.join("\n")}
 |---|---|---|
 | ${r.startup["runbase-image"].toFixed(1)} ms | ${r.startup["zod v4"].toFixed(1)} ms | ${(r.startup["runbase-image"] / r.startup["zod v4"]).toFixed(2)} |
 
+## The demo's load, Lighthouse ${r.versions.lighthouse} in headless Chromium (median of ${r.lighthouseRuns} runs each)
+Both served by \`runbase-server\` on the simulator, compressed; the sources as they were served before the build: the page, its stylesheet, its nine modules and the package's entry apart.
+
+| page | preset | performance | accessibility | best practices | SEO | layout shift | first paint | largest paint | blocking | KB sent | requests |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${lighthouseRows.join("\n")}
+
 ${r.notes}
 `;
 }
@@ -293,6 +308,12 @@ window.firstResultAt = performance.now();
     await browser.close();
     server.stop();
   }
+  log("the demo's load (Lighthouse)");
+  const lighthouseResult = await lighthouseRuns({
+    sites: smoke ? { [BUILT]: join(ROOT, "dist") } : { [BUILT]: join(ROOT, "dist"), "the sources (www/), unbuilt": join(ROOT, "www") },
+    presets: smoke ? ["desktop"] : ["desktop", "mobile"],
+    runs: smoke ? 1 : LIGHTHOUSE_RUNS,
+  });
   const durations = smoke ? [1000] : [10_000, 30_000, 60_000];
   const runsEach = smoke ? 1 : 3;
   log(`polling: runs of ${durations.join(", ")} ms, ${runsEach} each, all at once`);
@@ -309,6 +330,7 @@ window.firstResultAt = performance.now();
     startupRuns: smoke ? 2 : 15, runsEach,
     polling: Object.fromEntries(durations.map((d, i) => [d, pollingResults[i]])),
     concurrency: concurrencyResult, concurrencyRunMs,
+    lighthouse: lighthouseResult, lighthouseRuns: smoke ? 1 : LIGHTHOUSE_RUNS,
     notes: readFileSync(join(HERE, "NOTES.md"), "utf8"),
   };
   const markdown = report(result);

@@ -12,16 +12,15 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tower::Layer;
-use tower_http::compression::{Compression, CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
-use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::Authenticator;
 use crate::broker::scheduler::Scheduler;
 use crate::broker::{self, Broker};
 use crate::config::Config;
 use crate::gateway::{Gateway, MAX_BODY_BYTES};
+use crate::http::files::static_files;
 use crate::http::{accept, body_budget, hosts, trace};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::CallerWindows;
@@ -172,19 +171,4 @@ pub fn app(
             hosts::only_own_hosts,
         ))
         .layer(axum::middleware::from_fn(trace::request_span))
-}
-
-/// The demo's and the package's files: compressed with brotli or gzip as the browser accepts
-/// (the `.wasm` too; never the API, whose long-polls must not wait on an encoder), and
-/// revalidated on each use: their names carry no content hash, so a new build is seen at once,
-/// and an unchanged file costs a `304 Not Modified` through `Last-Modified`.
-fn static_files(files: ServeDir) -> Compression<SetResponseHeader<ServeDir, HeaderValue>> {
-    // Brotli's own default (11) takes far too long for answers made on the fly; 5 is about
-    // gzip's speed with smaller output.
-    let compression = CompressionLayer::new().quality(CompressionLevel::Precise(5));
-    let revalidate = SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    compression.layer(revalidate.layer(files))
 }

@@ -36,8 +36,8 @@ pub struct Flags {
     /// Address to listen on (port 0: any free port)
     #[arg(long, env = "RUNBASE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// The demo page's directory
-    #[arg(long, env = "RUNBASE_WWW", default_value = "www")]
+    /// The site served at / (scripts/build builds the demo into dist/)
+    #[arg(long, env = "RUNBASE_WWW", default_value = "dist")]
     www: PathBuf,
     /// The built package's directory, served under /pkg
     #[arg(long, env = "RUNBASE_PKG", default_value = "pkg")]

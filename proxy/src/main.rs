@@ -167,6 +167,16 @@ fn describe(
             .names()
             .join(", ")
     );
+    let page = config.www.join("index.html");
+    if page.is_file() {
+        info!(
+            "page at /: {} (package at /pkg/: {})",
+            config.www.display(),
+            config.pkg.display()
+        );
+    } else {
+        tracing::warn!("no page at /: {} is not there (scripts/build builds the demo into dist/; or pass --www)", page.display());
+    }
     match sign_in {
         Some(how) => info!("sign-in: ON, only signed-in users may spend, each within their own limits: {how}"),
         None => info!("sign-in: OFF, anyone who can reach the proxy may spend (limits per client address; see --auth-jwks, --auth-forward)"),

@@ -522,7 +522,8 @@ async fn one_client_is_limited() {
 
 #[tokio::test]
 async fn static_files_and_no_escape() {
-    let server = Server::simulator(500);
+    // The page's sources: dist/ is built later in scripts/test.
+    let server = Server::start(&["--sim-run-ms", "500", "--www", "www"], &[]);
     let page = client().get(server.url("/")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("<!doctype html>"));
@@ -750,15 +751,28 @@ async fn fetch(url: String, headers: &[(&str, &str)]) -> reqwest::Response {
 #[tokio::test]
 async fn files_are_compressed_as_accepted_and_revalidated_and_api_answers_are_neither() {
     use std::io::Read;
-    // A package directory of the test's own: the real one is built later in scripts/test.
-    let pkg = std::env::temp_dir().join(format!("runbase-pkg-{}", std::process::id()));
+    // A package and a site of the test's own: the real ones are built later in scripts/test.
+    let dir = std::env::temp_dir().join(format!("runbase-files-{}", std::process::id()));
+    let (pkg, www) = (dir.join("pkg"), dir.join("www"));
     std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::create_dir_all(&www).unwrap();
     let wasm: Vec<u8> = (0..64_000u32)
         .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
         .collect();
     std::fs::write(pkg.join("module_bg.wasm"), &wasm).unwrap();
+    std::fs::write(www.join("index.html"), "<!doctype html>".repeat(100)).unwrap();
+    let script = "console.log('a file named by its hash');".repeat(50);
+    std::fs::write(www.join("app.0123456789abcdef.js"), &script).unwrap();
+    std::fs::write(www.join("app.js"), &script).unwrap();
     let server = Server::start(
-        &["--pkg", pkg.to_str().unwrap(), "--sim-run-ms", "300"],
+        &[
+            "--pkg",
+            pkg.to_str().unwrap(),
+            "--www",
+            www.to_str().unwrap(),
+            "--sim-run-ms",
+            "300",
+        ],
         &[],
     );
     let wasm_url = server.url("/pkg/module_bg.wasm");
@@ -813,7 +827,28 @@ async fn files_are_compressed_as_accepted_and_revalidated_and_api_answers_are_ne
         .to_string();
     let again = fetch(server.url("/"), &[("if-modified-since", &modified)]).await;
     assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["cache-control"], "no-cache");
     assert!(again.bytes().await.unwrap().is_empty());
+
+    // A name with its content's hash is kept a year; the same file unhashed is revalidated.
+    let hashed = fetch(
+        server.url("/app.0123456789abcdef.js"),
+        &[("accept-encoding", "br")],
+    )
+    .await;
+    assert_eq!(hashed.status(), 200);
+    assert_eq!(hashed.headers()["content-encoding"], "br");
+    assert_eq!(
+        hashed.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let plain = fetch(server.url("/app.js"), &[]).await;
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert_eq!(plain.text().await.unwrap(), script);
+    // A file that is not there is not kept either.
+    let missing = fetch(server.url("/app.fedcba9876543210.js"), &[]).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["cache-control"], "no-store");
 
     // The API: never compressed (a long-poll must not wait on an encoder), never kept.
     let create = client()
@@ -831,5 +866,5 @@ async fn files_are_compressed_as_accepted_and_revalidated_and_api_answers_are_ne
     assert_eq!(poll.headers()["cache-control"], "no-store");
     let stats = fetch(server.url("/__runbase/stats"), &[]).await;
     assert_eq!(stats.headers()["cache-control"], "no-store");
-    let _ = std::fs::remove_dir_all(&pkg);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -238,6 +238,35 @@ test("the page does not move while it starts: layout shift under 0.01 at every w
   }
 });
 
+test("the page loads as built: its style inside, one hashed script and the hashed .wasm fetched once, both kept a year", async () => {
+  const fresh = await browser.newContext({ viewport: LAPTOP });
+  const load = await fresh.newPage();
+  const responses = [];
+  const errors = [];
+  load.on("response", (response) => responses.push(response));
+  load.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await load.goto(`${server.url}/`);
+  await load.locator("#backend.simulated").waitFor();
+  await load.locator("#estimate strong").waitFor();
+  const paths = responses.map((r) => new URL(r.url()).pathname);
+  const script = paths.filter((p) => /^\/app\.[0-9a-f]{16}\.js$/.test(p));
+  const wasm = paths.filter((p) => /^\/runbase_image_bg\.[0-9a-f]{16}\.wasm$/.test(p));
+  assert.equal(script.length, 1, `one script: ${paths}`);
+  assert.equal(wasm.length, 1, `the .wasm fetched once, its preload used: ${paths}`);
+  assert.deepEqual(paths.sort(), ["/", "/__runbase/backend", script[0], wasm[0]].sort(), "nothing else: no stylesheet, no module one by one");
+  for (const response of responses.filter((r) => /\.[0-9a-f]{16}\./.test(r.url()))) {
+    const headers = await response.allHeaders();
+    assert.equal(headers["cache-control"], "public, max-age=31536000, immutable", response.url());
+    assert.equal(headers["content-encoding"], "br", response.url());
+  }
+  const page0 = responses.find((r) => new URL(r.url()).pathname === "/");
+  assert.equal((await page0.allHeaders())["cache-control"], "no-cache", "the page itself is asked for each time");
+  // The style inside the page applies (its hash in the CSP is right): the form is a card.
+  assert.notEqual(await load.locator("#form").evaluate((form) => getComputedStyle(form).borderRadius), "0px");
+  assert.deepEqual(errors, [], "no CSP refusal, no other error");
+  await fresh.close();
+});
+
 test("an error after Generate is on screen and focused, at both widths, with the previous image dimmed", async () => {
   for (const size of [LAPTOP, PHONE]) {
     const { page, context } = await openDemo(size);
