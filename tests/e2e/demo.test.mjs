@@ -3,7 +3,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
+import { join } from "node:path";
+import { startSimulator, launchChromium, screenshotPath, ROOT } from "./harness.mjs";
+import { lighthouseRuns } from "../../bench/lighthouse.mjs";
 import { getModelFacts } from "../../pkg/node.js";
 
 let server, browser;
@@ -265,6 +267,15 @@ test("the page loads as built: its style inside, one hashed script and the hashe
   assert.notEqual(await load.locator("#form").evaluate((form) => getComputedStyle(form).borderRadius), "0px");
   assert.deepEqual(errors, [], "no CSP refusal, no other error");
   await fresh.close();
+});
+
+test("Lighthouse (mobile preset) finds nothing to fix in accessibility, best practices or SEO", async () => {
+  // Performance is the benchmark's (scripts/bench): a score from timings is no test.
+  const { built } = await lighthouseRuns({ sites: { built: join(ROOT, "dist") }, presets: ["mobile"], runs: 1 });
+  const { scores, failed } = built.mobile;
+  for (const category of ["accessibility", "best-practices", "seo"]) {
+    assert.equal(scores[category], 100, failed.filter((f) => f.startsWith(category)).join(", "));
+  }
 });
 
 test("an error after Generate is on screen and focused, at both widths, with the previous image dimmed", async () => {
