@@ -269,7 +269,7 @@ ${concRows.join("\n")}
 | ${r.startup["runbase-image"].toFixed(1)} ms | ${r.startup["zod v4"].toFixed(1)} ms | ${(r.startup["runbase-image"] / r.startup["zod v4"]).toFixed(2)} |
 
 ## The demo's load, Lighthouse ${r.versions.lighthouse} in headless Chromium (median of ${r.lighthouseRuns} runs each)
-Both served by \`runbase-server\` on the simulator, compressed; the sources as they were served before the build: the page, its stylesheet, its nine modules and the package's entry apart.
+Both served by \`runbase-server\` on the simulator, compressed; the sources as they were served before the build: the page, its stylesheet, its nine modules and the package's entry apart. \`bench/lighthouse.mjs\` runs Lighthouse's Node API with its \`desktop\` config and with its default (mobile). One run by hand, against \`scripts/demo\`: \`CHROME_PATH=/usr/bin/chromium npx lighthouse http://127.0.0.1:8080/ --preset=desktop --chrome-flags="--headless=new --no-sandbox"\` (without \`--preset\`: mobile).
 
 | page | preset | performance | accessibility | best practices | SEO | layout shift | first paint | largest paint | blocking | KB sent | requests |
 |---|---|---|---|---|---|---|---|---|---|---|---|
