@@ -12,7 +12,8 @@ export const CATEGORIES = ["performance", "accessibility", "best-practices", "se
 // Lighthouse's own presets: the default is a mid-range phone on a slow 4G link (simulated).
 const PRESETS = { desktop: desktopConfig, mobile: undefined };
 
-/** What one run (the median of `runs` by performance) says: scores 0–100 and the metrics. */
+/** What one run says (of several, Lighthouse's median run: by first paint and time to
+ *  interactive): scores 0–100 and the metrics. */
 function summary(lhr) {
   const audit = (id) => lhr.audits[id]?.numericValue;
   const failed = CATEGORIES.flatMap((category) => lhr.categories[category].auditRefs

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "..");
 const WWW = join(ROOT, "www");
 const PKG = join(ROOT, "pkg");
-const OUT = resolve(process.argv[2] ?? join(ROOT, "dist"));
+const OUT = join(ROOT, "dist"); // emptied first: no older build's file lingers
 const WASM = "runbase_image_bg.wasm";
 
 /** `name.<16 hex of SHA-256>.ext`: the form runbase-server recognises as never changing. */

@@ -256,6 +256,10 @@ test("the page loads as built: its style inside, one hashed script and the hashe
   assert.equal(script.length, 1, `one script: ${paths}`);
   assert.equal(wasm.length, 1, `the .wasm fetched once, its preload used: ${paths}`);
   assert.deepEqual(paths.sort(), ["/", "/__runbase/backend", script[0], wasm[0]].sort(), "nothing else: no stylesheet, no module one by one");
+  // Fetched by the page's preload (the glue's fetch took its answer), not by the glue alone.
+  const wasmLoads = await load.evaluate((path) => performance.getEntriesByType("resource")
+    .filter((entry) => new URL(entry.name).pathname === path).map((entry) => entry.initiatorType), wasm[0]);
+  assert.deepEqual(wasmLoads, ["link"]);
   for (const response of responses.filter((r) => /\.[0-9a-f]{16}\./.test(r.url()))) {
     const headers = await response.allHeaders();
     assert.equal(headers["cache-control"], "public, max-age=31536000, immutable", response.url());

@@ -39,17 +39,22 @@ async fn cache_policy(request: Request, next: Next) -> Response {
     response
 }
 
-/// `name.<16 lowercase hex>.ext`: the last segment of the path, a hash between name and type.
+/// `name.<16 lowercase hex>.ext`, the form scripts/build-demo.mjs writes: the hash just before
+/// the file's type and nowhere else (`app.0123456789abcdef.min.js` is not taken for one).
 fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let parts: Vec<&str> = file.split('.').collect();
-    parts.len() >= 3
-        && parts[1..parts.len() - 1].iter().any(|part| {
-            part.len() == 16
-                && part
+    match parts[..] {
+        [name, hash, ext] => {
+            !name.is_empty()
+                && !ext.is_empty()
+                && hash.len() == 16
+                && hash
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -71,6 +76,9 @@ mod tests {
             "/app.0123456789abcdef",
             "/app.0123456789abcdefg.js",
             "/app.0123456789abcdef.js/",
+            "/app.0123456789abcdef.min.js",
+            "/.0123456789abcdef.js",
+            "/app.0123456789abcdef.",
         ] {
             assert!(!is_content_hashed(name), "{name}");
         }
