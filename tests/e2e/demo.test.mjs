@@ -208,7 +208,27 @@ for (const [name, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
   }
 }
 
-test("the page does not move while it starts: layout shift under 0.01 at every width, light and dark; index.html's pickers are the model's", async () => {
+/** The layout shifts (not caused by input) while `navigate` loads the page and it starts. */
+async function shiftsWhile(page, navigate) {
+  await page.addInitScript(() => {
+    window.shifts = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (!entry.hadRecentInput) window.shifts.push({ value: entry.value, nodes: entry.sources.map((s) => s.node?.id || s.node?.className || s.node?.nodeName) });
+      }
+    }).observe({ type: "layout-shift", buffered: true });
+  });
+  await navigate();
+  await page.locator("#backend.simulated").waitFor();
+  await page.locator("#estimate strong").waitFor();
+  // What is filled in after start-up (the badge, the price, the verdict, the history) is
+  // there; a moment more for anything late.
+  await page.waitForTimeout(500);
+  const shifts = await page.evaluate(() => window.shifts);
+  return { total: shifts.reduce((sum, shift) => sum + shift.value, 0), shifts };
+}
+
+test("the page does not move while it starts: layout shift under 0.01 at every width, light and dark, new or with a history; index.html's pickers are the model's", async () => {
   const html = await (await fetch(`${server.url}/`)).text();
   const values = (name) => [...html.matchAll(new RegExp(`name="${name}" value="([^"]+)"`, "g"))].map((m) => m[1]);
   const facts = getModelFacts();
@@ -218,25 +238,22 @@ test("the page does not move while it starts: layout shift under 0.01 at every w
     for (const width of [360, 390, 768, 1024, 1280, 1440, 1920]) {
       const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
       const page = await context.newPage();
-      await page.addInitScript(() => {
-        window.shifts = [];
-        new PerformanceObserver((list) => {
-          for (const entry of list.getEntries()) {
-            if (!entry.hadRecentInput) window.shifts.push({ value: entry.value, nodes: entry.sources.map((s) => s.node?.id || s.node?.className || s.node?.nodeName) });
-          }
-        }).observe({ type: "layout-shift", buffered: true });
-      });
-      await page.goto(`${server.url}/`);
-      await page.locator("#backend.simulated").waitFor();
-      await page.locator("#estimate strong").waitFor();
-      // What is filled in after start-up (the badge, the price, the verdict) is there; a
-      // moment more for anything late.
-      await page.waitForTimeout(500);
-      const shifts = await page.evaluate(() => window.shifts);
-      const total = shifts.reduce((sum, shift) => sum + shift.value, 0);
+      const { total, shifts } = await shiftsWhile(page, () => page.goto(`${server.url}/`));
       assert.ok(total < 0.01, `${width} px, ${colorScheme}: layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
       await context.close();
     }
+  }
+  // Coming back: a run in the history, the page reloaded where it was left (on a phone,
+  // scrolled down to the result, where the Generate bar sits above it).
+  for (const width of [360, 390, 1280]) {
+    const { page, context } = await openDemo({ width, height: 900 });
+    await page.fill("#prompt", "A lamp");
+    await page.keyboard.press("Control+Enter");
+    await page.locator("#runs .status-succeeded").waitFor();
+    await page.waitForTimeout(500); // the image's bytes kept with the run
+    const { total, shifts } = await shiftsWhile(page, () => page.reload());
+    assert.ok(total < 0.01, `${width} px, reloaded with a history: layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
+    await context.close();
   }
 });
 
@@ -382,7 +399,9 @@ test("the progress bar is an estimate from the last runs at that resolution", as
 });
 
 test("a run still in progress after a reload is picked up again", async () => {
-  const { page, context } = await openDemo();
+  // Runs long enough to be unfinished at the reload however busy the machine is.
+  const slow = await startSimulator({ runMs: 6000 });
+  const { page, context } = await openDemo({ at: slow });
   await page.fill("#prompt", "A lamp that survives a reload");
   await page.click("#generate");
   const id = (await page.locator("#progress-run").filter({ hasText: /run_/ }).textContent()).trim();
@@ -393,6 +412,7 @@ test("a run still in progress after a reload is picked up again", async () => {
   const runs = await page.locator("#runs").textContent();
   assert.ok(runs.includes(id) && runs.includes("succeeded"), runs);
   await context.close();
+  slow.stop();
 });
 
 test("connection: the badge says where runs go; a bad base URL blocks Generate with the fix; a wrong one explains the 404", async () => {
