@@ -40,8 +40,8 @@ pub fn app(
     connections: accept::Connections,
     auth: Option<Arc<Authenticator>>,
 ) -> Router {
-    // The spend guard and the per-caller windows count in Redis too.
-    let shared_for_spend = shared.clone();
+    // The gateway's spend guard and per-caller windows count in Redis too.
+    let shared_for_gateway = shared.clone();
     let client = reqwest::Client::builder()
         .timeout(config.upstream_timeout)
         .connect_timeout(Duration::from_secs(10))
@@ -109,8 +109,8 @@ pub fn app(
         spend: config
             .spend
             .any()
-            .then(|| spend::SpendGuard::new(config.spend, shared_for_spend.clone())),
-        shared: shared_for_spend,
+            .then(|| spend::SpendGuard::new(config.spend, shared_for_gateway.clone())),
+        shared: shared_for_gateway,
         auth,
     };
     let backend_info = serde_json::json!({
