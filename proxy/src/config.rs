@@ -18,6 +18,7 @@ use crate::http::accept::ConnectionLimits;
 use crate::http::trace::LogFormat;
 use crate::spend::SpendLimits;
 use crate::upstream::Secret;
+use runbase_image::core::gateway;
 
 #[derive(Parser, Debug)]
 // A flag given twice: the last one counts, as in most tools.
@@ -93,16 +94,16 @@ pub struct Flags {
           default_missing_value = "true")]
     pass_through: bool,
     /// The key's documented limit: requests per window
-    #[arg(long, env = "RUNBASE_KEY_REQUESTS", default_value_t = 20)]
+    #[arg(long, env = "RUNBASE_KEY_REQUESTS", default_value_t = gateway::KEY_REQUESTS)]
     key_requests: u64,
     /// The key's window
-    #[arg(long, env = "RUNBASE_KEY_WINDOW_MS", default_value_t = 10_000)]
+    #[arg(long, env = "RUNBASE_KEY_WINDOW_MS", default_value_t = gateway::KEY_WINDOW_MS)]
     key_window_ms: u64,
     /// Added to the window: the API counts arrivals, the proxy answers
-    #[arg(long, env = "RUNBASE_KEY_MARGIN_MS", default_value_t = 500)]
+    #[arg(long, env = "RUNBASE_KEY_MARGIN_MS", default_value_t = gateway::KEY_MARGIN_MS)]
     key_margin_ms: u64,
     /// Requests per window the broker leaves unused (for other users of the key)
-    #[arg(long, env = "RUNBASE_KEY_SPARE", default_value_t = 1)]
+    #[arg(long, env = "RUNBASE_KEY_SPARE", default_value_t = gateway::KEY_SPARE)]
     key_spare: u64,
     /// Creates that may wait for the key at once (beyond: the proxy's own 429)
     #[arg(long, env = "RUNBASE_QUEUE_MAX", default_value_t = 64)]

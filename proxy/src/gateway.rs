@@ -19,7 +19,9 @@ use axum::Router;
 use tower::util::option_layer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use runbase_image::core::api::{ApiErrorCode, CreateRequest};
+use runbase_image::core::api::ApiErrorCode;
+pub use runbase_image::core::gateway::MAX_BODY_BYTES;
+use runbase_image::core::gateway::{admit_create, Admitted, Refusal};
 
 use crate::auth::{Authenticator, Caller, Credentials};
 use crate::broker::{requested_wait, Broker};
@@ -27,14 +29,10 @@ use crate::http::body_budget::BodyBudget;
 use crate::http::cors;
 use crate::http::error::ApiError;
 use crate::http::hosts::Hosts;
-use crate::rate_limit::{retry_after_secs, CallerWindows};
-use crate::run_request::{parse_run_request, with_valid_input};
+use crate::rate_limit::CallerWindows;
 use crate::spend::SpendGuard;
 use crate::store::Shared;
 use crate::upstream::Upstream;
-
-/// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
-pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;
 
 pub struct Gateway {
     pub upstream: Arc<Upstream>,
@@ -163,14 +161,14 @@ impl Gateway {
                 "refused a browser request from origin {origin}: allowed are this server's own names at any port ({names}) and --allowed-origins ({listed}); to allow it, start with --allowed-origins {origin}"
             );
         }
-        let how = if origin == "null" {
-            "A page opened from a file or a sandbox has the origin \"null\", which cannot be allowed safely: serve the page over http(s)".to_string()
-        } else {
-            format!("To allow this page, start runbase-server with --allowed-origins {origin} (or RUNBASE_ALLOWED_ORIGINS; several separated by commas)")
-        };
-        format!(
-            "This server refuses requests from pages at {origin}: it accepts pages under its own names at any port ({names}) and the origins of --allowed-origins (now: {listed}). {how}. An origin is the scheme, host and port exactly: http://127.0.0.1:4173 and http://localhost:4173 are different origins"
+        Refusal::origin_not_allowed(
+            &origin,
+            &format!("pages under its own names at any port ({names}) and the origins of --allowed-origins (now: {listed})"),
+            &format!("To allow this page, start runbase-server with --allowed-origins {origin} (or RUNBASE_ALLOWED_ORIGINS; several separated by commas)"),
         )
+        .body
+        .error
+        .message
     }
 
     /// A read behind the broker: a run it knows costs the key nothing, so only unknown ids
@@ -225,15 +223,7 @@ impl Gateway {
         };
         let counted = shared.unwrap_or_else(|| crate::locked(window).check(&key, Instant::now()));
         counted.map_err(|wait| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ApiErrorCode::RateLimited,
-                format!(
-                    "Too many {what} from this {} to the proxy: wait and retry",
-                    caller.noun()
-                ),
-            )
-            .retry_after(retry_after_secs(wait))
+            Refusal::too_many(what, caller.noun(), wait.as_secs_f64() * 1000.0).into()
         })
     }
 
@@ -269,23 +259,7 @@ async fn refuse_foreign_preflight(
 }
 
 async fn not_found(request: Request) -> Response {
-    let error = if matches!(
-        *request.method(),
-        Method::GET | Method::POST | Method::OPTIONS
-    ) {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The proxy only serves POST /runs and GET /runs/{id}",
-        )
-    } else {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "The proxy only accepts GET and POST",
-        )
-    };
-    error.into_response()
+    ApiError::from(Refusal::not_found(request.method().as_str())).into_response()
 }
 
 async fn create_run(
@@ -321,44 +295,14 @@ async fn create_run(
             return Err(too_large());
         };
         let body = read_body(body, gw.body_timeout).await?;
-        let (model_id, input) = parse_run_request(&body)?;
+        let Admitted {
+            body: forwarded,
+            resolution,
+            price_micro_usd,
+        } = admit_create(&body, &gw.allowed_models)?;
         drop(body);
-        if !gw.allowed_models.contains(&model_id) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "model_not_allowed",
-                format!("This proxy only runs {}", gw.allowed_models.join(", ")),
-            ));
-        }
-        let Some(model) = runbase_image::find_model(&model_id) else {
-            // the flags refuse an allowed model the library cannot check; never forward unchecked.
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "model_not_allowed",
-                format!("This proxy cannot check input for {model_id}"),
-            ));
-        };
-        // Only what was checked goes upstream: the model and the input as validated (defaults
-        // filled in), nothing else.
-        let (forwarded, resolution) = with_valid_input(model, &input, |input| {
-            let body = serde_json::to_vec(&CreateRequest {
-                model: model.id,
-                input,
-            });
-            (body, input.resolution)
-        })?;
-        let forwarded = forwarded.map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                format!("The proxy could not write the request: {e}"),
-            )
-        })?;
         let hold = match &gw.spend {
-            Some(guard) => {
-                let price = model.cost_micro_usd(resolution).unwrap_or(0);
-                Some(guard.reserve(&caller, price).await?)
-            }
+            Some(guard) => Some(guard.reserve(&caller, price_micro_usd).await?),
             None => None,
         };
         Ok((caller, Bytes::from(forwarded), resolution, hold))
@@ -432,12 +376,9 @@ async fn get_run(
     let response = match admitted {
         Err(error) => error.into_response(),
         // axum answers HEAD with the GET handler; the proxy forwards GET and POST only.
-        Ok(()) if method == Method::HEAD => ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "The proxy only accepts GET and POST",
-        )
-        .into_response(),
+        Ok(()) if method == Method::HEAD => {
+            ApiError::from(Refusal::method_not_allowed()).into_response()
+        }
         Ok(()) if !plausible => ApiError::new(
             StatusCode::NOT_FOUND,
             ApiErrorCode::RunNotFound,
@@ -476,11 +417,7 @@ async fn discard_body(body: Body, limit: Duration) {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("The request body is over {MAX_BODY_BYTES} bytes (four 4 MB reference images as data URLs)"),
-    )
+    Refusal::too_large().into()
 }
 
 /// Reads at most [`MAX_BODY_BYTES`], and only while the client keeps sending.

@@ -11,7 +11,6 @@ mod gateway;
 mod http;
 mod metrics;
 mod rate_limit;
-mod run_request;
 mod sim;
 mod spend;
 mod store;

@@ -1,80 +1,62 @@
 //! A request budget per caller: at most `limit` requests in any `window` for each, counted
-//! with the core's sliding window (the one the client keeps for itself), on this process's
-//! monotonic clock. With Redis the gateway counts in Redis instead (`calls.lua`, the same
-//! window shared by every instance) and here only while Redis does not answer.
+//! with the core's `CallerWindows` (the package's server entry counts with the same), on this
+//! process's monotonic clock. With Redis the gateway counts in Redis instead (`calls.lua`,
+//! the same window shared by every instance) and here only while Redis does not answer.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use runbase_image::core::window::SlidingWindow;
+use runbase_image::core::window;
 
 pub struct CallerWindows {
-    limit: usize,
-    window_ms: f64,
     /// Times are milliseconds since this instant.
     epoch: Instant,
-    windows: HashMap<String, SlidingWindow>,
+    windows: window::CallerWindows,
 }
-
-/// Beyond this many callers, those idle for a whole window are forgotten.
-const CALLERS_KEPT: usize = 10_000;
 
 impl CallerWindows {
     pub fn new(limit: usize, window: Duration) -> Self {
         CallerWindows {
-            limit,
-            window_ms: window.as_secs_f64() * 1000.0,
             epoch: Instant::now(),
-            windows: HashMap::new(),
+            windows: window::CallerWindows::new(limit, window.as_secs_f64() * 1000.0),
         }
     }
 
     /// Requests per window, and the window.
     pub fn limits(&self) -> (usize, Duration) {
-        (self.limit, Duration::from_secs_f64(self.window_ms / 1000.0))
+        let (limit, window_ms) = self.windows.limits();
+        (limit, Duration::from_secs_f64(window_ms / 1000.0))
     }
 
     /// Counts a request now; `Err(wait)` when over budget, with how long until one frees up.
     pub fn check(&mut self, caller: &str, now: Instant) -> Result<(), Duration> {
         let now_ms = self.ms(now);
-        self.window(caller, now_ms)
-            .try_record(now_ms)
-            .map_err(|wait_ms| Duration::from_secs_f64(wait_ms / 1000.0))
+        self.windows.check(caller, now_ms).map_err(duration)
     }
 
     /// How long until `caller` has budget again, counting nothing; `None`: it has some now.
     pub fn blocked(&mut self, caller: &str, now: Instant) -> Option<Duration> {
         let now_ms = self.ms(now);
-        let wait_ms = self.windows.get_mut(caller)?.wait_ms(now_ms);
-        (wait_ms > 0.0).then(|| Duration::from_secs_f64(wait_ms / 1000.0))
+        self.windows.blocked(caller, now_ms).map(duration)
     }
 
     /// Counts one now, over budget or not.
     pub fn record(&mut self, caller: &str, now: Instant) {
         let now_ms = self.ms(now);
-        self.window(caller, now_ms).record(now_ms);
+        self.windows.record(caller, now_ms);
     }
 
     fn ms(&self, now: Instant) -> f64 {
         now.saturating_duration_since(self.epoch).as_secs_f64() * 1000.0
     }
+}
 
-    fn window(&mut self, caller: &str, now_ms: f64) -> &mut SlidingWindow {
-        if self.windows.len() > CALLERS_KEPT {
-            let window_ms = self.window_ms;
-            self.windows
-                .retain(|_, w| w.last().is_some_and(|t| now_ms - t < window_ms));
-        }
-        let (limit, window_ms) = (self.limit, self.window_ms);
-        self.windows
-            .entry(caller.to_string())
-            .or_insert_with(|| SlidingWindow::new(limit, window_ms))
-    }
+fn duration(ms: f64) -> Duration {
+    Duration::from_secs_f64(ms / 1000.0)
 }
 
 /// Whole seconds for a Retry-After header, never 0 (a client must not retry at once).
 pub fn retry_after_secs(wait: Duration) -> u64 {
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
+    runbase_image::core::gateway::retry_after_secs(wait.as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]

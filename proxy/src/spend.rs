@@ -7,47 +7,22 @@
 //! else in memory. Refunds of failed runs are not credited back (the guard errs on the safe
 //! side).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::StatusCode;
-use runbase_image::core::time::iso8601;
+use runbase_image::core::gateway::spend::{spend_windows, SpendLedger};
+use runbase_image::core::gateway::{store, Refusal};
+
+pub use runbase_image::core::gateway::spend::SpendLimits;
 
 use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::store::Shared;
 
-/// Micro-dollars, as the API's `costUsd`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SpendLimits {
-    pub per_client_hour: Option<u64>,
-    pub per_client_day: Option<u64>,
-    pub per_day: Option<u64>,
-}
-
-impl SpendLimits {
-    pub fn any(&self) -> bool {
-        self.per_client_hour.is_some() || self.per_client_day.is_some() || self.per_day.is_some()
-    }
-}
-
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
-
-/// One counting window a create falls in.
-struct Window {
-    key: String,
-    limit: u64,
-    resets_at_ms: i64,
-    what: String,
-}
-
 pub struct SpendGuard {
     limits: SpendLimits,
     shared: Option<Arc<Shared>>,
-    /// key → (spent, when the key's window ends).
-    memory: Mutex<HashMap<String, (u64, i64)>>,
+    memory: Mutex<SpendLedger>,
     check: redis::Script,
 }
 
@@ -79,66 +54,15 @@ impl SpendGuard {
         Arc::new(SpendGuard {
             limits,
             shared,
-            memory: Mutex::new(HashMap::new()),
-            // KEYS: the windows' counters. ARGV: amount, then limit and ttl ms per key.
-            // Returns 0 (added to every counter) or the 1-based index of the window it would
-            // overrun.
-            check: redis::Script::new(
-                r"
-local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local spent = tonumber(redis.call('GET', key) or 0)
-  if spent + amount > tonumber(ARGV[2 * i]) then return i end
-end
-for i, key in ipairs(KEYS) do
-  redis.call('INCRBY', key, amount)
-  redis.call('PEXPIRE', key, ARGV[2 * i + 1])
-end
-return 0
-",
-            ),
+            memory: Mutex::new(SpendLedger::default()),
+            check: redis::Script::new(&store::script("spend").unwrap_or_default()),
         })
-    }
-
-    fn windows(&self, client: &Caller, now_ms: i64) -> Vec<Window> {
-        let (hour, day) = (now_ms.div_euclid(HOUR_MS), now_ms.div_euclid(DAY_MS));
-        let mut windows = Vec::new();
-        let who = client.noun();
-        let mut add = |limit: Option<u64>, key: String, resets_at_ms: i64, what: String| {
-            if let Some(limit) = limit {
-                windows.push(Window {
-                    key,
-                    limit,
-                    resets_at_ms,
-                    what,
-                });
-            }
-        };
-        add(
-            self.limits.per_client_hour,
-            format!("spend:client:{client}:h{hour}"),
-            (hour + 1) * HOUR_MS,
-            format!("this {who}'s spending this hour"),
-        );
-        add(
-            self.limits.per_client_day,
-            format!("spend:client:{client}:d{day}"),
-            (day + 1) * DAY_MS,
-            format!("this {who}'s spending today (UTC)"),
-        );
-        add(
-            self.limits.per_day,
-            format!("spend:all:d{day}"),
-            (day + 1) * DAY_MS,
-            "this proxy's spending today (UTC)".to_string(),
-        );
-        windows
     }
 
     /// Reserves `price` for a create from `client` in every window, or refuses it.
     pub async fn reserve(self: &Arc<Self>, client: &Caller, price: u64) -> Result<Hold, ApiError> {
         let now_ms = crate::unix_ms();
-        let windows = self.windows(client, now_ms);
+        let windows = spend_windows(&self.limits, &client.to_string(), client.noun(), now_ms);
         let over = match &self.shared {
             Some(shared) => {
                 let mut invocation = self.check.prepare_invoke();
@@ -147,53 +71,23 @@ return 0
                     invocation
                         .key(shared.key(&window.key))
                         .arg(window.limit)
-                        .arg(window.resets_at_ms - now_ms + 60_000);
+                        .arg(window.ttl_ms(now_ms));
                 }
                 let answer: Option<usize> = shared.invoke(&invocation).await;
                 match answer {
                     Some(0) => None,
-                    Some(i) => windows.get(i - 1),
+                    Some(i) => Some(i - 1),
                     None => {
-                        return Err(ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "SHARED_STATE_UNAVAILABLE",
-                            "The proxy cannot reach its shared state (Redis) to check its spending limits; retry shortly",
+                        return Err(
+                            Refusal::shared_state_unavailable("check its spending limits").into(),
                         )
-                        .retry_after(5))
                     }
                 }
             }
-            None => {
-                let mut memory = crate::locked(&self.memory);
-                memory.retain(|_, (_, ends)| *ends > now_ms);
-                let over = windows
-                    .iter()
-                    .find(|w| memory.get(&w.key).map_or(0, |(spent, _)| *spent) + price > w.limit);
-                if over.is_none() {
-                    for window in &windows {
-                        memory
-                            .entry(window.key.clone())
-                            .or_insert((0, window.resets_at_ms))
-                            .0 += price;
-                    }
-                }
-                over
-            }
+            None => crate::locked(&self.memory).reserve(&windows, price, now_ms),
         };
-        if let Some(window) = over {
-            let secs = ((window.resets_at_ms - now_ms) / 1000).max(1) as u64;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "spend_limit_reached",
-                format!(
-                    "The limit on {} (${:.2}) is reached: it resets at {} (in {} min)",
-                    window.what,
-                    window.limit as f64 / 1e6,
-                    iso8601(window.resets_at_ms),
-                    secs.div_ceil(60)
-                ),
-            )
-            .retry_after(secs));
+        if let Some(window) = over.and_then(|i| windows.get(i)) {
+            return Err(window.refusal(now_ms).into());
         }
         Ok(Hold {
             guard: self.clone(),
@@ -218,13 +112,7 @@ return 0
                     shared.incr_by(key, by, ttl).await;
                 }
             }
-            None => {
-                let mut memory = crate::locked(&self.memory);
-                for (key, ends) in keys {
-                    let entry = memory.entry(key.clone()).or_insert((0, *ends));
-                    entry.0 = entry.0.saturating_add_signed(by);
-                }
-            }
+            None => crate::locked(&self.memory).adjust(keys, by),
         }
     }
 }

@@ -1,9 +1,7 @@
 //! The one way anything reaches the upstream API (the real one or the simulator over HTTP):
-//! the key added, the answer read. A success must be a run object: it is parsed as the core's
-//! `Run` and written again with serde. An error answer is re-shaped into the API's envelope
-//! with only its `code` and a message of at most 300 characters. The key is scrubbed from
-//! anything that goes back. Both the broker and `--pass-through` use this, so both count
-//! upstream requests and 429s the same way.
+//! the key added, the answer read as the core's `read_upstream` reads it for both proxies (a
+//! run written again, an error re-shaped, the key scrubbed). Both the broker and
+//! `--pass-through` use this, so both count upstream requests and 429s the same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,9 +9,8 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{
-    excerpt, parse_retry_after, ApiErrorCode, ErrorBody, ErrorDetail, Run,
-};
+use runbase_image::core::api::{parse_retry_after, ApiErrorCode, ErrorBody, Run};
+use runbase_image::core::gateway::{read_upstream, upstream_timeout, upstream_unreachable};
 
 use crate::http::error::ApiError;
 use crate::metrics::{Metrics, StatusLabel};
@@ -172,128 +169,21 @@ impl Upstream {
             .inc();
         let retry_after = answer.headers().get(header::RETRY_AFTER).cloned();
         let body = answer.bytes().await.map_err(|e| upstream_failure(&e))?;
-        let body = self.scrubbed(&body);
-        // A success is a run object: read it as one and write it again, members the API adds
-        // later kept.
-        let (body, run) = if status.is_success() {
-            let parsed = serde_json::from_slice::<Run>(&body)
-                .and_then(|parsed| serde_json::to_vec(&parsed).map(|bytes| (parsed, bytes)));
-            match parsed {
-                // Written again, escapes are decoded: scrubbed once more, and read from that.
-                Ok((parsed, bytes)) => {
-                    let scrubbed = self.scrubbed(&bytes);
-                    if scrubbed == bytes {
-                        (bytes, Some(parsed))
-                    } else {
-                        let run = serde_json::from_slice::<Run>(&scrubbed).ok();
-                        (scrubbed, run)
-                    }
-                }
-                Err(e) => return Err(not_a_run(status, &self.scrubbed(&body), &e)),
-            }
-        } else {
-            (self.scrubbed(&reshaped_error(status, &body)), None)
-        };
+        let read = read_upstream(status.as_u16(), &body, self.key.expose())?;
         Ok(UpstreamReply {
             status,
             content_type: Some(HeaderValue::from_static("application/json")),
             retry_after,
-            body: Bytes::from(body),
-            run,
+            body: Bytes::from(read.body),
+            run: read.run,
         })
     }
 }
 
-impl Upstream {
-    /// The body with every occurrence of the key replaced (an upstream that quotes the
-    /// Authorization header it received must not show the key to the browser).
-    fn scrubbed(&self, body: &[u8]) -> Vec<u8> {
-        let key = self.key.expose().as_bytes();
-        if key.len() < 4 {
-            return body.to_vec();
-        }
-        let mut out = Vec::with_capacity(body.len());
-        let mut rest = body;
-        while let Some(at) = rest.windows(key.len()).position(|w| w == key) {
-            out.extend_from_slice(&rest[..at]);
-            out.extend_from_slice(b"[redacted]");
-            rest = &rest[at + key.len()..];
-        }
-        out.extend_from_slice(rest);
-        out
-    }
-}
-
-/// The longest upstream error message passed on, in characters.
-const MESSAGE_MAX: usize = 300;
-
-/// An upstream error answer in the API's envelope: its `code` (if it looks like one) and its
-/// message capped, nothing else; a body that is not the API's error JSON is described.
-fn reshaped_error(status: StatusCode, body: &[u8]) -> Vec<u8> {
-    let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
-    let (code, message) = match parsed {
-        Some(ErrorBody { error }) => (error.code, error.message),
-        None if body.is_empty() => (
-            None,
-            format!(
-                "The Runbase API answered HTTP {} with an empty body",
-                status.as_u16()
-            ),
-        ),
-        None => (
-            None,
-            format!(
-                "The Runbase API answered HTTP {} with a body that is not its error JSON: {}",
-                status.as_u16(),
-                excerpt(&String::from_utf8_lossy(body))
-            ),
-        ),
-    };
-    let code = code.filter(|c| {
-        let c = c.as_str();
-        (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    });
-    let mut message: String = message.chars().take(MESSAGE_MAX).collect();
-    if message.trim().is_empty() {
-        message = format!("The Runbase API answered HTTP {}", status.as_u16());
-    }
-    let body = ErrorBody {
-        error: ErrorDetail {
-            message,
-            code,
-            issues: Vec::new(),
-        },
-    };
-    serde_json::to_vec(&body).unwrap_or_default()
-}
-
-/// An upstream success whose body is not a run object.
-fn not_a_run(status: StatusCode, body: &[u8], error: &serde_json::Error) -> ApiError {
-    let text = String::from_utf8_lossy(body);
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "upstream_invalid_response",
-        format!(
-            "The Runbase API answered HTTP {} with a body that is not a run object ({error}): {}",
-            status.as_u16(),
-            excerpt(&text)
-        ),
-    )
-}
-
 fn upstream_failure(error: &reqwest::Error) -> ApiError {
-    // reqwest's messages name the URL, never our headers; still, say only what kind it was.
     if error.is_timeout() {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
-            "The Runbase API did not answer in time; the run may or may not have been created",
-        )
+        upstream_timeout().into()
     } else {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_unreachable",
-            "The proxy could not get an answer from the Runbase API (connection failed or was dropped)",
-        )
+        upstream_unreachable().into()
     }
 }

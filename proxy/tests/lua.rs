@@ -10,9 +10,9 @@ use redis::Script;
 use runbase_image::core::policy::{rate_limit_backoff_ms, Settings};
 use runbase_image::core::window::SlidingWindow;
 
-const TAKE: &str = include_str!("../src/store/lua/take.lua");
-const PAUSE: &str = include_str!("../src/store/lua/pause.lua");
-const CALLS: &str = include_str!("../src/store/lua/calls.lua");
+const TAKE: &str = include_str!("../../src/core/gateway/lua/take.lua");
+const PAUSE: &str = include_str!("../../src/core/gateway/lua/pause.lua");
+const CALLS: &str = include_str!("../../src/core/gateway/lua/calls.lua");
 /// In the server every script starts with `now` from Redis's `TIME`; here, from a key.
 const VIRTUAL_NOW: &str = "local now = tonumber(redis.call('GET', 'test:now'))\n";
 

@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod gateway;
 pub mod model;
 pub mod policy;
 pub mod reference_url;

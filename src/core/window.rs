@@ -99,6 +99,61 @@ impl SlidingWindow {
     }
 }
 
+/// One [`SlidingWindow`] per caller: at most `limit` requests in any `window_ms` for each (a
+/// proxy's per-client and per-user limits). Times are milliseconds on the caller's clock.
+#[derive(Debug, Clone)]
+pub struct CallerWindows {
+    limit: usize,
+    window_ms: f64,
+    windows: std::collections::HashMap<String, SlidingWindow>,
+}
+
+/// Beyond this many callers, those idle for a whole window are forgotten.
+const CALLERS_KEPT: usize = 10_000;
+
+impl CallerWindows {
+    pub fn new(limit: usize, window_ms: f64) -> Self {
+        CallerWindows {
+            limit,
+            window_ms,
+            windows: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Requests per window, and the window in ms.
+    pub fn limits(&self) -> (usize, f64) {
+        (self.limit, self.window_ms)
+    }
+
+    /// Counts a request now; `Err(wait_ms)` when over budget, with how long until one frees up.
+    pub fn check(&mut self, caller: &str, now_ms: f64) -> Result<(), f64> {
+        self.window(caller, now_ms).try_record(now_ms)
+    }
+
+    /// How long until `caller` has budget again, counting nothing; `None`: it has some now.
+    pub fn blocked(&mut self, caller: &str, now_ms: f64) -> Option<f64> {
+        let wait_ms = self.windows.get_mut(caller)?.wait_ms(now_ms);
+        (wait_ms > 0.0).then_some(wait_ms)
+    }
+
+    /// Counts one now, over budget or not.
+    pub fn record(&mut self, caller: &str, now_ms: f64) {
+        self.window(caller, now_ms).record(now_ms);
+    }
+
+    fn window(&mut self, caller: &str, now_ms: f64) -> &mut SlidingWindow {
+        if self.windows.len() > CALLERS_KEPT {
+            let window_ms = self.window_ms;
+            self.windows
+                .retain(|_, w| w.last().is_some_and(|t| now_ms - t < window_ms));
+        }
+        let (limit, window_ms) = (self.limit, self.window_ms);
+        self.windows
+            .entry(caller.to_string())
+            .or_insert_with(|| SlidingWindow::new(limit, window_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 pub mod boundary;
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "server")]
+mod server;
 #[cfg(feature = "client")]
 mod transport;
 

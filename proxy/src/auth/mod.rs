@@ -126,14 +126,7 @@ impl From<AuthError> for ApiError {
 /// A user id: what a token's `sub` or the forward-auth header says, within reason (it keys
 /// limits in Redis and shows in logs and stats).
 fn user_id(id: &str) -> Result<Arc<str>, String> {
-    let id = id.trim();
-    if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
-        return Err(format!(
-            "a user id must be 1 to 256 characters without control characters, not {} characters",
-            id.len()
-        ));
-    }
-    Ok(Arc::from(id))
+    runbase_image::core::gateway::user_id(id).map(Arc::from)
 }
 
 /// The request as the checks see it.

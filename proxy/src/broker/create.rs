@@ -8,7 +8,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{ApiErrorCode, Run};
+use runbase_image::core::api::Run;
+use runbase_image::core::gateway::Refusal;
 use tokio::time::Instant;
 
 use super::scheduler::Class;
@@ -29,13 +30,7 @@ impl Broker {
         // Every run costs at least a create and a poll: the key serves one create per two
         // slots, and the queue ahead goes first.
         let secs = ((waiting + 1) as f64 * 2.0 * self.sched.limits.secs_per_request()).ceil();
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ApiErrorCode::RateLimited,
-            format!("The proxy's API key is busy ({waiting} run(s) queued): retry after {secs} s"),
-        )
-        .retry_after(secs.max(1.0) as u64)
-        .into_response()
+        ApiError::from(Refusal::key_busy(waiting, secs * 1000.0)).into_response()
     }
 
     /// `POST /runs` (already checked): queued, then created upstream in a task of its own so a

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{ApiErrorCode, ErrorBody, ErrorDetail};
-use runbase_image::Issue;
+use runbase_image::core::gateway::Refusal;
 
 pub struct ApiError {
     pub status: StatusCode,
@@ -45,12 +45,6 @@ impl ApiError {
         }
     }
 
-    /// The validator's issues, for an `invalid_input` answer.
-    pub fn with_issues(mut self, issues: Vec<Issue>) -> Self {
-        self.body.error.issues = issues;
-        self
-    }
-
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
         self
@@ -59,6 +53,19 @@ impl ApiError {
     pub fn challenge(mut self, challenge: &'static str) -> Self {
         self.challenge = Some(challenge);
         self
+    }
+}
+
+/// The core's refusals (the rules both proxies share) as this server answers them.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        ApiError {
+            status: StatusCode::from_u16(refusal.status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body: refusal.body,
+            retry_after_secs: refusal.retry_after_secs,
+            challenge: refusal.challenge,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::{ApiErrorCode, Run, RunStatus};
 
 use crate::http::error::ApiError;
-use crate::run_request::{parse_run_request, with_valid_input};
+use runbase_image::core::gateway::{parse_run_request, with_valid_input};
 
 use super::faults::{play_fault, FaultKind, Target};
 use super::image::render_png;

@@ -162,7 +162,7 @@ impl Shared {
             client,
             conn: tokio::sync::Mutex::new(None),
             last_attempt: Mutex::new(None),
-            prefix: format!("runbase:{:016x}:", fnv1a(&format!("{upstream}\n{key}"))),
+            prefix: runbase_image::core::gateway::store::prefix(upstream, key),
             instance,
             shown_url: hide_password(url),
             health: Mutex::new(Health {
@@ -384,14 +384,6 @@ impl Shared {
     }
 }
 
-/// 64-bit FNV-1a: the same on every build, so every instance derives the same prefix (and the
-/// key itself never reaches Redis).
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// `redis://user:secret@host` → `redis://user:***@host`.
 fn hide_password(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -424,6 +416,5 @@ mod tests {
             hide_password("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
         );
-        assert_ne!(fnv1a("a\nsk-1"), fnv1a("a\nsk-2"));
     }
 }

@@ -1,7 +1,8 @@
-//! The Lua scripts that make each shared step atomic. Every script reads Redis's own clock,
-//! so the instances' clocks do not matter.
+//! The Lua scripts that make each shared step atomic, as the core writes them (the package's
+//! server entry sends the same text).
 
 use redis::Script;
+use runbase_image::core::gateway::store::script;
 
 pub(super) struct Scripts {
     pub(super) take: Script,
@@ -19,21 +20,19 @@ pub(super) struct Scripts {
 
 impl Scripts {
     pub fn new() -> Scripts {
-        const NOW: &str =
-            "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n";
-        let script = |body: &str| Script::new(&format!("{NOW}{body}"));
+        let script = |name: &str| Script::new(&script(name).unwrap_or_default());
         Scripts {
-            take: script(include_str!("lua/take.lua")),
-            release: script(include_str!("lua/release.lua")),
-            record: script(include_str!("lua/record.lua")),
-            heartbeat: script(include_str!("lua/heartbeat.lua")),
-            pause: script(include_str!("lua/pause.lua")),
-            enqueue: script(include_str!("lua/enqueue.lua")),
-            dequeue: script(include_str!("lua/dequeue.lua")),
-            renew: script(include_str!("lua/renew.lua")),
-            drop_lease: script(include_str!("lua/drop_lease.lua")),
-            orphans: script(include_str!("lua/orphans.lua")),
-            calls: script(include_str!("lua/calls.lua")),
+            take: script("take"),
+            release: script("release"),
+            record: script("record"),
+            heartbeat: script("heartbeat"),
+            pause: script("pause"),
+            enqueue: script("enqueue"),
+            dequeue: script("dequeue"),
+            renew: script("renew"),
+            drop_lease: script("drop_lease"),
+            orphans: script("orphans"),
+            calls: script("calls"),
         }
     }
 }

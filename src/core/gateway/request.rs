@@ -1,32 +1,31 @@
-//! Reading a create request's body (`{"model", "input"}`) as the proxy and the simulator
-//! both must: strict JSON, lone surrogates mended, and the input checked by the library.
+//! Reading a create request's body (`{"model", "input"}`) as the proxies and the simulator
+//! all must: strict JSON, lone surrogates mended, and the input checked by the library.
 
-use axum::http::StatusCode;
-use runbase_image::{ModelSpec, NormalizedInput};
 use serde_json::Value;
 
-use runbase_image::core::api::ApiErrorCode;
-
-use crate::http::error::ApiError;
+use super::Refusal;
+use crate::core::api::ApiErrorCode;
+use crate::core::model::ModelSpec;
+use crate::core::validate::NormalizedInput;
 
 /// Reads a run request's body: `{"model": string, "input": object}`; refuses the rest with the
 /// API's own codes. Shared by the simulator and the proxy so both answer alike.
-pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
+pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), Refusal> {
     let parsed =
         serde_json::from_slice::<Value>(body).or_else(|e| match mend_lone_surrogates(body) {
             Some(mended) => serde_json::from_slice(&mended),
             None => Err(e),
         });
     let mut parsed: Value = parsed.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
+        Refusal::new(
+            400,
             ApiErrorCode::InvalidJson,
             format!("The request body is not valid JSON: {e}"),
         )
     })?;
     let Some(model) = parsed.get("model").and_then(Value::as_str) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(Refusal::new(
+            400,
             ApiErrorCode::MissingModel,
             "The request needs a \"model\" string, such as \"openai/gpt-image-2\"",
         ));
@@ -35,8 +34,8 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), ApiError> {
     let input = match parsed.get_mut("input").map(Value::take) {
         Some(input @ Value::Object(_)) => input,
         _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(Refusal::new(
+                400,
                 ApiErrorCode::MissingInput,
                 "The request needs an \"input\" object",
             ))
@@ -61,29 +60,32 @@ pub fn mend_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
     };
     let mut out = Vec::with_capacity(json.len());
     let (mut i, mut mended) = (0, false);
-    while i < json.len() {
-        if json[i] != b'\\' {
-            out.push(json[i]);
+    let copy = |out: &mut Vec<u8>, from: usize, to: usize| {
+        out.extend_from_slice(json.get(from..to.min(json.len())).unwrap_or_default());
+    };
+    while let Some(&byte) = json.get(i) {
+        if byte != b'\\' {
+            out.push(byte);
             i += 1;
             continue;
         }
         let Some(unit) = escape_at(i) else {
             // Another escape (`\\`, `\"` …): both bytes as they are.
-            out.extend_from_slice(&json[i..(i + 2).min(json.len())]);
+            copy(&mut out, i, i + 2);
             i += 2;
             continue;
         };
         let paired = (0xD800..0xDC00).contains(&unit)
             && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
         if paired {
-            out.extend_from_slice(&json[i..i + 12]);
+            copy(&mut out, i, i + 12);
             i += 12;
         } else if (0xD800..0xE000).contains(&unit) {
             out.extend_from_slice(b"\\ufffd");
             mended = true;
             i += 6;
         } else {
-            out.extend_from_slice(&json[i..i + 6]);
+            copy(&mut out, i, i + 6);
             i += 6;
         }
     }
@@ -96,9 +98,9 @@ pub fn with_valid_input<T>(
     model: &ModelSpec,
     input: &Value,
     use_it: impl FnOnce(&NormalizedInput<'_>) -> T,
-) -> Result<T, ApiError> {
+) -> Result<T, Refusal> {
     let value = to_core_value(input, 0);
-    let validation = runbase_image::validate(model, &value);
+    let validation = crate::core::validate::validate(model, &value);
     if let Some(normalized) = &validation.value {
         return Ok(use_it(normalized));
     }
@@ -111,16 +113,13 @@ pub fn with_valid_input<T>(
         model.id,
         validation.errors.len()
     );
-    Err(
-        ApiError::new(StatusCode::BAD_REQUEST, ApiErrorCode::InvalidInput, message)
-            .with_issues(validation.errors),
-    )
+    Err(Refusal::new(400, ApiErrorCode::InvalidInput, message).with_issues(validation.errors))
 }
 
 /// serde_json's value as the core reads it, bounded like the wasm layer's conversion.
-pub fn to_core_value(value: &Value, depth: usize) -> runbase_image::Value {
-    use runbase_image::Value as V;
-    let deeper = depth < runbase_image::core::value::MAX_DEPTH;
+pub fn to_core_value(value: &Value, depth: usize) -> crate::core::value::Value {
+    use crate::core::value::Value as V;
+    let deeper = depth < crate::core::value::MAX_DEPTH;
     match value {
         Value::Null => V::Null,
         Value::Bool(b) => V::Bool(*b),
