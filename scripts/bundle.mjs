@@ -11,19 +11,22 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "..");
 const out = resolve(process.argv[2] ?? "pkg");
 
-// The two modules: which entry source, glue and .wasm each uses, and its files' prefix.
+// The three modules: which entry source, glue and .wasm each uses, and its files' prefix. The
+// server entry (the key-holding route handler) is for servers only: in a browser bundle its
+// entry is js/server/browser.js, which refuses to load.
 const MODULES = [
   { entry: "index.js", glue: "runbase_image", prefix: "" },
   { entry: "validate.js", glue: "runbase_validate", prefix: "validate." },
+  { entry: "server/index.js", glue: "runbase_server", prefix: "server.", browser: "server/browser.js" },
 ];
 // How each runtime gets the .wasm (js/load/), and the file each module's entry becomes.
 const RUNTIMES = [
-  { loader: "browser", file: (m) => (m.prefix ? "validate.js" : "index.js") },
+  { loader: "browser", file: (m) => (m.prefix ? `${m.prefix}js` : "index.js") },
   { loader: "node", file: (m) => `${m.prefix}node.js` },
   { loader: "embedded", file: (m) => `${m.prefix}node-webpack.js` },
   { loader: "workerd", file: (m) => `${m.prefix}workerd.js` },
   { loader: "edge", file: (m) => `${m.prefix}edge.js` },
-  { loader: "node", file: (m) => (m.prefix ? "validate.cjs" : "index.cjs"), format: "cjs" },
+  { loader: "node", file: (m) => (m.prefix ? `${m.prefix.slice(0, -1)}.cjs` : "index.cjs"), format: "cjs" },
 ];
 
 const resolver = (module, runtime) => ({
@@ -41,8 +44,9 @@ const resolver = (module, runtime) => ({
 for (const module of MODULES) {
   for (const runtime of RUNTIMES) {
     const cjs = runtime.format === "cjs";
+    const entry = runtime.loader === "browser" ? (module.browser ?? module.entry) : module.entry;
     await build({
-      entryPoints: [join(ROOT, "js", module.entry)],
+      entryPoints: [join(ROOT, "js", entry)],
       outfile: join(out, runtime.file(module)),
       bundle: true,
       minify: true,

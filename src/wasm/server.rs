@@ -166,6 +166,12 @@ pub fn rate_limit_pause_ms(strikes: u32) -> f64 {
     rate_limit_backoff_ms(&Settings::default(), strikes.saturating_sub(1), 0.0)
 }
 
+/// A pause asked for by a 429's Retry-After, within reason.
+#[wasm_bindgen(js_name = clampPauseMs)]
+pub fn clamp_pause_ms(ms: f64) -> f64 {
+    store::clamp_pause_ms(ms.max(0.0) as u64) as f64
+}
+
 /// The key's window as runbase-server uses it: the requests a proxy may send (the documented
 /// limit less the spare), and how long each counts after its answer (window + margin), in ms.
 #[wasm_bindgen(js_name = keyWindow)]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{Shared, StoreError, ALIVE};
+pub use runbase_image::core::gateway::store::clamp_pause_ms;
 
 use crate::locked;
 
@@ -194,9 +195,4 @@ impl Shared {
         invocation.arg(member);
         let _: redis::RedisResult<i64> = self.script(&invocation).await;
     }
-}
-
-/// A pause the API asked for, within reason: at least a second, at most five minutes.
-pub fn clamp_pause_ms(ms: u64) -> u64 {
-    ms.clamp(1_000, 300_000)
 }

@@ -16,6 +16,12 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
+/// A pause the API asked for after a 429, within reason: at least a second, at most five
+/// minutes.
+pub fn clamp_pause_ms(ms: u64) -> u64 {
+    ms.clamp(1_000, 300_000)
+}
+
 /// What every script starts with: `now`, in milliseconds, by Redis's clock.
 const NOW: &str =
     "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n";
@@ -36,7 +42,7 @@ pub fn script(name: &str) -> Option<String> {
         .map(|(_, body)| format!("{NOW}{body}"))
 }
 
-const SOURCES: [(&str, &str); 12] = [
+const SOURCES: [(&str, &str); 13] = [
     ("take", include_str!("lua/take.lua")),
     ("release", include_str!("lua/release.lua")),
     ("record", include_str!("lua/record.lua")),
@@ -49,6 +55,7 @@ const SOURCES: [(&str, &str); 12] = [
     ("orphans", include_str!("lua/orphans.lua")),
     ("calls", include_str!("lua/calls.lua")),
     ("spend", include_str!("lua/spend.lua")),
+    ("put_run", include_str!("lua/put_run.lua")),
 ];
 
 #[cfg(test)]
