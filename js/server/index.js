@@ -4,7 +4,7 @@
 // SvelteKit, Remix), GET / POST / OPTIONS (Next.js route handlers, Node and edge) and
 // node(req, res) (node:http, Express, Fastify's raw request). The rules are the core's,
 // compiled to wasm: the same code runbase-server runs (src/core/gateway/).
-import { optionNames, closestOption } from "./wasm.js";
+import { optionNames, closestOption, maxBodyBytes } from "./wasm.js";
 import { Gateway } from "./gateway.js";
 import { openStore, isRedisClient } from "./store.js";
 
@@ -132,13 +132,23 @@ async function fromNode(req) {
       body = typeof req.body === "string" || req.body instanceof Uint8Array ? req.body : JSON.stringify(req.body);
       headers.delete("content-length");
     } else {
+      // Kept up to one byte past the limit (the handler then refuses it: 413); the rest is
+      // read and dropped, so that the client, still sending, can read the answer.
+      const limit = maxBodyBytes() + 1;
+      let size = 0;
       body = new ReadableStream({
         start(controller) {
-          req.on("data", (chunk) => controller.enqueue(new Uint8Array(chunk)));
-          req.on("end", () => controller.close());
-          req.on("error", (error) => controller.error(error));
+          req.on("data", (chunk) => {
+            if (size > limit) return;
+            size += chunk.length;
+            controller.enqueue(new Uint8Array(chunk));
+            if (size > limit) controller.close();
+          });
+          req.on("end", () => size <= limit && controller.close());
+          req.on("error", (error) => size <= limit && controller.error(error));
         },
         cancel() {
+          size = Infinity;
           req.resume();
         },
       });
@@ -202,6 +212,9 @@ export function createRunbaseProxy(options) {
       response.headers.forEach((value, name) => (headers[name] = value));
       res.writeHead(response.status, headers);
       res.end(Buffer.from(await response.arrayBuffer()));
+      // A body refused unread is read and dropped: clients often cannot read an answer sent
+      // while their body is still going out.
+      if (!req.readableEnded) req.resume();
     },
   };
 }

@@ -2,16 +2,19 @@
 // installs it into the apps of tests/consumers/ (pinned in their lock files, installed by
 // scripts/setup), each built with its own tools and run for real: pages in headless
 // Chromium, servers in their own runtime. Every app validates a wrong input (no request) and
-// makes an image through the simulator. The apps' files are the snippets of the README (its
-// quick start) and of docs/USAGE.md (every setting), word for word (the first test), so the
-// docs cannot drift from what runs here.
+// makes an image through the simulator. The proxy of runbase-image/server runs where web apps
+// are deployed (Next.js on Node and edge, Express, Hono, Deno.serve, Bun.serve, Workers), each
+// answering the package's own client, keyless, at /api/runbase. The apps' files are the
+// snippets of the README (its quick start) and of docs/USAGE.md (every setting), word for word
+// (the first test), so the docs cannot drift from what runs here.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { ROOT, startServer, startSimulator, launchChromium, screenshotPath } from "./harness.mjs";
 
 const CONSUMERS = join(ROOT, "tests", "consumers");
@@ -80,6 +83,34 @@ async function postedResult(url) {
   };
 }
 
+/** The quick start run by the package's own client in Node (the runtimes app's main.mjs, with
+ *  no key) against a proxy handler at `baseUrl`: what a page does through it. */
+async function throughHandler(runtimes, baseUrl) {
+  const env = { ...process.env, RUNBASE_BASE_URL: baseUrl, NO_COLOR: "1" };
+  delete env.RUNBASE_API_KEY;
+  try {
+    const { stdout } = await promisify(execFile)("node", ["main.mjs"], { cwd: runtimes, env, timeout: 30_000 });
+    return JSON.parse(stdout);
+  } catch (e) {
+    throw new Error(`node main.mjs through ${baseUrl} failed:\n${e.stdout ?? ""}${e.stderr ?? e.message}`);
+  }
+}
+
+/** A consumer app's server holding the key (upstream: the simulator) on a free port, once it
+ *  prints "listening on"; the quick start through its /api/runbase, then the server stopped. */
+async function assertThroughServer(name, runtimes, command, args, cwd) {
+  const port = await freePort();
+  const server = await startServer(command, args, {
+    cwd, env: { RUNBASE_API_KEY: KEY, RUNBASE_BASE_URL: `${simulator.url}/sim/v1`, PORT: String(port), NO_COLOR: "1" },
+    ready: (out) => /listening on http:\/\/127\.0\.0\.1:\d+/i.test(out) && `http://127.0.0.1:${port}`,
+  });
+  try {
+    await assertQuickStart(await throughHandler(runtimes, `${server.url}/api/runbase`), name);
+  } finally {
+    server.stop();
+  }
+}
+
 /** Opens a page and reads its <output> once filled in, or the first error it threw. */
 async function pageResult(url, name) {
   const page = await browser.newPage();
@@ -116,7 +147,10 @@ test("the docs' snippets are the apps' files, word for word", () => {
   const quickstart = ["quickstart/image.js", "quickstart/main.js"];
   const everySetting = [...quickstart, "runtimes/main.mjs", "runtimes/main.cjs",
     "next/app/page.js", "next/app/api/image/route.js", "next/app/client/page.js", "workers/worker.js",
-    "bundlers/rollup.fixed.config.mjs"];
+    "bundlers/rollup.fixed.config.mjs",
+    // runbase-image/server: the key-holding proxy in the app.
+    "next/app/api/runbase/[...path]/route.js", "next/app/proxied/page.js", "server-node/express.mjs", "server-node/hono.mjs",
+    "runtimes/serve-deno.mjs", "runtimes/serve-bun.mjs", "workers/proxy-worker.js"];
   // The README's quick start, docs/USAGE.md's every setting, and the package's own README
   // (npm's page), which leads with the same two files as the README.
   for (const [doc, files] of [["README.md", quickstart], ["docs/USAGE.md", everySetting], ["js/README.md", quickstart]]) {
@@ -208,12 +242,17 @@ test("Vite's dev server (its dependency pre-bundling included) serves the quick 
 });
 
 for (const bundler of ["Turbopack", "webpack"]) {
-  test(`Next.js built with ${bundler}: a server component, a route handler (Node and edge) and a client component`, async () => {
+  test(`Next.js built with ${bundler}: a server component, a route handler (Node and edge), a client component, and the proxy (Node and edge)`, async () => {
+    const runtimes = app("runtimes");
     const dir = app("next");
-    // The route handler again on the edge runtime (the "edge-light" condition), as its comment says.
-    mkdirSync(join(dir, "app", "api", "edge"), { recursive: true });
-    writeFileSync(join(dir, "app", "api", "edge", "route.js"),
-      `${readFileSync(join(dir, "app", "api", "image", "route.js"), "utf8")}\nexport const runtime = "edge";\n`);
+    // The route handler again on the edge runtime (the "edge-light" condition), as its comment
+    // says; and the proxy's route (runbase-image/server) on the edge too, at /api/edge/runbase.
+    const proxyRoute = join("app", "api", "runbase", "[...path]", "route.js");
+    const edgeProxyRoute = join("app", "api", "edge", "runbase", "[...path]", "route.js");
+    mkdirSync(join(dir, edgeProxyRoute, ".."), { recursive: true });
+    for (const [from, to] of [[join("app", "api", "image", "route.js"), join("app", "api", "edge", "route.js")], [proxyRoute, edgeProxyRoute]]) {
+      writeFileSync(join(dir, to), `${readFileSync(join(dir, from), "utf8")}\nexport const runtime = "edge";\n`);
+    }
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     // The client component's proxy is another origin: runbase-server lets the app's page in.
@@ -238,6 +277,11 @@ for (const bundler of ["Turbopack", "webpack"]) {
       const client = await pageResult(`${origin}/client`, `next-${bundler}-client-component`);
       assert.deepEqual(client.errors, []);
       await assertQuickStart(client.result, "client component");
+      // The proxy's route handler: the page on the app's own origin, keyless; and on the edge.
+      const proxied = await pageResult(`${origin}/proxied`, `next-${bundler}-proxied-client-component`);
+      assert.deepEqual(proxied.errors, []);
+      await assertQuickStart(proxied.result, "client component through the proxy's route handler", proxied.imageType);
+      await assertQuickStart(await throughHandler(runtimes, `${origin}/api/edge/runbase`), "the proxy's route handler on the edge runtime");
     } finally {
       server.stop();
       proxy.stop();
@@ -258,6 +302,40 @@ test("Cloudflare Workers: wrangler dev runs worker.js in workerd (the .wasm a mo
   });
   try {
     await assertQuickStart(await postedResult(`${worker.url}/`), "worker");
+  } finally {
+    worker.stop();
+  }
+});
+
+test("runbase-image/server in Express and Hono on Node: the proxy at /api/runbase", async () => {
+  const runtimes = app("runtimes");
+  const dir = app("server-node", []);
+  for (const file of ["express.mjs", "hono.mjs"]) {
+    await assertThroughServer(`node ${file}`, runtimes, "node", [file], dir);
+  }
+});
+
+test("runbase-image/server in Deno.serve and Bun.serve: the proxy at /api/runbase", async () => {
+  const dir = app("runtimes");
+  const bin = join(dir, "node_modules", ".bin");
+  await assertThroughServer("deno serve-deno.mjs", dir, join(bin, "deno"), ["run", "--allow-env", "--allow-net", "--allow-read", "serve-deno.mjs"], dir);
+  await assertThroughServer("bun serve-bun.mjs", dir, join(bin, "bun"), ["serve-bun.mjs"], dir);
+});
+
+test("runbase-image/server in Cloudflare Workers: wrangler dev runs proxy-worker.js", async () => {
+  const runtimes = app("runtimes");
+  const dir = app("workers", []);
+  const port = await freePort();
+  // The same wrangler config; the entry named on the command line instead of its `main`.
+  const worker = await startServer("node", [join(dir, "node_modules", "wrangler", "wrangler-dist", "cli.js"), "dev", "proxy-worker.js", "--local",
+    "--ip", "127.0.0.1", "--port", String(port),
+    "--var", `RUNBASE_API_KEY:${KEY}`, "--var", `RUNBASE_BASE_URL:${simulator.url}/sim/v1`], {
+    cwd: dir,
+    env: { WRANGLER_SEND_METRICS: "false", CI: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
+    ready: (out) => out.match(/Ready on (http:\/\/127\.0\.0\.1:\d+)/)?.[1],
+  });
+  try {
+    await assertQuickStart(await throughHandler(runtimes, `${worker.url}/api/runbase`), "proxy-worker.js");
   } finally {
     worker.stop();
   }
