@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -60,6 +60,20 @@ before(async () => {
 after(() => {
   simulator?.stop();
   console.warn = warn;
+});
+
+test("the entry never reaches a page: a browser bundle of it throws at import, saying it holds the key", async () => {
+  const { build } = await import("esbuild");
+  const dir = mkdtempSync(join(tmpdir(), "runbase-server-browser-"));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(join(ROOT, "pkg"), join(dir, "node_modules", "runbase-image"));
+  const bundled = await build({
+    stdin: { contents: 'import { createRunbaseProxy } from "runbase-image/server"; export default createRunbaseProxy;', resolveDir: dir },
+    bundle: true, write: false, format: "esm", platform: "browser", logLevel: "silent",
+  });
+  const code = bundled.outputFiles[0].text;
+  assert.doesNotMatch(code, /wasm/, "no part of the server module in the bundle");
+  await assert.rejects(import(`data:text/javascript,${encodeURIComponent(code)}`), /runbase-image\/server holds your Runbase API key and runs only on a server/);
 });
 
 test("bad options throw at creation naming the option; a key still missing is a 500 that says so", async () => {
