@@ -15,6 +15,7 @@
 // and give up a request after 5 retries, as the client does. A run is *lost* when it was created
 // upstream and its user never learned that it finished; *refused* when it was never created.
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -153,6 +154,36 @@ function pct(values, p) {
 }
 
 const TWO = "2 brokers + Redis";
+// The package's route handler (runbase-image/server, built into pkg/ by scripts/build), in
+// this process: one instance alone, and two on one Redis.
+const NODE = "Node handler";
+const NODE_TWO = "2 Node handlers + Redis";
+const serverEntry = new URL("../pkg/server.node.js", import.meta.url).href;
+let instances = 0;
+
+/** A fresh instance of the handler (its own wasm and memory) in a node:http server. */
+async function nodeHandler(upstream, redisUrl) {
+  const { createRunbaseProxy } = await import(`${serverEntry}?instance=${++instances}`);
+  let redis;
+  if (redisUrl) {
+    const { createClient } = await import("redis");
+    redis = createClient({ url: redisUrl });
+    await redis.connect();
+  }
+  const warn = console.warn;
+  console.warn = () => {}; // "no authenticate option": the bench's users are anonymous on purpose
+  const proxy = createRunbaseProxy({ apiKey: KEY, upstream, redis, clientLimit: 100000 });
+  console.warn = warn;
+  const server = createServer((req, res) => proxy.node(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    close: async () => {
+      server.close();
+      await redis?.quit();
+    },
+  };
+}
 
 // Runs `arrivals` (ms offsets from now) against one server (or, for TWO, two proxies of one
 // key on one Redis, users spread over both) and summarises.
@@ -161,8 +192,19 @@ async function scenario(mode, runMs, arrivals) {
   const simArgs = ["--sim-run-ms", String(runMs), "--sim-run-spread", String(SPREAD)];
   const server = await start([...simArgs, ...(mode === "pass-through" ? ["--pass-through"] : [])]);
   const stop = [server.child];
+  const handlers = [];
   try {
     let bases = [server.base];
+    if (mode === NODE || mode === NODE_TWO) {
+      let redis;
+      if (mode === NODE_TWO) {
+        redis = await startRedis();
+        stop.push(redis.child);
+      }
+      const count = mode === NODE_TWO ? 2 : 1;
+      for (let i = 0; i < count; i++) handlers.push(await nodeHandler(`${server.base}/sim/v1`, redis?.url));
+      bases = handlers.map((h) => h.base);
+    }
     if (mode === TWO) {
       const redis = await startRedis();
       stop.push(redis.child);
@@ -181,7 +223,7 @@ async function scenario(mode, runMs, arrivals) {
     );
     const end = Date.now();
     const sim = await (await fetch(`${server.base}/__sim/stats`)).json();
-    const proxy = await (await fetch(`${bases[0]}/__runbase/stats`)).json();
+    const proxy = handlers.length ? {} : await (await fetch(`${bases[0]}/__runbase/stats`)).json();
     const key = sim.keys[KEY] ?? { requests: 0, rate_limited: 0, max_in_10s: 0 };
     const created = records.filter((r) => r.created);
     const known = records.filter((r) => r.known !== null);
@@ -205,6 +247,7 @@ async function scenario(mode, runMs, arrivals) {
       pollsPerRun: proxy.runs?.pollsPerFinishedRun ?? null,
     };
   } finally {
+    for (const handler of handlers) await handler.close();
     for (const child of stop) child.kill("SIGTERM");
   }
 }
@@ -234,32 +277,33 @@ if (!existsSync(binary)) {
 const rows = [];
 for (const plan of plans) {
   const results = await Promise.all(
-    ["broker", TWO, "pass-through"].map((mode) => scenario(mode, runMs, plan.arrivals)),
+    ["broker", TWO, NODE, NODE_TWO, "pass-through"].map((mode) => scenario(mode, runMs, plan.arrivals)),
   );
   for (const r of results) {
     rows.push({ plan, ...r });
     console.log(
-      `${plan.name.padEnd(18)} ${r.mode.padEnd(12)} runs ${r.runs} created ${r.created} lost ${r.lost} refused ${r.refused} ` +
+      `${plan.name.padEnd(18)} ${r.mode.padEnd(23)} runs ${r.runs} created ${r.created} lost ${r.lost} refused ${r.refused} ` +
         `upstream ${r.upstream} (429s ${r.upstream429}, max/10s ${r.maxIn10s}, ${r.perRun.toFixed(2)}/run) ` +
         `lag p50 ${r.lagP50} p95 ${r.lagP95} ms, ${r.throughput.toFixed(2)} run/s in ${r.seconds.toFixed(1)} s`,
     );
   }
 }
 
+// Every set-up that shares the key's window: the broker's and the route handler's.
 const broker = rows.filter((r) => r.mode !== "pass-through");
 const fmt = (v, d = 0) => (v === null || v === undefined ? "–" : (v / (d ? 1 : 1000)).toFixed(d ? d : 2));
 const checks = [
-  ["0 upstream 429s at every load (broker)", broker.every((r) => r.upstream429 === 0)],
-  ["0 lost runs at every load (broker)", broker.every((r) => r.lost === 0)],
-  ["≤ 20 upstream requests in any 10 s (broker)", broker.every((r) => r.maxIn10s <= 20)],
+  ["0 upstream 429s at every load (broker, Node handler)", broker.every((r) => r.upstream429 === 0)],
+  ["0 lost runs at every load (broker, Node handler)", broker.every((r) => r.lost === 0)],
+  ["≤ 20 upstream requests in any 10 s (broker, Node handler)", broker.every((r) => r.maxIn10s <= 20)],
 ];
-const sustained = broker.filter((r) => r.plan.rate >= 1.0);
+const sustained = broker.filter((r) => r.plan.rate >= 1.0 && !r.mode.includes("Node"));
 if (sustained.length)
   checks.push([
     `≥ 0.8 run/s sustained (broker, arrivals ≥ 1 run/s: ${sustained.map((r) => r.throughput.toFixed(2)).join(", ")})`,
     sustained.every((r) => r.throughput >= 0.8),
   ]);
-const half = broker.find((r) => r.plan.rate === 0.5);
+const half = broker.find((r) => r.plan.rate === 0.5 && r.mode === "broker");
 if (half) checks.push([`lag p50 ≤ 2 s at 0.5 run/s (broker: ${fmt(half.lagP50)} s)`, half.lagP50 !== null && half.lagP50 <= 2000]);
 
 console.log("\n" + checks.map(([what, ok]) => `${ok ? "met   " : "MISSED"} ${what}`).join("\n"));
@@ -267,11 +311,11 @@ console.log("\n" + checks.map(([what, ok]) => `${ok ? "met   " : "MISSED"} ${wha
 if (!smoke) {
   const cpu = os.cpus();
   const lines = [
-    "# Load: the proxy as run broker",
+    "# Load: the proxy as run broker, and the route handler",
     "",
     `Measured by \`node bench/load.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, node ${process.version}.`,
     `One key, the built-in simulator as upstream over HTTP (20 requests / 10 s, no Retry-After; refused requests not counted), runs of ${runMs / 1000} s ± ${SPREAD} % (${(runMs * (1 - SPREAD / 100)) / 1000}–${(runMs * (1 + SPREAD / 100)) / 1000} s).`,
-    `Every scenario ran three set-ups side by side, each with its own simulator: one broker; ${TWO} (two proxy instances of the one key on one redis-server, each user's requests taking turns between them as behind a load balancer; the targets below hold for both broker rows); and \`--pass-through\`.`,
+    `Every scenario ran five set-ups side by side, each with its own simulator: one broker; ${TWO} (two proxy instances of the one key on one redis-server, each user's requests taking turns between them as behind a load balancer); the package's route handler (\`runbase-image/server\` in a node:http server): ${NODE} alone and ${NODE_TWO} (two instances on one redis-server, users taking turns between them); and \`--pass-through\`. The targets on 429s, lost runs and requests in 10 s hold for the four that share the key's window; those on throughput and lag are the broker's.`,
     "Users: N users starting within 1 s, one run each; or arrivals at a steady rate for 30 s. Lag: the run's `completedAt` to the moment its user knew (end to end).",
     "Throughput: runs known finished ÷ time from the first arrival to the last run known. Most in 10 s counts every request the simulator received, refused ones included (the simulator itself does not count refused requests against the key, so pass-through fares better here than against an API that does).",
     "",

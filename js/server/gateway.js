@@ -179,6 +179,8 @@ export class Gateway {
       await this.settle(hold, run.costUsd ?? hold.price);
       const meta = `${resolution}|${Date.now()}|`;
       await this.remember(run, meta, caller.owner);
+      // Its first poll at the client's pace, not at the first read that comes.
+      await Promise.resolve(this.store.claimPoll(run.id, pollDelayMs(0))).catch(() => {});
       return this.runAnswer(answer.status, run, apiKey, caller);
     }
   }
