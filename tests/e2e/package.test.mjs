@@ -37,7 +37,8 @@ before(async () => {
   tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
   for (const needed of ["package.json", "index.js", "node.js", "index.cjs", "workerd.js", "edge.js", "index.d.ts", "index.d.cts",
-    "runbase_image_bg.wasm", "validate.js", "validate.node.js", "validate.cjs", "validate.d.ts", "runbase_validate_bg.wasm", "LICENSE", "README.md"]) {
+    "runbase_image_bg.wasm", "validate.js", "validate.node.js", "validate.cjs", "validate.d.ts", "runbase_validate_bg.wasm",
+    "server.js", "server.node.js", "server.cjs", "server.workerd.js", "server.edge.js", "server.d.ts", "runbase_server_bg.wasm", "LICENSE", "README.md"]) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
   }
   // Where it comes from and under which licence, as the tarball itself says.
@@ -51,8 +52,8 @@ before(async () => {
   assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the runbase-image authors\n/);
   assert.equal(license, readFileSync(join(ROOT, "LICENSE"), "utf8"));
   // Each runtime gets its own entry by its export condition; the browser's holds no Node code.
-  for (const [path, prefix] of [[".", ""], ["./validate", "validate."]]) {
-    const browser = prefix ? "./validate.js" : "./index.js";
+  for (const [path, prefix] of [[".", ""], ["./validate", "validate."], ["./server", "server."]]) {
+    const browser = prefix ? `./${prefix}js` : "./index.js";
     assert.deepEqual(Object.keys(manifest.exports[path]), ["types", "workerd", "edge-light", "deno", "bun", "node", "browser", "default"]);
     assert.deepEqual(manifest.exports[path].node, { webpack: `./${prefix}node-webpack.js`, require: `./${prefix || "index."}cjs`, default: `./${prefix}node.js` });
     assert.equal(manifest.exports[path].workerd, `./${prefix}workerd.js`);
@@ -62,7 +63,7 @@ before(async () => {
   // An entry is one file: it imports nothing but, in Workers and edge runtimes, its .wasm.
   for (const file of files.filter((f) => /\.js$/.test(f))) {
     const imports = [...readFileSync(join(ROOT, "pkg", file), "utf8").matchAll(/\bimport\s*[\w{][^'"]*?from\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
-    const wasm = file.startsWith("validate") ? "./runbase_validate_bg.wasm" : "./runbase_image_bg.wasm";
+    const wasm = `./runbase_${file.startsWith("validate") ? "validate" : file.startsWith("server") ? "server" : "image"}_bg.wasm`;
     const allowed = /workerd/.test(file) ? [wasm] : /edge/.test(file) ? [`${wasm}?module`] : /node/.test(file) ? ["node:fs", "node:path", "node:url"] : [];
     assert.deepEqual(imports.filter((i) => !allowed.includes(i)), [], `${file} imports ${imports}`);
   }
