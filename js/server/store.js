@@ -2,14 +2,7 @@
 // laid out as runbase-server lays it (the core's prefix and Lua scripts, the same names), so
 // that handlers on many instances, and runbase-server beside them, share one key's window,
 // its runs, their owners and the per-caller limits. Both stores answer the same calls.
-import {
-  CallerWindows,
-  SpendGuard,
-  storePrefix,
-  storeScript,
-  rateLimitPauseMs,
-  clampPauseMs,
-} from "./wasm.js";
+import { CallerWindows, KeySlots, SpendGuard, storePrefix, storeScript, clampPauseMs } from "./wasm.js";
 
 /** How long a run not finished is kept after its last change, and a finished one (as
  *  runbase-server's defaults). */
@@ -28,12 +21,9 @@ class MemoryStore {
   constructor(limits) {
     this.shared = false;
     this.instance = newInstance();
-    this.seq = 0;
     this.calls = new Map();
     this.spend = limits.spend;
-    this.slots = new Map(); // member → when it stops counting
-    this.pausedUntil = 0;
-    this.strikes = 0;
+    this.slots = new KeySlots();
     this.runs = new Map(); // id → { run, meta, owner, until }
     this.polls = new Map(); // id → until
   }
@@ -52,29 +42,19 @@ class MemoryStore {
     this.spend.adjust(caller, noun, reservedAt, by);
   }
 
-  // The key's window as take.lua, release.lua and pause.lua keep it in Redis: a slot counts
-  // from its grant (a lease long enough for the request) until `hold` after its answer.
+  // The key's window as take.lua, release.lua and pause.lua keep it in Redis (the core's
+  // KeySlots): a slot counts from its grant until `hold` after its answer.
   takeSlot(limit, leaseMs) {
-    const now = Date.now();
-    if (this.pausedUntil > now) return { waitMs: this.pausedUntil - now };
-    for (const [member, until] of this.slots) if (until <= now) this.slots.delete(member);
-    if (this.slots.size < limit) {
-      const member = `${this.instance}:${this.seq++}`;
-      this.slots.set(member, now + leaseMs);
-      return { member };
-    }
-    return { waitMs: Math.max(1, Math.min(250, Math.min(...this.slots.values()) - now)) };
+    const taken = this.slots.take(limit, leaseMs, Date.now());
+    return taken > 0 ? { member: taken } : { waitMs: -taken };
   }
 
   releaseSlot(member, holdMs, ok) {
-    if (this.slots.has(member)) this.slots.set(member, Date.now() + holdMs);
-    if (ok) this.strikes = 0;
+    this.slots.release(member, holdMs, ok, Date.now());
   }
 
   pause(retryAfterMs) {
-    this.strikes += 1;
-    const ms = retryAfterMs ? clampPauseMs(retryAfterMs) : rateLimitPauseMs(this.strikes);
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    this.slots.pause(retryAfterMs || undefined, Date.now());
   }
 
   readRun(id) {

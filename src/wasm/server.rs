@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::core::api::{parse_retry_after, ApiErrorCode};
 use crate::core::gateway::spend::{spend_windows, SpendLedger, SpendLimits, SpendWindow};
 use crate::core::gateway::{self, store, Refusal};
-use crate::core::policy::{poll_delay_ms, rate_limit_backoff_ms, Settings};
+use crate::core::policy::{poll_delay_ms, Settings};
 use crate::core::window;
 
 fn json(value: &impl Serialize) -> String {
@@ -159,13 +159,6 @@ pub fn poll_delay(elapsed_ms: f64) -> f64 {
     poll_delay_ms(&Settings::default(), elapsed_ms)
 }
 
-/// The pause after the `strikes`-th 429 in a row without Retry-After (as `pause.lua`: no
-/// jitter, one pause for every caller of the key).
-#[wasm_bindgen(js_name = rateLimitPauseMs)]
-pub fn rate_limit_pause_ms(strikes: u32) -> f64 {
-    rate_limit_backoff_ms(&Settings::default(), strikes.saturating_sub(1), 0.0)
-}
-
 /// A pause asked for by a 429's Retry-After, within reason.
 #[wasm_bindgen(js_name = clampPauseMs)]
 pub fn clamp_pause_ms(ms: f64) -> f64 {
@@ -192,6 +185,43 @@ pub fn store_prefix(upstream: &str, key: &str) -> String {
 #[wasm_bindgen(js_name = storeScript)]
 pub fn store_script(name: &str) -> Option<String> {
     store::script(name)
+}
+
+/// The key's window in this instance's memory (without a store): `take.lua`, `release.lua`
+/// and `pause.lua` as one process keeps them.
+#[wasm_bindgen]
+pub struct KeySlots(store::KeySlots);
+
+#[wasm_bindgen]
+impl KeySlots {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> KeySlots {
+        KeySlots(store::KeySlots::default())
+    }
+
+    /// A slot's id (> 0), or minus the ms to wait.
+    pub fn take(&mut self, limit: usize, lease_ms: f64, now_ms: f64) -> f64 {
+        match self.0.take(limit, lease_ms, now_ms) {
+            Ok(id) => id as f64,
+            Err(wait_ms) => -wait_ms,
+        }
+    }
+
+    pub fn release(&mut self, id: f64, hold_ms: f64, ok: bool, now_ms: f64) {
+        self.0.release(id as u64, hold_ms, ok, now_ms);
+    }
+
+    /// An upstream 429 (`retry_after_ms`: its Retry-After, if any): the pause, in ms.
+    pub fn pause(&mut self, retry_after_ms: Option<f64>, now_ms: f64) -> f64 {
+        self.0
+            .pause(retry_after_ms.map(|ms| ms.max(0.0) as u64), now_ms)
+    }
+}
+
+impl Default for KeySlots {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A window per caller, counted in this instance's memory.
