@@ -788,10 +788,13 @@ fn typescript_error_codes_are_every_code_there_is() {
             .split(needle)
             .skip(1)
             .filter_map(|rest| {
+                // Within the call: a code given as a variant has no string before its first
+                // `)` (or `;`).
+                let call = &rest[..rest.find([';', ')']).unwrap_or(rest.len())];
                 let start = if needle.ends_with('"') {
                     0
                 } else {
-                    rest.find('"')? + 1
+                    call.find('"')? + 1
                 };
                 let end = start + rest.get(start..)?.find('"')?;
                 rest.get(start..end).map(str::to_string)
@@ -801,16 +804,29 @@ fn typescript_error_codes_are_every_code_there_is() {
     };
     let root = env!("CARGO_MANIFEST_DIR");
     let mut found = Vec::new();
-    // Every Rust file of the server, in every folder.
-    let mut folders = vec![std::path::PathBuf::from(format!("{root}/proxy/src"))];
+    // Every Rust file of the server, in every folder, and the proxy's rules in the core (both
+    // servers' refusals) and in the server entry's module.
+    let mut folders = vec![
+        std::path::PathBuf::from(format!("{root}/proxy/src")),
+        std::path::PathBuf::from(format!("{root}/src/core/gateway")),
+        std::path::PathBuf::from(format!("{root}/src/wasm/server.rs")),
+    ];
     while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("proxy/src") {
-            let path = entry.expect("entry").path();
+        let entries: Vec<std::path::PathBuf> = if folder.is_file() {
+            vec![folder.clone()]
+        } else {
+            std::fs::read_dir(&folder)
+                .expect("a folder of sources")
+                .map(|entry| entry.expect("entry").path())
+                .collect()
+        };
+        for path in entries {
             if path.is_dir() {
                 folders.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let source = std::fs::read_to_string(&path).expect("read");
                 found.extend(codes_after(&source, "ApiError::new("));
+                found.extend(codes_after(&source, "Refusal::new("));
             }
         }
     }

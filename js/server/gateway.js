@@ -77,7 +77,7 @@ export class Gateway {
     }
     const apiKey = this.apiKey;
     if (!apiKey) {
-      return refuse("api_key_missing", "The proxy has no Runbase API key: set createRunbaseProxy's apiKey (as RUNBASE_API_KEY) where it runs", 500);
+      return refuse("api_key_missing");
     }
     const caller = await this.caller(request, address);
     if (caller.refusal) return caller.refusal;
@@ -126,7 +126,7 @@ export class Gateway {
         user = await authenticate(request);
       } catch (error) {
         console.error("runbase-image/server: authenticate threw; the request was refused (503)", error);
-        return { refusal: refuse("auth_unavailable", "The sign-in check failed: retry shortly", 503) };
+        return { refusal: refuse("auth_unavailable", "The sign-in check failed: retry shortly") };
       }
       if (user === null || user === undefined || user === false) {
         return { refusal: refuse("auth_required", "Sign in first: this proxy serves signed-in users only") };
@@ -136,7 +136,7 @@ export class Gateway {
         id = userId(String(user));
       } catch (why) {
         console.error(`runbase-image/server: authenticate returned no usable user id: ${why}`);
-        return { refusal: refuse("auth_unavailable", "The sign-in check gave no usable user id", 503) };
+        return { refusal: refuse("auth_unavailable", "The sign-in check gave no usable user id") };
       }
       caller = { key: `user:${id}`, noun: "user", owner: id };
     } else {

@@ -263,7 +263,7 @@ pub const LIBRARY_ERROR_CODES: [&str; 9] = [
 ];
 
 /// The codes runbase-server answers with besides the API's (its proxy and simulator).
-pub const PROXY_ERROR_CODES: [&str; 19] = [
+pub const PROXY_ERROR_CODES: [&str; 20] = [
     "auth_required",
     "auth_invalid",
     "auth_expired",
@@ -283,6 +283,7 @@ pub const PROXY_ERROR_CODES: [&str; 19] = [
     "not_found",
     "method_not_allowed",
     "internal_error",
+    "api_key_missing",
 ];
 
 #[cfg(test)]

@@ -84,7 +84,13 @@ pub fn refusal(kind: &str, text: &str, number: f64) -> String {
             "incomplete_body",
             "The request body ended before it was complete",
         ),
-        code => Refusal::new(if number > 0.0 { number as u16 } else { 500 }, code, text),
+        "api_key_missing" => Refusal::new(
+            500,
+            "api_key_missing",
+            "The proxy has no Runbase API key: set createRunbaseProxy's apiKey (as RUNBASE_API_KEY) where it runs",
+        ),
+        "auth_unavailable" => Refusal::new(503, "auth_unavailable", text).retry_after(5),
+        _ => Refusal::new(500, "internal_error", text),
     };
     json(&refusal)
 }

@@ -192,10 +192,10 @@ impl Broker {
 /// The proxy's own error kept as an answer, so every waiter gets the same.
 fn stored(error: ApiError) -> UpstreamReply {
     UpstreamReply {
-        status: error.status,
+        status: error.status(),
         content_type: Some(HeaderValue::from_static("application/json")),
-        retry_after: error.retry_after_secs.map(HeaderValue::from),
-        body: Bytes::from(serde_json::to_vec(&error.body).unwrap_or_default()),
+        retry_after: error.0.retry_after_secs.map(HeaderValue::from),
+        body: Bytes::from(error.0.body_json()),
         run: None,
     }
 }
