@@ -25,7 +25,7 @@ export interface RunbaseProxyOptions {
   clientAddress?: (request: Request) => string;
   /** Shares the key's window, the runs, their owners and the limits among instances (and with runbase-server on the same Redis). */
   redis?: RedisClient;
-  /** Requests per 10 s of one caller (user or client address). Default 20. */
+  /** Creates per 10 s of one caller (user or client address). Default 20. */
   clientLimit?: number;
   /** Spend limits in US dollars. */
   spendPerClientHourUsd?: number;

@@ -82,7 +82,13 @@ export class Gateway {
     const caller = await this.caller(request, address);
     if (caller.refusal) return caller.refusal;
     if (id === undefined) return this.create(request, apiKey, caller);
-    return this.read(decodeURIComponent(id), url, apiKey, caller);
+    let signed;
+    try {
+      signed = decodeURIComponent(id);
+    } catch {
+      signed = ""; // not even an id: no run
+    }
+    return this.read(signed, url, apiKey, caller);
   }
 
   /** The CORS headers for a page at `origin` (none without one), or null when it is refused. */
@@ -115,8 +121,8 @@ export class Gateway {
     return { ...answerRefusal(originRefusal(origin, accepted)), headers: { "content-type": "application/json", "cache-control": "no-store", vary: "Origin" } };
   }
 
-  /** Who the request counts against: the signed-in user (with `authenticate`) or the client's
-   *  address; a refusal when sign-in is required and missing, or the caller's window is full. */
+  /** Who the request is from: the signed-in user (with `authenticate`) or the client's
+   *  address; a refusal when sign-in is required and missing. */
   async caller(request, address) {
     let caller;
     const { authenticate } = this.settings;
@@ -131,6 +137,10 @@ export class Gateway {
       if (user === null || user === undefined || user === false) {
         return { refusal: refuse("auth_required", "Sign in first: this proxy serves signed-in users only") };
       }
+      if (typeof user !== "string" && typeof user !== "number") {
+        console.error(`runbase-image/server: authenticate returned a ${typeof user}, not a user id (a string)`);
+        return { refusal: refuse("auth_unavailable", "The sign-in check gave no usable user id") };
+      }
       let id;
       try {
         id = userId(String(user));
@@ -142,12 +152,15 @@ export class Gateway {
     } else {
       caller = { key: address || "unknown", noun: "client", owner: "" };
     }
-    const wait = await this.store.countCall("requests", caller.key, this.settings.clientLimit, CALLER_WINDOW_MS);
-    if (wait > 0) return { refusal: refuse("requests", caller.noun, wait) };
     return caller;
   }
 
   async create(request, apiKey, caller) {
+    // Creates count against the caller's window; reads of its runs cost the key at most one
+    // shared poll when due, so only ids that open no run count (as lookups), as behind
+    // runbase-server's broker.
+    const wait = await this.store.countCall("requests", caller.key, this.settings.clientLimit, CALLER_WINDOW_MS);
+    if (wait > 0) return refuse("requests", caller.noun, wait);
     const declared = Number(request.headers.get("content-length") ?? NaN);
     if (declared > MAX_BODY) return refuse("too_large");
     const body = await readBody(request);

@@ -169,6 +169,25 @@ test("safe by default: validated before any request, the model locked, two route
   }
 });
 
+test("each caller has its window: the create past clientLimit is refused with Retry-After, before anything else", async () => {
+  const key = "sk-sim-server-window";
+  const app = await serve({ apiKey: key, clientLimit: 2, authenticate: (r) => r.headers.get("x-user") });
+  try {
+    const tries = [];
+    for (const user of ["ada", "ada", "ada", "bob"]) {
+      tries.push(await post(app.base, { model: "openai/gpt-image-2", input: { prompt: "x", resolution: "9K" } }, { "x-user": user }));
+    }
+    assert.deepEqual(tries.map((t) => t.status), [400, 400, 429, 400], "the third of Ada's in 10 s; Bob has his own");
+    const refused = await errorOf(tries[2]);
+    assert.equal(refused.code, "RATE_LIMITED");
+    assert.equal(refused.message, "Too many requests from this user to the proxy: wait and retry");
+    assert.ok(Number(tries[2].headers.get("retry-after")) >= 1);
+    assert.equal((await stats(key)).requests, 0);
+  } finally {
+    await app.close();
+  }
+});
+
 test("the key is in no answer, header or log, even when the upstream quotes it", async () => {
   const key = "sk-live-very-secret-key";
   const logged = [];
