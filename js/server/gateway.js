@@ -60,8 +60,9 @@ export class Gateway {
     const url = new URL(request.url);
     const route = ROUTE.exec(url.pathname);
     const origin = request.headers.get("origin");
-    const cors = this.cors(origin, url.origin);
-    if (cors === null) return this.refuseOrigin(origin, url.origin);
+    const own = ownOrigins(request, url);
+    const cors = this.cors(origin, own);
+    if (cors === null) return this.refuseOrigin(origin, own);
     const answer = await this.route(request, url, route, address, cors);
     Object.assign(answer.headers, cors, { "x-runbase-backend": "runbase" });
     return answer;
@@ -94,7 +95,7 @@ export class Gateway {
   /** The CORS headers for a page at `origin` (none without one), or null when it is refused. */
   cors(origin, own) {
     if (origin === null) return {};
-    const allowed = this.settings.allowedOrigins ?? [own];
+    const allowed = this.settings.allowedOrigins ?? own;
     if (!allowed.includes(origin) && !allowed.includes("*")) return null;
     const headers = {
       "access-control-allow-origin": origin,
@@ -113,7 +114,7 @@ export class Gateway {
   }
 
   refuseOrigin(origin, own) {
-    const accepted = (this.settings.allowedOrigins ?? [own]).join(", ");
+    const accepted = (this.settings.allowedOrigins ?? own).join(", ");
     if (!this.warned?.has(origin) && (this.warned ??= new Set()).size < 100) {
       this.warned.add(origin);
       console.warn(`runbase-image/server: refused a request from the page at ${String(origin).slice(0, 200)}; allowed: ${accepted} (createRunbaseProxy's allowedOrigins)`);
@@ -324,6 +325,22 @@ export class Gateway {
     if (rateLimited) await this.store.pause(parseRetryAfter(retryAfter ?? "", Date.now()) ?? 0);
     return { answer, rateLimited, retryAfter };
   }
+}
+
+/** The app's own origins: the request's URL's, and the names its `Host` (or the platform's
+ *  `X-Forwarded-Host`) gives, over http and https. Frameworks build `request.url` their own
+ *  way (`next start` always says localhost), while the page's origin is the name it was
+ *  loaded from. */
+function ownOrigins(request, url) {
+  const origins = new Set([url.origin]);
+  const forwarded = request.headers.get("x-forwarded-host")?.split(",")[0].trim();
+  for (const host of [request.headers.get("host"), forwarded]) {
+    if (host && /^[\w.-]+(:\d+)?$|^\[[\d:a-fA-F]+\](:\d+)?$/.test(host)) {
+      origins.add(`https://${host}`);
+      origins.add(`http://${host}`);
+    }
+  }
+  return [...origins];
 }
 
 /** A create's body, read up to the limit and no further. */

@@ -104,7 +104,8 @@ function addressOf(request, context, settings) {
   if (settings.clientAddress) return String(settings.clientAddress(request) ?? "");
   const fromRuntime =
     context?.remoteAddr?.hostname ?? // Deno.serve's info
-    (typeof context?.requestIP === "function" ? context.requestIP(request)?.address : undefined); // Bun.serve's server
+    (typeof context?.requestIP === "function" ? context.requestIP(request)?.address : undefined) ?? // Bun.serve's server
+    context?.incoming?.socket?.remoteAddress; // @hono/node-server's c.env
   if (fromRuntime) return fromRuntime;
   const headers = request.headers;
   return (

@@ -149,6 +149,18 @@ test("safe by default: validated before any request, the model locked, two route
     assert.equal(preflight.headers.get("access-control-allow-origin"), null);
     const own = await post(app.base, { model: "openai/gpt-image-2", input: { prompt: "x", resolution: "9K" } }, { origin: app.origin });
     assert.equal(own.status, 400, "the app's own page is let in");
+    // Where the framework's request.url names another host than the page's (`next start`
+    // says localhost), the Host the browser used is the app's own name.
+    const { createRunbaseProxy } = await freshEntry();
+    const proxy = createRunbaseProxy({ apiKey: key, upstream: `${simulator.url}/sim/v1` });
+    const behind = await proxy.POST(new Request("http://localhost:3000/api/runbase/runs", {
+      method: "POST", headers: { host: "app.example", origin: "https://app.example" }, body: "{}",
+    }));
+    assert.deepEqual([behind.status, behind.headers.get("access-control-allow-origin")], [400, "https://app.example"]);
+    const rebound = await proxy.POST(new Request("http://localhost:3000/api/runbase/runs", {
+      method: "POST", headers: { host: "app.example", origin: "https://evil.example" }, body: "{}",
+    }));
+    assert.equal(rebound.status, 403);
 
     const huge = await fetch(`${app.base}/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(23 * 1024 * 1024) });
     assert.deepEqual([huge.status, (await errorOf(huge)).code], [413, "payload_too_large"]);
