@@ -151,3 +151,25 @@ export async function wrong(client: RunbaseClient) {
 
 // @ts-expect-error runbase-image/validate is the validator alone: it has no client
 export type NoClient = typeof import("runbase-image/validate").RunbaseClient;
+
+// runbase-image/server: the handler in each runtime's shape, and its options checked.
+import { createRunbaseProxy, type RunbaseProxy, type RunbaseProxyOptions } from "runbase-image/server";
+
+export function proxied(redis: { sendCommand(args: string[]): Promise<unknown> }): RunbaseProxy {
+  const options: RunbaseProxyOptions = {
+    apiKey: () => "sk-from-a-vault",
+    authenticate: async (request: Request) => request.headers.get("x-user"),
+    allowedOrigins: ["https://app.example"],
+    redis,
+    spendPerClientDayUsd: 2,
+  };
+  const proxy = createRunbaseProxy(options);
+  const { GET, POST, OPTIONS } = proxy;
+  const answer: Promise<Response> = GET(new Request("https://app.example/api/runbase/runs/x"));
+  void POST; void OPTIONS; void answer;
+  // @ts-expect-error the key is required (undefined is allowed, leaving it out is not)
+  createRunbaseProxy({ upstream: "https://api.runbase.net/v1" });
+  // @ts-expect-error spend limits are numbers of dollars
+  createRunbaseProxy({ apiKey: "k", spendPerDayUsd: "5" });
+  return proxy;
+}
