@@ -4,7 +4,7 @@
 // SvelteKit, Remix), GET / POST / OPTIONS (Next.js route handlers, Node and edge) and
 // node(req, res) (node:http, Express, Fastify's raw request). The rules are the core's,
 // compiled to wasm: the same code runbase-server runs (src/core/gateway/).
-import { optionNames, closestOption, maxBodyBytes } from "./wasm.js";
+import { optionNames, closestOption, maxBodyBytes, refusal } from "./wasm.js";
 import { Gateway } from "./gateway.js";
 import { openStore, isRedisClient } from "./store.js";
 
@@ -188,10 +188,8 @@ export function createRunbaseProxy(options) {
       return toResponse(answer);
     } catch (error) {
       console.error("runbase-image/server: the request failed", error);
-      return new Response(JSON.stringify({ error: { message: "The proxy failed while handling the request", code: "internal_error" } }), {
-        status: 500,
-        headers: { "content-type": "application/json", "cache-control": "no-store" },
-      });
+      const { status, body } = JSON.parse(refusal("internal_error", "The proxy failed while handling the request", 0));
+      return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
     }
   };
   const fetchHandler = (request, context) => handle(request, context);
