@@ -295,17 +295,22 @@ for (const bundler of ["Turbopack", "webpack"]) {
   });
 }
 
-test("Cloudflare Workers: wrangler dev runs worker.js in workerd (the .wasm a module import)", async () => {
-  const dir = app("workers");
+/** `wrangler dev` of the workers app (`entry`: its `main`, or the file named), with the key
+ *  and the simulator as the Worker's settings. */
+async function wranglerDev(dir, entry = []) {
   const port = await freePort();
   // wrangler's own CLI file: its launcher refuses Node 20, which it runs on with a warning.
-  const worker = await startServer("node", [join(dir, "node_modules", "wrangler", "wrangler-dist", "cli.js"), "dev", "--local",
+  return startServer("node", [join(dir, "node_modules", "wrangler", "wrangler-dist", "cli.js"), "dev", ...entry, "--local",
     "--ip", "127.0.0.1", "--port", String(port),
     "--var", `RUNBASE_API_KEY:${KEY}`, "--var", `RUNBASE_BASE_URL:${simulator.url}/sim/v1`], {
     cwd: dir,
     env: { WRANGLER_SEND_METRICS: "false", CI: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
     ready: (out) => out.match(/Ready on (http:\/\/127\.0\.0\.1:\d+)/)?.[1],
   });
+}
+
+test("Cloudflare Workers: wrangler dev runs worker.js in workerd (the .wasm a module import)", async () => {
+  const worker = await wranglerDev(app("workers"));
   try {
     await assertQuickStart(await postedResult(`${worker.url}/`), "worker");
   } finally {
@@ -330,16 +335,8 @@ test("runbase-image/server in Deno.serve and Bun.serve: the proxy at /api/runbas
 
 test("runbase-image/server in Cloudflare Workers: wrangler dev runs proxy-worker.js", async () => {
   const runtimes = app("runtimes");
-  const dir = app("workers", []);
-  const port = await freePort();
   // The same wrangler config; the entry named on the command line instead of its `main`.
-  const worker = await startServer("node", [join(dir, "node_modules", "wrangler", "wrangler-dist", "cli.js"), "dev", "proxy-worker.js", "--local",
-    "--ip", "127.0.0.1", "--port", String(port),
-    "--var", `RUNBASE_API_KEY:${KEY}`, "--var", `RUNBASE_BASE_URL:${simulator.url}/sim/v1`], {
-    cwd: dir,
-    env: { WRANGLER_SEND_METRICS: "false", CI: "1", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
-    ready: (out) => out.match(/Ready on (http:\/\/127\.0\.0\.1:\d+)/)?.[1],
-  });
+  const worker = await wranglerDev(app("workers", []), ["proxy-worker.js"]);
   try {
     await assertQuickStart(await throughHandler(runtimes, `${worker.url}/api/runbase`), "proxy-worker.js");
   } finally {
