@@ -181,6 +181,46 @@ test("safe by default: validated before any request, the model locked, two route
   }
 });
 
+test("one set of rules: runbase-server's proxy and the handler answer each bad request alike, status, code and message", async () => {
+  const key = "sk-sim-server-same";
+  const rust = await startServer(join(ROOT, "target", "debug", "runbase-server"),
+    ["--listen", "127.0.0.1:0", "--upstream", `${simulator.url}/sim/v1`, "--client-limit", "1000"], {
+      env: { RUNBASE_API_KEY: key },
+      ready: (out) => out.match(/listening on (http:\/\/[^\s/]+)/)?.[1],
+    });
+  const app = await serve({ apiKey: key, clientLimit: 1000 });
+  const model = "openai/gpt-image-2";
+  const requests = [
+    ["POST", "/runs", "{not json"],
+    ["POST", "/runs", "[]"],
+    ["POST", "/runs", JSON.stringify({ input: FOUR_K })],
+    ["POST", "/runs", JSON.stringify({ model })],
+    ["POST", "/runs", JSON.stringify({ model: "openai/gpt-image-1", input: FOUR_K })],
+    ["POST", "/runs", JSON.stringify({ model, input: { prompt: "A lamp", resolution: "4K" } })],
+    ["POST", "/runs", JSON.stringify({ model, input: { prompt: "", aspect_ratio: "16x9", resolution: "8K", image_urls: ["ftp://x"], seed: 1 } })],
+    ["POST", "/runs", JSON.stringify({ model, input: { prompt: "x\ud800".repeat(20_000), aspectRatio: "16:9" } })],
+    ["POST", "/runs", "x".repeat(23 * 1024 * 1024)],
+    ["GET", "/other", null],
+    ["POST", "/runs/abc", "{}"],
+    ["PUT", "/runs", "{}"],
+    ["DELETE", "/runs/abc", null],
+  ];
+  try {
+    for (const [method, path, body] of requests) {
+      const [ours, theirs] = await Promise.all([`${app.base}${path}`, `${rust.url}/api/v1${path}`].map(async (url) => {
+        const answer = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {} });
+        const { error } = await answer.json();
+        return { status: answer.status, code: error.code, message: error.message, issues: error.issues };
+      }));
+      assert.deepEqual(ours, theirs, `${method} ${path} ${String(body).slice(0, 80)}`);
+    }
+    assert.equal((await stats(key)).requests, 0, "none of them went upstream");
+  } finally {
+    rust.stop();
+    await app.close();
+  }
+});
+
 test("each caller has its window: the create past clientLimit is refused with Retry-After, before anything else", async () => {
   const key = "sk-sim-server-window";
   const app = await serve({ apiKey: key, clientLimit: 2, authenticate: (r) => r.headers.get("x-user") });
