@@ -255,6 +255,20 @@ test("ten runs at once on one client: no 429, never more than 20 requests in 10 
   assert.ok(seen.max_in_10s <= 20, JSON.stringify(seen));
 });
 
+test("two clients of one key in one page share its budget: 12 runs, no 429, never more than 20 requests in 10 s", async () => {
+  const result = await inPage(async (lib, options) => {
+    // Made in two places of an app, as a page that makes a client per card does.
+    const clients = [new lib.RunbaseClient(options), new lib.RunbaseClient({ ...options })];
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      clients[i % 2].generate({ prompt: `Run ${i}` })));
+    return results.map((r) => r.run.status);
+  }, keyClient("sk-sim-two-clients"));
+  assert.deepEqual(result, Array(12).fill("succeeded"));
+  const seen = (await stats())["sk-sim-two-clients"];
+  assert.equal(seen.rate_limited, 0, JSON.stringify(seen));
+  assert.ok(seen.max_in_10s <= 20, JSON.stringify(seen));
+});
+
 test("a fetch without any answer explains that a proxy may be needed", async () => {
   const error = await inPage(async (lib) => {
     await new lib.RunbaseClient({ apiKey: "sk-sim-x", baseUrl: "http://127.0.0.1:9/v1", maxRetries: 0 }).getRun("run_1");

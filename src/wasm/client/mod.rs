@@ -42,11 +42,14 @@ struct Inner {
     /// that behind our proxy the client long-polls and against the API it polls adaptively.
     long_poll_s: Cell<u64>,
     timeout_ms: f64,
-    budget: RefCell<Budget>,
+    /// Shared by every client of the same key and API base in this module instance (a page,
+    /// a worker, a server process): the API counts one budget per key.
+    budget: Rc<RefCell<Budget>>,
 }
 
 /// A Runbase client: with `apiKey` it calls the API directly; with only `baseUrl` it calls
-/// your proxy, which holds the key. All runs of one client share one request budget.
+/// your proxy, which holds the key. All runs of one client, and every client of the same key
+/// and API base here, share one request budget.
 #[wasm_bindgen(js_name = RunbaseClient)]
 pub struct Client {
     inner: Rc<Inner>,

@@ -2,6 +2,7 @@
 //! known keys only, each of its type, and the run id argument.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -192,6 +193,9 @@ pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
         })?,
     };
     let defaults = Settings::default();
+    let budget_key = api_key
+        .as_ref()
+        .map(|key| format!("{base_url}\n{}", key.trim()));
     let rate = Options::new(
         o.get("rateLimit"),
         "options.rateLimit",
@@ -218,7 +222,39 @@ pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
         request_timeout_ms: o.number("requestTimeoutMs", 30_000.0)?.max(1.0),
         long_poll_s: Cell::new(0),
         timeout_ms: o.number("timeoutMs", 600_000.0)?,
-        budget: RefCell::new(Budget::new(&settings)),
+        budget: shared_budget(budget_key, &settings),
+    })
+}
+
+/// A key's budget as every client of that key and API base (the name) and window shares it.
+type KeyBudget = (String, [f64; 2], Rc<RefCell<Budget>>);
+
+thread_local! {
+    /// The budgets of the keys used here, by API base, key and window: kept for the life of
+    /// the module (one small entry per key), only in its memory.
+    static BUDGETS: RefCell<Vec<KeyBudget>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The budget of a client: with a key, the one every client of that key and API base (and
+/// window) shares here; through a proxy (no key), its own.
+fn shared_budget(key: Option<String>, settings: &Settings) -> Rc<RefCell<Budget>> {
+    let fresh = || Rc::new(RefCell::new(Budget::new(settings)));
+    let Some(key) = key else {
+        return fresh();
+    };
+    // Compared as numbers: formatting a float into the name would link float printing
+    // (6.3 KB gzip, measured).
+    let window = [settings.budget_requests as f64, settings.budget_window_ms];
+    BUDGETS.with(|budgets| {
+        let Ok(mut budgets) = budgets.try_borrow_mut() else {
+            return fresh();
+        };
+        if let Some((_, _, budget)) = budgets.iter().find(|(k, w, _)| *k == key && *w == window) {
+            return budget.clone();
+        }
+        let budget = fresh();
+        budgets.push((key, window, budget.clone()));
+        budget
     })
 }
 
