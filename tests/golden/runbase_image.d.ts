@@ -288,7 +288,8 @@ export type WasmModule = typeof globalThis extends { WebAssembly: { Module: abst
 
 /**
  * A Runbase client: with `apiKey` it calls the API directly; with only `baseUrl` it calls
- * your proxy, which holds the key. All runs of one client share one request budget.
+ * your proxy, which holds the key. All runs of one client, and every client of the same key
+ * and API base here, share one request budget.
  */
 export class RunbaseClient {
     free(): void;
