@@ -195,51 +195,25 @@ impl Shared {
     }
 
     /// One run's state, its poller's meta, the set of runs followed and the announcement,
-    /// in one transaction.
+    /// in one atomic step: `put_run.lua`, as the package's server entry writes runs too.
     pub(super) async fn write(&self, id: &str, write: &RunWrite) -> redis::RedisResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
         let ttl = if write.finished {
             write.keep_finished
         } else {
             RUN_TTL
         };
-        let ttl = ttl.as_millis().max(1) as u64;
-        pipe.cmd("SET")
-            .arg(self.key(&format!("run:{id}")))
+        let mut invocation = self.scripts.put_run.key(self.key(&format!("run:{id}")));
+        invocation
+            .key(self.key(&format!("owner:{id}")))
+            .key(self.key(&format!("meta:{id}")))
+            .key(self.key("followed"))
             .arg(&write.json)
-            .arg("PX")
-            .arg(ttl)
-            .ignore();
-        if let Some(owner) = &write.owner {
-            pipe.cmd("SET")
-                .arg(self.key(&format!("owner:{id}")))
-                .arg(owner)
-                .arg("PX")
-                .arg(ttl)
-                .ignore();
-        }
-        if write.finished {
-            pipe.cmd("SREM").arg(self.key("followed")).arg(id).ignore();
-            pipe.cmd("DEL")
-                .arg(self.key(&format!("meta:{id}")))
-                .ignore();
-        } else {
-            if let Some(meta) = &write.meta {
-                pipe.cmd("SET")
-                    .arg(self.key(&format!("meta:{id}")))
-                    .arg(meta)
-                    .arg("PX")
-                    .arg(ttl)
-                    .ignore();
-            }
-            pipe.cmd("SADD").arg(self.key("followed")).arg(id).ignore();
-        }
-        pipe.cmd("PUBLISH")
-            .arg(self.key("changed"))
+            .arg(write.owner.as_deref().unwrap_or(""))
+            .arg(u8::from(write.finished))
+            .arg(write.meta.as_deref().unwrap_or(""))
+            .arg(ttl.as_millis().max(1) as u64)
             .arg(id)
-            .ignore();
-        let mut conn = self.conn().await?;
-        self.noted(pipe.query_async(&mut conn).await)
+            .arg(self.key("changed"));
+        self.script::<i64>(&invocation).await.map(drop)
     }
 }

@@ -16,6 +16,7 @@ pub(super) struct Scripts {
     pub(super) drop_lease: Script,
     pub(super) orphans: Script,
     pub(super) calls: Script,
+    pub(super) put_run: Script,
 }
 
 impl Scripts {
@@ -33,6 +34,7 @@ impl Scripts {
             drop_lease: script("drop_lease"),
             orphans: script("orphans"),
             calls: script("calls"),
+            put_run: script("put_run"),
         }
     }
 }

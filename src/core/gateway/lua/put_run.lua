@@ -1,4 +1,4 @@
--- A run's new state, as runbase-server writes it (store/runs.rs, in one transaction): the
+-- A run's new state, as both runbase-server and the package's server entry write it: the
 -- state, its owner (written with every state, to live as long), and while it is not finished
 -- its meta and its place among the runs followed (so an instance takes over polling it), or
 -- once finished neither; then the announcement that wakes the other instances.
