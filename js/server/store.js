@@ -2,14 +2,12 @@
 // laid out as runbase-server lays it (the core's prefix and Lua scripts, the same names), so
 // that handlers on many instances, and runbase-server beside them, share one key's window,
 // its runs, their owners and the per-caller limits. Both stores answer the same calls.
-import { CallerWindows, KeySlots, SpendGuard, storePrefix, storeScript, clampPauseMs } from "./wasm.js";
+import { CallerWindows, KeySlots, SpendGuard, storePrefix, storeScript, storeTimes, clampPauseMs } from "./wasm.js";
 
-/** How long a run not finished is kept after its last change, and a finished one (as
- *  runbase-server's defaults). */
-const RUN_TTL_MS = 6 * 3600_000;
+/** How long an instance not seen is alive, and a run not finished is kept (the core's). */
+const [ALIVE_MS, RUN_TTL_MS] = storeTimes();
+/** How long a finished run is kept: runbase-server's --keep-finished-ms default. */
 const KEEP_FINISHED_MS = 3600_000;
-/** An instance not seen for this long is dead (take.lua drops its queued creates). */
-const ALIVE_MS = 5000;
 const FINISHED = new Set(["succeeded", "failed", "canceled"]);
 
 export const isFinished = (run) => FINISHED.has(run?.status);

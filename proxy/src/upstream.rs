@@ -9,8 +9,10 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{parse_retry_after, ApiErrorCode, ErrorBody, Run};
-use runbase_image::core::gateway::{read_upstream, upstream_timeout, upstream_unreachable};
+use runbase_image::core::api::{parse_retry_after, Run};
+use runbase_image::core::gateway::{
+    is_rate_limited, read_upstream, upstream_timeout, upstream_unreachable,
+};
 
 use crate::http::error::ApiError;
 use crate::metrics::{Metrics, StatusLabel};
@@ -58,14 +60,7 @@ pub struct UpstreamReply {
 impl UpstreamReply {
     /// An upstream `429 RATE_LIMITED` (not `USAGE_EXCEEDED`, which waiting does not cure).
     pub fn is_rate_limited(&self) -> bool {
-        if self.status != StatusCode::TOO_MANY_REQUESTS {
-            return false;
-        }
-        // The body is the error as `reshaped_error` wrote it.
-        let code = serde_json::from_slice::<ErrorBody>(&self.body)
-            .ok()
-            .and_then(|body| body.error.code);
-        code != Some(ApiErrorCode::UsageExceeded)
+        is_rate_limited(self.status.as_u16(), &self.body)
     }
 
     /// `Retry-After` in milliseconds from now (seconds or an HTTP date, read as the client

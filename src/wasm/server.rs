@@ -7,7 +7,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::core::api::{parse_retry_after, ApiErrorCode};
+use crate::core::api::parse_retry_after;
 use crate::core::gateway::spend::{spend_windows, SpendLedger, SpendLimits, SpendWindow};
 use crate::core::gateway::{self, store, Refusal};
 use crate::core::policy::{poll_delay_ms, Settings};
@@ -56,12 +56,7 @@ pub fn read_upstream(status: u16, body: &[u8], key: &str) -> String {
 /// `USAGE_EXCEEDED`, which waiting does not cure), as the body `readUpstream` wrote says.
 #[wasm_bindgen(js_name = isRateLimited)]
 pub fn is_rate_limited(status: u16, body: &str) -> bool {
-    let answer = gateway::UpstreamAnswer {
-        status,
-        body: body.to_string(),
-        run: None,
-    };
-    status == 429 && answer.error_code() != Some(ApiErrorCode::UsageExceeded)
+    gateway::is_rate_limited(status, body.as_bytes())
 }
 
 /// One of the handler's refusals by name, with its details: a JSON `Refusal`.
@@ -185,6 +180,13 @@ pub fn key_window() -> Vec<f64> {
 #[wasm_bindgen(js_name = storePrefix)]
 pub fn store_prefix(upstream: &str, key: &str) -> String {
     store::prefix(upstream, key)
+}
+
+/// The shared store's times, in ms: how long an instance not seen is alive, and how long a
+/// run not finished is kept.
+#[wasm_bindgen(js_name = storeTimes)]
+pub fn store_times() -> Vec<f64> {
+    vec![store::ALIVE_MS as f64, store::RUN_TTL_MS as f64]
 }
 
 /// A Lua script of the shared store, as sent to Redis.

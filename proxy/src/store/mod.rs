@@ -61,10 +61,10 @@ pub enum StoreError {
 pub const LEASE: Duration = Duration::from_secs(5);
 
 /// An instance not seen for this long is dead (its queued creates are dropped).
-const ALIVE: Duration = Duration::from_secs(5);
+const ALIVE: Duration = Duration::from_millis(runbase_image::core::gateway::store::ALIVE_MS);
 
 /// A run not finished is kept this long in Redis after its last change.
-const RUN_TTL: Duration = Duration::from_secs(6 * 3600);
+const RUN_TTL: Duration = Duration::from_millis(runbase_image::core::gateway::store::RUN_TTL_MS);
 
 /// What a run's poller needs to go on from another instance.
 #[derive(Clone, Debug, PartialEq)]

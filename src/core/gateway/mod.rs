@@ -16,7 +16,9 @@ use crate::core::model::find_model;
 use crate::core::validate::Issue;
 
 pub use request::{mend_lone_surrogates, parse_run_request, to_core_value, with_valid_input};
-pub use upstream::{read_upstream, scrub, upstream_timeout, upstream_unreachable, UpstreamAnswer};
+pub use upstream::{
+    is_rate_limited, read_upstream, scrub, upstream_timeout, upstream_unreachable, UpstreamAnswer,
+};
 
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
 pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;

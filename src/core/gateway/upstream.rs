@@ -21,13 +21,16 @@ pub struct UpstreamAnswer {
     pub run: Option<Run>,
 }
 
-impl UpstreamAnswer {
-    /// The error code of an answer that is not a run (as `read_upstream` wrote it).
-    pub fn error_code(&self) -> Option<crate::core::api::ApiErrorCode> {
-        serde_json::from_str::<ErrorBody>(&self.body)
-            .ok()
-            .and_then(|body| body.error.code)
+/// Whether an upstream answer (`status`, its body as [`read_upstream`] wrote it) is the key's
+/// window being full: `429 RATE_LIMITED`, not `USAGE_EXCEEDED`, which waiting does not cure.
+pub fn is_rate_limited(status: u16, body: &[u8]) -> bool {
+    if status != 429 {
+        return false;
     }
+    let code = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|body| body.error.code);
+    code != Some(crate::core::api::ApiErrorCode::UsageExceeded)
 }
 
 /// Reads an upstream answer (`status`, its `body`) for the browser, with every occurrence of
