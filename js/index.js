@@ -4,6 +4,7 @@ import { RunbaseClient as WasmRunbaseClient } from "#wasm";
 import init, {
   isInitialized, validateInput, fitReferenceImage, getModelFacts, isBlob, invalid,
 } from "./validation.js";
+import { keyShares } from "./share.js";
 
 export * from "./validate.js";
 export { default } from "./validate.js";
@@ -63,7 +64,7 @@ export class RunbaseClient {
    *  here (a bad one throws); before, the first call loads it and checks them. */
   constructor(options) {
     this.#options = options;
-    if (isInitialized()) this.#inner = new WasmRunbaseClient(options);
+    if (isInitialized()) this.#inner = new WasmRunbaseClient(options, keyShares);
     try {
       this.#model = options?.model; // read once, as the wasm client reads the rest
     } catch {
@@ -75,7 +76,7 @@ export class RunbaseClient {
   async #client() {
     if (!this.#inner) {
       await init();
-      this.#inner ??= new WasmRunbaseClient(this.#options);
+      this.#inner ??= new WasmRunbaseClient(this.#options, keyShares);
     }
     return this.#inner;
   }

@@ -61,6 +61,7 @@ pub fn app(
             let sim = Simulator::new(
                 config.sim_run_time,
                 config.sim_run_spread,
+                config.sim_strict_window,
                 config.test_faults,
             );
             router = router

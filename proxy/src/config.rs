@@ -83,6 +83,12 @@ pub struct Flags {
     /// Spread of simulated run times, in percent either way
     #[arg(long, env = "RUNBASE_SIM_RUN_SPREAD", default_value_t = 0)]
     sim_run_spread: u64,
+    /// The simulator counts refused requests toward a key's window too (the strictest reading
+    /// of the API's limit: a client that keeps knocking stays locked out)
+    #[arg(long, env = "RUNBASE_SIM_STRICT_WINDOW", value_parser = BoolishValueParser::new(),
+          default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true")]
+    sim_strict_window: bool,
     /// Test fault controls at /__sim (never in production)
     #[arg(long, env = "RUNBASE_TEST_FAULTS", value_parser = BoolishValueParser::new(),
           default_value_t = false, num_args = 0..=1, require_equals = true,
@@ -185,6 +191,7 @@ pub struct Config {
     pub body_timeout: Duration,
     pub sim_run_time: Duration,
     pub sim_run_spread: u64,
+    pub sim_strict_window: bool,
     pub test_faults: bool,
     pub pass_through: bool,
     pub limits: KeyLimits,
@@ -306,6 +313,7 @@ impl Flags {
             body_timeout: ms(self.body_timeout_ms),
             sim_run_time: ms(self.sim_run_ms),
             sim_run_spread: self.sim_run_spread,
+            sim_strict_window: self.sim_strict_window,
             test_faults: self.test_faults,
             pass_through: self.pass_through,
             limits: KeyLimits {

@@ -121,6 +121,11 @@ impl Scope {
         })
     }
 
+    /// Fires when the call stops (the caller's signal or the time-out).
+    pub fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+
     /// The caller's abort reason, once their signal has fired.
     pub fn abort_reason(&self) -> Option<JsValue> {
         self.user

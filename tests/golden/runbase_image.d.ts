@@ -305,7 +305,10 @@ export class RunbaseClient {
      * Reads a run once.
      */
     getRun(run_id: string, options: CallOptions): Promise<Run>;
-    constructor(options: RunbaseClientOptions);
+    /**
+     * `shares`: the entry's `keyShares` (js/share.js), to share a key's budget across tabs.
+     */
+    constructor(options: RunbaseClientOptions, shares?: any | null);
     /**
      * Follows a run until it finishes; resolves with the succeeded run.
      */

@@ -61,7 +61,11 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
         _ => {}
     }
     // RUNBASE.md promises no Retry-After: the simulator sends none on its own limit.
-    if sim.lock().budget.check(key, Instant::now()).is_err() {
+    let mut state = sim.lock();
+    if state.budget.check(key, Instant::now()).is_err() {
+        if sim.strict_window {
+            state.budget.record(key, Instant::now());
+        }
         return Err(rate_limited(None));
     }
     Ok(key.to_string())

@@ -96,6 +96,8 @@ pub struct Simulator {
     run_time: Duration,
     /// Each run's time varies by up to this fraction either way (0: all alike).
     spread: f64,
+    /// Refused requests count toward the key's window too.
+    strict_window: bool,
     faults_enabled: bool,
     state: Mutex<SimState>,
 }
@@ -104,10 +106,16 @@ pub struct Simulator {
 struct Sim(Arc<Simulator>);
 
 impl Simulator {
-    pub fn new(run_time: Duration, spread_percent: u64, faults_enabled: bool) -> Arc<Self> {
+    pub fn new(
+        run_time: Duration,
+        spread_percent: u64,
+        strict_window: bool,
+        faults_enabled: bool,
+    ) -> Arc<Self> {
         Arc::new(Simulator {
             run_time,
             spread: spread_percent.min(100) as f64 / 100.0,
+            strict_window,
             faults_enabled,
             state: Mutex::new(SimState {
                 runs: HashMap::new(),
@@ -279,9 +287,9 @@ mod tests {
 
     #[test]
     fn run_times_vary_within_the_spread() {
-        let alike = Simulator::new(Duration::from_secs(4), 0, false);
+        let alike = Simulator::new(Duration::from_secs(4), 0, false, false);
         assert_eq!(alike.run_time_of(7), Duration::from_secs(4));
-        let varied = Simulator::new(Duration::from_secs(4), 50, false);
+        let varied = Simulator::new(Duration::from_secs(4), 50, false, false);
         let times: Vec<Duration> = (1..=50).map(|n| varied.run_time_of(n)).collect();
         assert!(times
             .iter()

@@ -6,7 +6,7 @@
 //! request with its retries is in `request.rs`, the options' reading in `options.rs`, and
 //! what a call rejects with in `errors.rs`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, JSON};
@@ -18,14 +18,16 @@ use super::transport::{Scope, Stop};
 use crate::core::api::{finished_outcome, parse_run, CreateRequest, Run, RUN_FIELDS};
 use crate::core::error::{ErrorKind, RunbaseError};
 use crate::core::model::ModelSpec;
-use crate::core::policy::{poll_delay_ms, Budget, Method, Settings};
+use crate::core::policy::{poll_delay_ms, Method, Settings};
 use crate::core::validate::validate;
 use crate::core::value::MAX_DEPTH;
 
+mod budget;
 mod errors;
 mod options;
 mod request;
 mod token;
+use budget::{KeyBudget, KeyShares};
 pub(crate) use errors::configure;
 use errors::{to_js_error, Rejection};
 use options::{build, check_run_id, start_call};
@@ -43,8 +45,8 @@ struct Inner {
     long_poll_s: Cell<u64>,
     timeout_ms: f64,
     /// Shared by every client of the same key and API base in this module instance (a page,
-    /// a worker, a server process): the API counts one budget per key.
-    budget: Rc<RefCell<Budget>>,
+    /// a worker, a server process) and across the origin's tabs: the API counts one per key.
+    budget: Rc<KeyBudget>,
 }
 
 /// A Runbase client: with `apiKey` it calls the API directly; with only `baseUrl` it calls
@@ -344,10 +346,12 @@ impl Client {
 #[wasm_bindgen(js_class = RunbaseClient)]
 impl Client {
     #[wasm_bindgen(constructor)]
+    /// `shares`: the entry's `keyShares` (js/share.js), to share a key's budget across tabs.
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RunbaseClientOptions")] options: JsValue,
+        shares: Option<KeyShares>,
     ) -> Result<Client, JsValue> {
-        build(options)
+        build(options, shares.as_ref())
             .map(|inner| Client {
                 inner: Rc::new(inner),
             })

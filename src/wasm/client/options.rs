@@ -1,19 +1,19 @@
 //! Reading the options of the constructor (into the client's settings) and of each call:
 //! known keys only, each of its type, and the run id argument.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
+use super::budget::{key_budget, KeyShares};
 use super::errors::options_error;
 use super::token::AccessToken;
 use super::{Inner, Operation};
 use crate::core::error::RunbaseError;
 use crate::core::model::{find_model, GPT_IMAGE_2};
-use crate::core::policy::{Budget, Settings};
+use crate::core::policy::Settings;
 use crate::core::suggest;
 use crate::core::value::{comma_list, Value};
 use crate::wasm::boundary::{object_fields, reflect_get};
@@ -125,7 +125,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.runbase.net/v1";
 /// Runbase's keys look like `sk-...` (RUNBASE.md).
 const KEY_PREFIX: &str = "sk-";
 
-pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
+pub(super) fn build(options: JsValue, shares: Option<&KeyShares>) -> Result<Inner, RunbaseError> {
     let o = Options::new(options, "options", &CLIENT_OPTIONS)?;
     let api_key = o.string("apiKey")?;
     let access_token = AccessToken::from_option(o.get("accessToken"))?;
@@ -222,39 +222,7 @@ pub(super) fn build(options: JsValue) -> Result<Inner, RunbaseError> {
         request_timeout_ms: o.number("requestTimeoutMs", 30_000.0)?.max(1.0),
         long_poll_s: Cell::new(0),
         timeout_ms: o.number("timeoutMs", 600_000.0)?,
-        budget: shared_budget(budget_key, &settings),
-    })
-}
-
-/// A key's budget as every client of that key and API base (the name) and window shares it.
-type KeyBudget = (String, [f64; 2], Rc<RefCell<Budget>>);
-
-thread_local! {
-    /// The budgets of the keys used here, by API base, key and window: kept for the life of
-    /// the module (one small entry per key), only in its memory.
-    static BUDGETS: RefCell<Vec<KeyBudget>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The budget of a client: with a key, the one every client of that key and API base (and
-/// window) shares here; through a proxy (no key), its own.
-fn shared_budget(key: Option<String>, settings: &Settings) -> Rc<RefCell<Budget>> {
-    let fresh = || Rc::new(RefCell::new(Budget::new(settings)));
-    let Some(key) = key else {
-        return fresh();
-    };
-    // Compared as numbers: formatting a float into the name would link float printing
-    // (6.3 KB gzip, measured).
-    let window = [settings.budget_requests as f64, settings.budget_window_ms];
-    BUDGETS.with(|budgets| {
-        let Ok(mut budgets) = budgets.try_borrow_mut() else {
-            return fresh();
-        };
-        if let Some((_, _, budget)) = budgets.iter().find(|(k, w, _)| *k == key && *w == window) {
-            return budget.clone();
-        }
-        let budget = fresh();
-        budgets.push((key, window, budget.clone()));
-        budget
+        budget: key_budget(budget_key, &settings, shares),
     })
 }
 

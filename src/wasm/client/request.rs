@@ -39,12 +39,23 @@ impl Inner {
         let mut token_renewed = false;
         loop {
             loop {
-                let wait = self.budget.borrow_mut().wait_ms(now());
+                let wait = self.budget.here.borrow_mut().wait_ms(now());
                 if wait <= 0.0 {
                     break;
                 }
                 op.sleep(wait).await?;
             }
+            // A place in the key's window across the origin's tabs; a share that fails leaves
+            // the budget here alone, and the request goes.
+            if let Some(across) = &self.budget.across {
+                let place = across.take(&op.scope.signal());
+                let _ = op
+                    .scope
+                    .settle(&place)
+                    .await
+                    .map_err(|stop| op.stopped(stop))?;
+            }
+            self.budget.here.borrow_mut().record(now());
             let mut sent_headers = headers.clone();
             let token = match &self.access_token {
                 Some(token) => {
@@ -59,7 +70,6 @@ impl Inner {
                 }
                 None => None,
             };
-            self.budget.borrow_mut().record(now());
             let delivery = op
                 .scope
                 .send(verb, &url, &sent_headers, body, timeout_ms)
@@ -91,7 +101,7 @@ impl Inner {
                     if matches!(failure, RequestFailure::Http { status: 429, .. }) {
                         // The key's window is full for everyone on this client, not just
                         // this run: nobody sends before the wait is over.
-                        self.budget.borrow_mut().pause_until(now() + ms);
+                        self.budget.pause_until(now() + ms);
                     }
                     op.sleep(ms).await?;
                 }
