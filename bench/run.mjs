@@ -1,6 +1,6 @@
 // scripts/bench: runbase-image against the alternatives, measured side by side in one run.
 // `--smoke` runs every part with tiny counts (the test command uses it) and writes nothing
-// into docs/.
+// into docs/; `--sharing [RUNS]` prints the one-key rows alone.
 import { writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join, dirname } from "node:path";
@@ -179,6 +179,61 @@ async function concurrency(runMs, runs) {
   }
 }
 
+// ---------- one key in several clients and tabs ----------
+// 12 runs on one key against a simulator that counts refused requests too (the strictest
+// reading of the API's limit), in real Chromium: one client; two clients in one page; three
+// tabs of one site (pages of one browser profile). "Shared" is the package as it ships; "each
+// alone" is the same build with every client given its own budget, as before budgets were
+// shared: their rate windows differ by a millisecond (10 000, 10 001, 10 002 ms), which the
+// package counts as different budgets.
+const SHARING_LAYOUTS = { "one client": [1], "two clients in one page": [2], "three tabs of one site": [1, 1, 1] };
+
+async function sharingRow(browser, server, key, clientsPerTab, runs, shared) {
+  const context = await browser.newContext();
+  try {
+    const tabs = await Promise.all(clientsPerTab.map(async () => {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/__runbase/backend`);
+      await page.evaluate(async () => { window.lib = await import("/pkg/index.js"); await window.lib.default(); });
+      return page;
+    }));
+    const total = clientsPerTab.reduce((a, b) => a + b, 0);
+    let client = 0;
+    const started = performance.now();
+    const finished = await Promise.all(tabs.map((tab, t) => tab.evaluate(async ([options, windows, runs]) => {
+      const clients = windows.map((windowMs) => new window.lib.RunbaseClient({ ...options, rateLimit: { requests: 20, windowMs } }));
+      const done = await Promise.all(Array.from({ length: runs }, (_, i) =>
+        clients[i % clients.length].generate({ prompt: `Run ${i}` }).then(() => 1, () => 0)));
+      return done.reduce((a, b) => a + b, 0);
+    }, [{ apiKey: key, baseUrl: `${server.url}/sim/v1` },
+      Array.from({ length: clientsPerTab[t] }, () => 10_000 + (shared ? 0 : client++)),
+      runs * clientsPerTab[t] / total])));
+    const wallMs = performance.now() - started;
+    const seen = await stats(server);
+    return { finished: finished.reduce((a, b) => a + b, 0), wallMs: Math.round(wallMs), requests: seen[key].requests, rateLimited: seen[key].rate_limited };
+  } finally {
+    await context.close();
+  }
+}
+
+async function sharing(runs, runMs) {
+  const server = await startSimulator({ runMs, extra: ["--sim-strict-window", "--client-limit", "1000"] });
+  const browser = await launchChromium();
+  try {
+    const out = {};
+    for (const shared of [false, true]) {
+      for (const [layout, clientsPerTab] of Object.entries(SHARING_LAYOUTS)) {
+        const key = `sk-sim-${shared ? "shared" : "alone"}-${layout.replaceAll(" ", "-")}`;
+        out[`${layout}, ${shared ? "shared" : "each alone"}`] = await sharingRow(browser, server, key, clientsPerTab, runs, shared);
+      }
+    }
+    return out;
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+}
+
 // ---------- report ----------
 function versions() {
   const v = (name) => JSON.parse(readFileSync(join(HERE, "node_modules", name, "package.json"), "utf8")).version;
@@ -225,6 +280,17 @@ function report(r) {
     ...Object.entries(r.lighthouse[BUILT]).map(([preset, l]) =>
       `- The demo, Lighthouse ${preset}: 100 in all four categories **${metOrMissed(CATEGORIES.every((c) => l.scores[c] === 100))}** (${CATEGORIES.map((c) => l.scores[c]).join(" / ")}; layout shift ${l.cls.toFixed(3)}${l.failed.length ? `; short of 100: ${l.failed.join(", ")}` : ""}).`),
   ];
+  if (r.sharing) {
+    const one = r.sharing["one client, shared"];
+    const ok = (layout) => {
+      const row = r.sharing[`${layout}, shared`];
+      return { met: row.finished === r.sharingRuns && row.rateLimited === 0 && row.wallMs <= 1.25 * one.wallMs, row };
+    };
+    targets.push(...["two clients in one page", "three tabs of one site"].map((layout) => {
+      const { met, row } = ok(layout);
+      return `- One key's budget shared, ${layout}: all ${r.sharingRuns} runs, no 429, ≤ 1.25× one client's time: **${metOrMissed(met)}** (${row.finished} finished, ${row.rateLimited} × 429, ${(row.wallMs / one.wallMs).toFixed(2)}×).`;
+    }));
+  }
   void poll10;
   const lighthouseRows = Object.entries(r.lighthouse).flatMap(([site, byPreset]) => Object.entries(byPreset).map(([preset, l]) =>
     `| ${site} | ${preset} | ${CATEGORIES.map((c) => l.scores[c]).join(" | ")} | ${l.cls.toFixed(3)} | ${Math.round(l.fcpMs)} ms | ${Math.round(l.lcpMs)} ms | ${Math.round(l.tbtMs)} ms | ${kb(l.bytes)} | ${l.requests} |`));
@@ -263,7 +329,17 @@ ${pollRows.join("\n")}
 |---|---|---|---|
 ${concRows.join("\n")}
 
-## Start-up in headless Chromium (navigation → first validation result, median of ${r.startupRuns} cold loads)
+${r.sharing ? `## One key in several clients and tabs (${r.sharingRuns} runs of ${r.sharingRunMs / 1000} s, headless Chromium)
+Against the simulator with \`--sim-strict-window\` (20 requests per 10 s per key, refused requests counted too, no Retry-After). "Shared" is the package as it ships; "each alone" is the same build with each client given a budget of its own (rate windows a millisecond apart), as every client had before budgets were shared. Tabs are pages of one browser profile.
+
+| clients | budget | finished | wall time | ÷ one client | requests | 429s |
+|---|---|---|---|---|---|---|
+${Object.entries(r.sharing).map(([name, row]) => {
+    const [layout, budget] = name.split(", ");
+    return `| ${layout} | ${budget} | ${row.finished} | ${(row.wallMs / 1000).toFixed(1)} s | ${(row.wallMs / r.sharing["one client, shared"].wallMs).toFixed(2)} | ${row.requests} | ${row.rateLimited} |`;
+  }).join("\n")}
+
+` : ""}## Start-up in headless Chromium (navigation → first validation result, median of ${r.startupRuns} cold loads)
 | runbase-image | zod v4 bundle | ratio |
 |---|---|---|
 | ${r.startup["runbase-image"].toFixed(1)} ms | ${r.startup["zod v4"].toFixed(1)} ms | ${(r.startup["runbase-image"] / r.startup["zod v4"]).toFixed(2)} |
@@ -321,6 +397,9 @@ window.firstResultAt = performance.now();
   const concurrencyRunMs = smoke ? 1000 : 10_000;
   log("10 runs at once");
   const concurrencyResult = await concurrency(concurrencyRunMs, smoke ? 3 : 10);
+  const sharingRuns = smoke ? 6 : 12, sharingRunMs = smoke ? 500 : 4000;
+  log(`one key in several clients and tabs: ${sharingRuns} runs of ${sharingRunMs} ms`);
+  const sharingResult = await sharing(sharingRuns, sharingRunMs);
   const result = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
@@ -330,6 +409,7 @@ window.firstResultAt = performance.now();
     startupRuns: smoke ? 2 : 15, runsEach,
     polling: Object.fromEntries(durations.map((d, i) => [d, pollingResults[i]])),
     concurrency: concurrencyResult, concurrencyRunMs,
+    sharing: sharingResult, sharingRuns, sharingRunMs,
     lighthouse: lighthouseResult, lighthouseRuns: smoke ? 1 : LIGHTHOUSE_RUNS,
     notes: readFileSync(join(HERE, "NOTES.md"), "utf8"),
   };
@@ -350,6 +430,10 @@ if (process.argv.includes("--report")) {
   const result = JSON.parse(readFileSync(join(ROOT, "docs", "benchmarks.json"), "utf8"));
   result.notes = readFileSync(join(HERE, "NOTES.md"), "utf8");
   writeFileSync(join(ROOT, "docs", "BENCHMARKS.md"), report(result));
+} else if (process.argv.includes("--sharing")) {
+  // The one-key rows alone, printed (nothing written): to try a change to the shared budget.
+  const runs = Number(process.argv[process.argv.indexOf("--sharing") + 1]) || 12;
+  console.log(JSON.stringify(await sharing(runs, 4000), null, 2));
 } else {
   await main();
 }

@@ -561,6 +561,42 @@ test("own key: kept in memory unless asked, never in the URL", async () => {
   await context.close();
 });
 
+test("own key in two tabs at once: three runs going in each, the tabs share the key's budget and draw no 429", async (t) => {
+  // A simulator that counts refused requests too: tabs that fought over the key would draw 429s.
+  const own = await startSimulator({ runMs: 12_000, extra: ["--sim-strict-window"] });
+  t.after(() => own.stop());
+  const key = "sk-sim-two-tabs";
+  const context = await browser.newContext({ viewport: LAPTOP });
+  const tabs = [];
+  for (let i = 0; i < 2; i++) {
+    const { page } = await openDemo({ context, at: own });
+    await page.locator('label:has(input[value="key"])').click();
+    await page.fill("#api-key", key);
+    tabs.push(page);
+  }
+  // In each tab: Generate and Cancel twice (those runs are followed on quietly), then a third.
+  const idsByTab = await Promise.all(tabs.map(async (page, tab) => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      await page.fill("#prompt", `A lamp, tab ${tab}, run ${i}`);
+      await page.click("#generate");
+      ids.push((await page.locator("#progress-run").filter({ hasText: /run_/ }).textContent()).trim());
+      if (i < 2) await page.click("#cancel");
+    }
+    return ids;
+  }));
+  for (const [tab, ids] of idsByTab.entries()) {
+    for (const id of ids) {
+      await tabs[tab].locator("#runs li").filter({ hasText: id }).filter({ hasText: /^succeeded / }).waitFor({ timeout: 60_000 });
+    }
+  }
+  const seen = (await (await fetch(`${own.url}/__sim/stats`)).json()).keys[key];
+  assert.equal(seen.runs_created, 6);
+  assert.equal(seen.rate_limited, 0, JSON.stringify(seen));
+  assert.ok(seen.max_in_10s <= 20, JSON.stringify(seen));
+  await context.close();
+});
+
 test("a hostile server's run ids, URLs and messages stay inert", async () => {
   const { page, context } = await openDemo();
   const id = `<img src=x onerror="window.__pwned=1">run"'`;
