@@ -4,7 +4,8 @@ import { RunbaseClient as WasmRunbaseClient } from "#wasm";
 import init, {
   isInitialized, validateInput, fitReferenceImage, getModelFacts, isBlob, invalid,
 } from "./validation.js";
-import { keyShares } from "./share.js";
+// "#share": the key's budget across the tabs of a site in browsers (share.js), none elsewhere.
+import { keyShares } from "#share";
 
 export * from "./validate.js";
 export { default } from "./validate.js";

@@ -5,9 +5,9 @@
 // tab that closes or crashes gives its places back (the browser releases its locks). What goes
 // between tabs names the key by a SHA-256 of it, never the key.
 //
-// Where a runtime lacks Web Locks, BroadcastChannel or SubtleCrypto (Node, Deno, Bun, a page
-// that is not a secure context) there is no share: the client keeps the budget of its own
-// module instance alone.
+// The browser entry's only (share-none.js stands in elsewhere). Where a browser lacks Web
+// Locks, BroadcastChannel or SubtleCrypto (a page that is not a secure context) there is no
+// share: the clients keep the budget of their own page or worker.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -34,6 +34,7 @@ const resolver = (module, runtime) => ({
   setup(b) {
     b.onResolve({ filter: /^#wasm$/ }, () => ({ path: join(out, `${module.glue}.js`) }));
     b.onResolve({ filter: /^#loader$/ }, () => ({ path: join(ROOT, "js", "load", `${runtime.loader}.js`) }));
+    b.onResolve({ filter: /^#share$/ }, () => ({ path: join(ROOT, "js", runtime.loader === "browser" ? "share.js" : "share-none.js") }));
     b.onResolve({ filter: /^#wasm-bytes$/ }, () => ({ path: join(out, `${module.glue}_bg.wasm`) }));
     b.onResolve({ filter: /^#wasm-file/ }, (args) => ({
       path: `./${module.glue}_bg.wasm${args.path.slice("#wasm-file".length)}`, external: true,

@@ -22,11 +22,14 @@ const QUICKSTART = join(CONSUMERS, "quickstart");
 const KEY = "sk-sim-consumer";
 let tarball, browser, simulator;
 
-function run(command, args, cwd, env = {}) {
+/** `timeout` (ms): a program that has done its work must also exit (nothing of the package's
+ *  may keep a process alive). */
+function run(command, args, cwd, env = {}, timeout = 0) {
   try {
-    return execFileSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], timeout });
   } catch (e) {
-    throw new Error(`${command} ${args.join(" ")} failed:\n${e.stdout}${e.stderr}`);
+    const why = e.signal === "SIGTERM" && timeout ? `did not exit within ${timeout / 1000} s` : "failed";
+    throw new Error(`${command} ${args.join(" ")} ${why}:\n${e.stdout}${e.stderr}`);
   }
 }
 
@@ -177,7 +180,7 @@ test("Node ESM, Deno and Bun run main.mjs; Node CommonJS runs main.cjs; none cal
     "node main.cjs": ["node", ["main.cjs"]],
   };
   for (const [name, [command, args]] of Object.entries(runs)) {
-    await assertQuickStart(JSON.parse(run(command, args, dir, env)), name);
+    await assertQuickStart(JSON.parse(run(command, args, dir, env, 60_000)), name);
   }
   // Each runtime took an entry that loads the .wasm at import (its condition: deno, bun, node;
   // require for CommonJS): validateInput answers with no init() at all (the browser entry
