@@ -32,6 +32,11 @@ wasm_cargo() {
 }
 
 # The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+# WebKitGTK's MiniBrowser, the browser WebKitWebDriver starts (Debian keeps it out of PATH).
+webkit_minibrowser() {
+  ls /usr/lib/*/webkit2gtk-4.1/MiniBrowser 2>/dev/null | head -n 1
+}
+
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$ROOT/Cargo.lock"
 }

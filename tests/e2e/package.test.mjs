@@ -1,5 +1,6 @@
 // The packed package (npm pack) installed the way a user installs it, in four consumers:
-// a plain HTML page, a Vite app (vite build), a Node 20 script, and a TypeScript check.
+// a plain HTML page, a Vite app (vite build), a Node 20 script, and a TypeScript check; and
+// the ecosystem's own checks of a package (publint, arethetypeswrong, npm publish --dry-run).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -241,4 +242,22 @@ test("Node: a .wasm found nowhere is said at the first call, with each place tri
   assert.equal(out.sync.message, "Could not find runbase_image_bg.wasm (next to the module: ENOENT; next to import.meta.url: ENOENT; " +
     "from the working directory: MODULE_NOT_FOUND). Pass its bytes to init before any other call: " +
     'await init(readFileSync("node_modules/runbase-image/runbase_image_bg.wasm"))');
+});
+
+// What the ecosystem checks before a package is published, run on the tarball with the tools
+// pinned in the root package-lock.json.
+test("the ecosystem's package checks: publint --strict and arethetypeswrong find nothing, npm publish --dry-run warns of nothing but the missing login", () => {
+  const bin = (name) => join(ROOT, "node_modules", ".bin", name);
+  assert.match(run(bin("publint"), ["--strict", tarball], work), /All good!/);
+  // The JS entries in every resolution mode (node10, node16 from CommonJS and from ES modules,
+  // bundler); the .wasm subpaths are files to copy, not modules, so they are not asked about.
+  const attw = spawnSync(bin("attw"), [tarball, "--entrypoints", ".", "./validate", "./server"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  assert.equal(attw.status, 0, attw.stdout + attw.stderr);
+  assert.match(attw.stdout, /No problems found/);
+  for (const mode of ["node10", "node16 (from CJS)", "node16 (from ESM)", "bundler"]) assert.ok(attw.stdout.includes(mode), mode);
+  const dryRun = spawnSync("npm", ["publish", "--dry-run", tarball], { cwd: work, encoding: "utf8" });
+  assert.equal(dryRun.status, 0, dryRun.stderr);
+  const warnings = dryRun.stderr.split("\n").filter((l) => /^npm warn/.test(l) && !/requires you to be logged in/.test(l));
+  assert.deepEqual(warnings, []);
+  assert.match(dryRun.stderr, /runbase-image@\d+\.\d+\.\d+/);
 });
