@@ -2,8 +2,9 @@
 // (Safari's engine, every browser on an iPhone), each driven over WebDriver with Debian's
 // build (harness.mjs: launchEngine). A page with no bundler imports the built package and
 // validates, generates at 4K through the simulator, makes no request for an invalid input,
-// aborts a wait and resumes it, and fits a PNG over the model's limit. Where the engines
-// differ, the test says what each does: WebKit cannot encode WebP, so it fits to JPEG.
+// aborts a wait and resumes it, fits a PNG over the model's limit, and shares a key's budget
+// with a second tab (Web Locks). Where the engines differ, the test says what each does:
+// WebKit cannot encode WebP, so it fits to JPEG.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -17,7 +18,8 @@ before(async () => {
   // where a page's script cannot run), with the package at /pkg/ as always.
   const www = mkdtempSync(join(tmpdir(), "runbase-engines-"));
   writeFileSync(join(www, "index.html"), '<!doctype html><html lang="en"><meta charset="utf-8"><title>engines</title>');
-  server = await startSimulator({ runMs: 1500, extra: ["--www", www] });
+  // Refused requests count toward a key's window: tabs that fought over a key would show it.
+  server = await startSimulator({ runMs: 1500, extra: ["--www", www, "--sim-strict-window"] });
 });
 after(() => server?.stop());
 
@@ -36,7 +38,7 @@ async function inPage(driver, body, arg) {
 const FITTED_TYPE = { chromium: "image/webp", firefox: "image/webp", webkit: "image/jpeg" };
 
 for (const engine of ENGINES) {
-  test(`${engine}: a page with no bundler validates, generates at 4K, aborts and resumes, fits a PNG over the limit`, async (t) => {
+  test(`${engine}: a page with no bundler validates, generates at 4K, aborts and resumes, shares a key with a second tab, fits a PNG over the limit`, async (t) => {
     const driver = await launchEngine(engine);
     t.after(() => driver.quit());
     await driver.get(`${server.url}/`);
@@ -93,6 +95,30 @@ for (const engine of ENGINES) {
         }
       }, options);
       assert.deepEqual(resumed, { kind: "aborted", sameRun: true, resumed: "succeeded" });
+    });
+
+    await t.test("two tabs share the key's budget: 12 runs, no 429", async () => {
+      const shared = { ...options, apiKey: `${key}-tabs` };
+      const start = async (lib, options) => {
+        const client = new lib.RunbaseClient(options);
+        window.runs = Promise.all(Array.from({ length: 6 }, (_, i) =>
+          client.generate({ prompt: `Run ${i}` }).then((r) => r.run.status, (e) => `${e.kind}: ${e.message}`)));
+        return true;
+      };
+      const first = await driver.getWindowHandle();
+      await inPage(driver, start, shared);
+      await driver.switchTo().newWindow("tab");
+      await driver.get(`${server.url}/`);
+      await inPage(driver, async () => { window.lib = await import("/pkg/index.js"); await window.lib.default(); });
+      await inPage(driver, start, shared);
+      const second = await inPage(driver, async () => window.runs);
+      await driver.close();
+      await driver.switchTo().window(first);
+      const firstRuns = await inPage(driver, async () => window.runs);
+      assert.deepEqual([...firstRuns, ...second], Array(12).fill("succeeded"));
+      const seen = (await stats())[shared.apiKey];
+      assert.equal(seen.rate_limited, 0, JSON.stringify(seen));
+      assert.ok(seen.max_in_10s <= 20, JSON.stringify(seen));
     });
 
     await t.test(`a PNG over the model's limit is fitted (to ${FITTED_TYPE[engine]} here)`, async () => {
