@@ -8,6 +8,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { randomFillSync } from "node:crypto";
+import zlib from "node:zlib";
+import { By } from "selenium-webdriver";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator, launchEngine, ENGINES } from "./harness.mjs";
@@ -139,6 +142,110 @@ for (const engine of ENGINES) {
       assert.equal(fitted.changed, true);
       assert.ok(fitted.bytes <= fitted.max, JSON.stringify(fitted));
       assert.equal(fitted.type, FITTED_TYPE[engine]);
+    });
+  });
+}
+
+// ---------- the demo's main journeys ----------
+
+/** Why the element is not on screen (missing, hidden, outside the viewport, covered), or null. */
+const offScreen = (driver, selector) => driver.executeScript(`
+  const node = document.querySelector(arguments[0]);
+  if (!node) return "missing";
+  const r = node.getBoundingClientRect();
+  if (!r.width || !r.height) return "hidden";
+  if (r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) return "outside the viewport at " + Math.round(r.top);
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return node === hit || node.contains(hit) ? null : "covered by " + hit?.tagName;`, selector);
+
+/** Waits for `selector` to exist (and, with `text`, to hold it). */
+async function waitFor(driver, selector, text, ms = 30_000) {
+  await driver.wait(async () => driver.executeScript(
+    "const n = document.querySelector(arguments[0]); return !!n && (!arguments[1] || n.textContent.includes(arguments[1]));",
+    selector, text ?? ""), ms, `${selector}${text ? ` with “${text}”` : ""}`);
+}
+
+/** A PNG of random pixels (incompressible), `side` × `side`, as bytes. */
+function noisePng(side) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(side, 0);
+  header.writeUInt32BE(side, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // RGB
+  const rows = Buffer.alloc((side * 3 + 1) * side);
+  randomFillSync(rows);
+  for (let y = 0; y < side; y++) rows[y * (side * 3 + 1)] = 0; // filter: none
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header),
+    chunk("IDAT", zlib.deflateSync(rows, { level: 1 })), chunk("IEND", Buffer.alloc(0))]);
+}
+
+let demo, bigPng;
+before(async () => {
+  demo = await startSimulator({ runMs: 1500 });
+  bigPng = join(mkdtempSync(join(tmpdir(), "runbase-engines-png-")), "large.png");
+  writeFileSync(bigPng, noisePng(2200)); // about 14.5 MB
+});
+after(() => demo?.stop());
+
+for (const engine of ENGINES) {
+  test(`${engine}: the demo generates with the image in view, shows an error in view, keeps its history over a reload, fits a dropped-in file`, async (t) => {
+    const driver = await launchEngine(engine);
+    t.after(() => driver.quit());
+    await driver.manage().window().setRect({ width: 1280, height: 900 });
+    await driver.get(`${demo.url}/`);
+    await waitFor(driver, "#backend.simulated");
+
+    await t.test("generate: the progress, then the image and its cost, on screen", async () => {
+      await driver.findElement(By.css("#prompt")).sendKeys(`A lamp in ${engine}`);
+      await driver.findElement(By.css("#generate")).click();
+      await waitFor(driver, "#gallery img");
+      await driver.wait(() => driver.executeScript("return document.querySelector('#gallery img').complete"), 10_000);
+      await waitFor(driver, "#gallery figcaption .cost", "$0.05");
+      assert.equal(await offScreen(driver, "#gallery img"), null);
+      assert.equal(await offScreen(driver, "#gallery figcaption .cost"), null);
+      assert.match(await driver.findElement(By.css("#runs li")).getText(), /succeeded/);
+    });
+
+    await t.test("an error after Generate is on screen", async () => {
+      await demo.faults([{ on: "create", kind: "insufficient_balance" }]);
+      await driver.executeScript("window.scrollTo(0, 0)");
+      await driver.findElement(By.css("#generate")).click();
+      await waitFor(driver, "#problem-title", "balance is too low");
+      assert.equal(await offScreen(driver, "#problem-title"), null);
+    });
+
+    await t.test("the history lasts over a reload, with the kept image", async () => {
+      const id = (await driver.findElement(By.css("#gallery .mono")).getText()).trim();
+      await waitFor(driver, "#runs li img.run-thumb");
+      await driver.navigate().refresh();
+      await waitFor(driver, "#backend.simulated");
+      await waitFor(driver, "#runs li", id);
+      await waitFor(driver, "#runs li img.run-thumb", "", 10_000);
+    });
+
+    await t.test("a file over 4 MB is fitted under the limit and sent", async () => {
+      await driver.findElement(By.css("#ref-file")).sendKeys(bigPng);
+      await waitFor(driver, "#refs li .ref-detail", "reduced from");
+      const text = (selector) => driver.executeScript("return document.querySelector(arguments[0]).textContent.trim()", selector);
+      const detail = await text("#refs li .ref-detail");
+      assert.match(detail, /^\d\.\d MB, \d+×\d+, reduced from 1\d\.\d MB( at 2200×2200)?$/, detail);
+      assert.match(await text("#ref-status"), /large\.png was 1\d\.\d MB: reduced to \d\.\d MB to fit the 4\.0 MB limit/);
+      const runsBefore = await driver.executeScript("return document.querySelectorAll('#runs li').length");
+      const prompt = driver.findElement(By.css("#prompt"));
+      await prompt.clear();
+      await prompt.sendKeys("A lamp like this one");
+      await driver.findElement(By.css("#generate")).click();
+      await driver.wait(() => driver.executeScript(
+        "return document.querySelectorAll('#runs li').length > arguments[0] && /^succeeded/.test(document.querySelector('#runs li').textContent.trim())",
+        runsBefore), 30_000, "the run with the fitted file succeeds");
     });
   });
 }

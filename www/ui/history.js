@@ -1,5 +1,7 @@
 // The run history, kept in this browser's IndexedDB: every run with its prompt, settings, cost,
-// times and (for the newest ones) its images as Blobs, since generated URLs are not permanent.
+// times and (for the newest ones) its images, since generated URLs are not permanent. Images are
+// Blobs in memory and stored as their bytes: WebKit refuses to store a Blob in an ephemeral
+// session (Safari's private windows, WebDriver), and with it the whole record.
 // Bounded: MAX_RUNS runs, images for the newest MAX_WITH_IMAGES of them.
 import { $, el, dollars, when, seconds, stored } from "./dom.js";
 
@@ -27,7 +29,11 @@ export async function openHistory() {
     // A connection the browser closes (storage cleared, Safari's lost server) is not used again.
     db.onclose = () => { db = null; lost(); };
     const kept = await request(db.transaction(STORE).objectStore(STORE).getAll());
-    for (const run of kept) if (!findRun(run.id)) runs.push(run);
+    for (const run of kept) {
+      if (findRun(run.id)) continue;
+      if (run.images) run.images = run.images.map((i) => (i instanceof Blob ? i : new Blob([i.bytes], { type: i.type })));
+      runs.push(run);
+    }
   } catch {
     db = null;
     lost();
@@ -50,19 +56,28 @@ function sort() {
   runs.sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
 }
 
+/** A run as stored: its images as bytes with their type. */
+const storable = async (run) => (run.images
+  ? { ...run, images: await Promise.all(run.images.map(async (blob) => ({ type: blob.type, bytes: await blob.arrayBuffer() }))) }
+  : run);
+
 function persist(changed, removed = []) {
   if (!db) return writes;
   // One write at a time, in order; a failed one (a closed connection) never stops the next.
-  writes = writes.then(() => new Promise((resolve) => {
+  writes = writes.then(async () => {
     try {
-      const tx = db.transaction(STORE, "readwrite");
-      for (const run of changed) tx.objectStore(STORE).put(run);
-      for (const id of removed) tx.objectStore(STORE).delete(id);
-      tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+      // Read first: a transaction left idle while bytes are read would close.
+      const records = await Promise.all(changed.map(storable));
+      await new Promise((resolve) => {
+        const tx = db.transaction(STORE, "readwrite");
+        for (const run of records) tx.objectStore(STORE).put(run);
+        for (const id of removed) tx.objectStore(STORE).delete(id);
+        tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
+      });
     } catch {
-      resolve();
+      // dropped; the next write goes on
     }
-  }));
+  });
   return writes;
 }
 
