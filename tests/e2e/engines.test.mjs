@@ -37,6 +37,18 @@ async function inPage(driver, body, arg) {
   return answer.error ? { error: answer.error } : answer.value;
 }
 
+/** Puts `noisePng(side)` in the page: a PNG Blob of random pixels, which do not compress
+ *  (side² × 4 bytes and a little more). */
+const INSTALL_NOISE_PNG = `window.noisePng = (side) => new Promise((resolve) => {
+  const canvas = Object.assign(document.createElement("canvas"), { width: side, height: side });
+  const context = canvas.getContext("2d");
+  const pixels = context.createImageData(side, side);
+  for (let i = 0; i < pixels.data.length; i += 65536) crypto.getRandomValues(pixels.data.subarray(i, i + 65536));
+  for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = 255;
+  context.putImageData(pixels, 0, 0);
+  canvas.toBlob(resolve, "image/png");
+});`;
+
 /** What fitting differs in: the format each engine's canvas can encode. */
 const FITTED_TYPE = { chromium: "image/webp", firefox: "image/webp", webkit: "image/jpeg" };
 
@@ -51,6 +63,7 @@ for (const engine of ENGINES) {
       return window.isSecureContext;
     });
     assert.equal(loaded, true, "127.0.0.1 is a secure context");
+    await driver.executeScript(INSTALL_NOISE_PNG);
     const key = `sk-sim-engine-${engine}`;
     const options = { apiKey: key, baseUrl: `${server.url}/sim/v1` };
 
@@ -126,14 +139,7 @@ for (const engine of ENGINES) {
 
     await t.test(`a PNG over the model's limit is fitted (to ${FITTED_TYPE[engine]} here)`, async () => {
       const fitted = await inPage(driver, async (lib) => {
-        // Random pixels do not compress: 2400 × 2400 of them is a PNG of about 23 MB.
-        const canvas = Object.assign(document.createElement("canvas"), { width: 2400, height: 2400 });
-        const context = canvas.getContext("2d");
-        const pixels = context.createImageData(2400, 2400);
-        for (let i = 0; i < pixels.data.length; i += 65536) crypto.getRandomValues(pixels.data.subarray(i, i + 65536));
-        for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = 255;
-        context.putImageData(pixels, 0, 0);
-        const png = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+        const png = await window.noisePng(2400); // about 23 MB
         const { maxImageBytes } = lib.getModelFacts();
         const result = await lib.fitReferenceImage(png, { maxBytes: maxImageBytes });
         return { before: png.size, max: maxImageBytes, type: result.type, bytes: result.bytes, changed: result.changed, width: result.width };
@@ -246,14 +252,9 @@ for (const engine of ENGINES) {
 
     await t.test("a file over 4 MB dropped on the page, and one picked, are fitted under the limit and sent", async () => {
       // Dropped: a PNG of random pixels made in the page, in a drop's DataTransfer.
+      await driver.executeScript(INSTALL_NOISE_PNG);
       const taken = await driver.executeAsyncScript(`const done = arguments[arguments.length - 1];
-        const canvas = Object.assign(document.createElement("canvas"), { width: 2000, height: 2000 });
-        const context = canvas.getContext("2d");
-        const pixels = context.createImageData(2000, 2000);
-        for (let i = 0; i < pixels.data.length; i += 65536) crypto.getRandomValues(pixels.data.subarray(i, i + 65536));
-        for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = 255;
-        context.putImageData(pixels, 0, 0);
-        canvas.toBlob((png) => {
+        window.noisePng(2000).then((png) => {
           const transfer = new DataTransfer();
           transfer.items.add(new File([png], "dropped.png", { type: "image/png" }));
           const target = document.querySelector("#prompt");
@@ -263,7 +264,7 @@ for (const engine of ENGINES) {
           const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
           target.dispatchEvent(drop);
           done(over.defaultPrevented && drop.defaultPrevented);
-        }, "image/png");`);
+        });`);
       assert.equal(taken, true, "the page takes the drop instead of opening the file");
       // Picked: a 14 MB PNG from disk through the file input.
       await driver.findElement(By.css("#ref-file")).sendKeys(bigPng);
