@@ -1,4 +1,4 @@
-//! The API's objects (src/core/api/) against RUNBASE.md's own examples, and the wasm
+//! The API's objects (src/core/api/) against docs/RUNBASE-API.md's own examples, and the wasm
 //! client's reader (`parse_run`, over a value read without trusting it) against the serde
 //! definition the simulator writes and the proxy reads: the three cannot disagree.
 #![cfg(not(target_arch = "wasm32"))]

@@ -107,7 +107,7 @@ async fn fake_upstream(delay: Duration) -> (String, Arc<Mutex<Recorded>>) {
     (format!("http://{address}/v1"), recorded)
 }
 
-/// A created run as RUNBASE.md documents it, plus a member the API might add one day.
+/// A created run as docs/RUNBASE-API.md documents it, plus a member the API might add one day.
 fn created_run() -> Value {
     json!({
         "id": "run_fake1",

@@ -1,4 +1,4 @@
-//! The simulator over real HTTP on 127.0.0.1: every behaviour RUNBASE.md documents, and the
+//! The simulator over real HTTP on 127.0.0.1: every behaviour docs/RUNBASE-API.md documents, and the
 //! test-only fault scripts.
 
 mod common;
@@ -283,7 +283,7 @@ async fn twenty_requests_per_ten_seconds_per_key() {
         );
         assert!(
             headers.get("retry-after").is_none(),
-            "RUNBASE.md promises no Retry-After: {headers:?}"
+            "docs/RUNBASE-API.md promises no Retry-After: {headers:?}"
         );
     }
     let (status, _, _) = send(post(&server, Some("sk-other"), &valid())).await;

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-/// How a prompt's length is counted. RUNBASE.md recommends UTF-16 code units: it is what a
+/// How a prompt's length is counted. docs/RUNBASE-API.md recommends UTF-16 code units: it is what a
 /// JavaScript API (`String.length`) most likely checks, and it is never looser than code points.
 pub const PROMPT_LENGTH_UNIT: &str = "UTF-16 code units (JavaScript's String.length)";
 
@@ -163,7 +163,7 @@ impl ModelSpec {
         self.resolutions.iter().map(|r| r.name)
     }
 
-    /// What one run at this resolution costs, in micro-dollars (RUNBASE.md: charged at
+    /// What one run at this resolution costs, in micro-dollars (docs/RUNBASE-API.md: charged at
     /// creation, refunded in full if the run fails).
     pub fn cost_micro_usd(&self, resolution: &str) -> Option<u64> {
         self.resolution(resolution).map(|r| r.price_micro_usd)

@@ -18,7 +18,7 @@ pub struct Settings {
     /// Retries of one request after failures that are safe to retry.
     pub max_retries: u32,
     pub backoff_base_ms: f64,
-    /// The first wait after a 429 without `Retry-After`: RUNBASE.md advises `2**attempt`
+    /// The first wait after a 429 without `Retry-After`: docs/RUNBASE-API.md advises `2**attempt`
     /// seconds (1, 2, 4, 8 s …), so that the retries together outlast a whole 10 s window.
     pub rate_limit_backoff_base_ms: f64,
     pub backoff_max_ms: f64,

@@ -18,7 +18,7 @@ impl ApiError {
         ApiError(Refusal::new(status.as_u16(), code, message))
     }
 
-    /// An error without a code (RUNBASE.md promises none for a 500).
+    /// An error without a code (docs/RUNBASE-API.md promises none for a 500).
     pub fn uncoded(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError(Refusal::uncoded(status.as_u16(), message))
     }

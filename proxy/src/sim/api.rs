@@ -60,7 +60,7 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
         KEY_QUOTA => return Err(usage_exceeded()),
         _ => {}
     }
-    // RUNBASE.md promises no Retry-After: the simulator sends none on its own limit.
+    // docs/RUNBASE-API.md promises no Retry-After: the simulator sends none on its own limit.
     let mut state = sim.lock();
     if state.budget.check(key, Instant::now()).is_err() {
         if sim.strict_window {

@@ -1,4 +1,4 @@
-//! A faithful stand-in for the Runbase API (RUNBASE.md): bearer keys, the documented error
+//! A faithful stand-in for the Runbase API (docs/RUNBASE-API.md): bearer keys, the documented error
 //! codes, the shared 20-per-10-seconds budget, runs that move pending → processing →
 //! succeeded with real PNG outputs, and (only when switched on for tests) scripted faults.
 //! Runs and errors are the core's serde types (`runbase_image::core::api`), so the simulator
@@ -215,7 +215,7 @@ impl Simulator {
         }
     }
 
-    /// The run object as RUNBASE.md documents it: no `input` echo, no null members.
+    /// The run object as docs/RUNBASE-API.md documents it: no `input` echo, no null members.
     fn to_api(&self, run: &SimRun, base_url: &str) -> Run {
         let status = self.status_of(run, Instant::now());
         let output = match (&run.outcome, &status) {
@@ -249,7 +249,7 @@ impl Simulator {
     }
 }
 
-/// A failed run's message, noting the full refund RUNBASE.md promises.
+/// A failed run's message, noting the full refund docs/RUNBASE-API.md promises.
 fn refunded(message: &str, cost_micro_usd: u64) -> String {
     let message = message.trim_end();
     let stop = if message.ends_with(['.', '!', '?']) {

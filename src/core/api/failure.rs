@@ -1,4 +1,4 @@
-//! The API's error side (RUNBASE.md, "Errors"): the codes, the error body our servers write,
+//! The API's error side (docs/RUNBASE-API.md, "Errors"): the codes, the error body our servers write,
 //! and the reader of whatever error answer comes back, with `Retry-After`.
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use crate::core::value::{ascii_number, split_ascii, Value};
 /// Characters of a non-JSON body quoted in an error message.
 const EXCERPT_CHARS: usize = 160;
 
-/// An error answer's `code`: the ones RUNBASE.md documents, and any other string as it came
+/// An error answer's `code`: the ones docs/RUNBASE-API.md documents, and any other string as it came
 /// (runbase-server's own codes, or one the API adds later). On the wire and in JS it is the
 /// plain string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -46,7 +46,7 @@ pub enum ApiErrorCode {
 }
 
 impl ApiErrorCode {
-    /// The codes RUNBASE.md documents, in its order.
+    /// The codes docs/RUNBASE-API.md documents, in its order.
     pub const DOCUMENTED: [ApiErrorCode; 13] = [
         ApiErrorCode::InvalidJson,
         ApiErrorCode::MissingModel,
@@ -101,7 +101,7 @@ impl ApiErrorCode {
         }
     }
 
-    /// Whether RUNBASE.md documents this code.
+    /// Whether docs/RUNBASE-API.md documents this code.
     pub fn is_documented(&self) -> bool {
         !matches!(self, ApiErrorCode::Other(_))
     }

@@ -1,4 +1,4 @@
-//! The Runbase API's objects (RUNBASE.md, "The run object" and "Errors"): one serde definition
+//! The Runbase API's objects (docs/RUNBASE-API.md, "The run object" and "Errors"): one serde definition
 //! each. The simulator writes them, the proxy reads them, the wasm client returns them, so the
 //! three cannot disagree. Also the readers that take what the API answers without trusting it:
 //! pure functions over [`Value`], tested (and fuzzed) natively; the wasm layer hands them what
@@ -46,7 +46,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// The statuses RUNBASE.md documents, in the order a run goes through them.
+    /// The statuses docs/RUNBASE-API.md documents, in the order a run goes through them.
     pub const DOCUMENTED: [RunStatus; 4] = [
         RunStatus::Pending,
         RunStatus::Processing,

@@ -23,7 +23,7 @@ pub use upstream::{
 /// Four 4 MiB reference images as base64 data URLs, plus the prompt and JSON around them.
 pub const MAX_BODY_BYTES: usize = 4 * (4 * 1024 * 1024 * 4 / 3 + 64) + 64 * 1024;
 
-/// The key's documented window (RUNBASE.md: 20 requests per 10 s), the margin a proxy adds to
+/// The key's documented window (docs/RUNBASE-API.md: 20 requests per 10 s), the margin a proxy adds to
 /// each slot after its answer (the API counts arrivals, a proxy sees answers), and the slot it
 /// leaves to the key's other users.
 pub const KEY_REQUESTS: u64 = 20;
@@ -58,7 +58,7 @@ impl Refusal {
         }
     }
 
-    /// A refusal without a code (RUNBASE.md promises none for a 500).
+    /// A refusal without a code (docs/RUNBASE-API.md promises none for a 500).
     pub fn uncoded(status: u16, message: impl Into<String>) -> Self {
         Refusal {
             status,

@@ -122,7 +122,7 @@ const CLIENT_OPTIONS: [&str; 11] = [
 ];
 const CALL_OPTIONS: [&str; 4] = ["signal", "timeoutMs", "onUpdate", "onCreate"];
 pub const DEFAULT_BASE_URL: &str = "https://api.runbase.net/v1";
-/// Runbase's keys look like `sk-...` (RUNBASE.md).
+/// Runbase's keys look like `sk-...` (docs/RUNBASE-API.md).
 const KEY_PREFIX: &str = "sk-";
 
 pub(super) fn build(options: JsValue, shares: Option<&KeyShares>) -> Result<Inner, RunbaseError> {
