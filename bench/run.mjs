@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import * as esbuild from "esbuild";
-import { startSimulator, launchChromium } from "../tests/e2e/harness.mjs";
+import { startSimulator, launchChromium, openPackagePage } from "../tests/e2e/harness.mjs";
 // Node: the package's "node" entry, which reads the .wasm from disk.
 import init, { validateInput, RunbaseClient } from "../pkg/node.js";
 import { validate as zod } from "./validators/zod.mjs";
@@ -191,12 +191,7 @@ const SHARING_LAYOUTS = { "one client": [1], "two clients in one page": [2], "th
 async function sharingRow(browser, server, key, clientsPerTab, runs, shared) {
   const context = await browser.newContext();
   try {
-    const tabs = await Promise.all(clientsPerTab.map(async () => {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/__runbase/backend`);
-      await page.evaluate(async () => { window.lib = await import("/pkg/index.js"); await window.lib.default(); });
-      return page;
-    }));
+    const tabs = await Promise.all(clientsPerTab.map(() => openPackagePage(context, server)));
     const total = clientsPerTab.reduce((a, b) => a + b, 0);
     let client = 0;
     const started = performance.now();

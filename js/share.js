@@ -13,7 +13,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The wasm client asks `of` once per key: the share of the key named by `identity` (its API
  *  base, key and window), `places` requests per `holdMs`; undefined where it cannot be shared.
- *  Nothing here throws: the checks above guard the only APIs that could be missing. */
+ *  Nothing here throws: the checks on its first lines guard the only APIs that may be missing. */
 export const keyShares = { of(identity, places, holdMs) {
   const locks = globalThis.navigator?.locks;
   if (!locks?.request || !globalThis.BroadcastChannel || !globalThis.crypto?.subtle) return;

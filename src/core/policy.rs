@@ -24,6 +24,14 @@ pub struct Settings {
     pub backoff_max_ms: f64,
 }
 
+impl Settings {
+    /// How long one request counts in the budget: the window plus its slack. A place in the
+    /// budget shared across tabs is held this long too.
+    pub fn budget_span_ms(&self) -> f64 {
+        self.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -87,10 +95,7 @@ pub struct Budget {
 impl Budget {
     pub fn new(settings: &Settings) -> Self {
         Budget {
-            window: SlidingWindow::new(
-                settings.budget_requests,
-                settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
-            ),
+            window: SlidingWindow::new(settings.budget_requests, settings.budget_span_ms()),
             paused_until: f64::NEG_INFINITY,
         }
     }

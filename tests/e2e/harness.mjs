@@ -111,7 +111,8 @@ export async function startSimulator({ runMs = 1500, extra = [], env = {} } = {}
 }
 
 /** A page on the server's origin without the demo's CSP, with the built package imported
- *  and initialised as `window.lib`. */
+ *  and initialised as `window.lib`; `browser` may be a browser context (pages of one context
+ *  share Web Locks and BroadcastChannels, as tabs do). */
 export async function openPackagePage(browser, server) {
   const page = await browser.newPage();
   await page.goto(`${server.url}/__runbase/backend`);

@@ -4,7 +4,7 @@
 // too (--sim-strict-window: a client that knocks while the window is full stays locked out).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startSimulator, launchChromium } from "./harness.mjs";
+import { startSimulator, launchChromium, openPackagePage } from "./harness.mjs";
 
 let server, browser, context;
 const pageErrors = [];
@@ -12,23 +12,17 @@ before(async () => {
   server = await startSimulator({ runMs: 4000, extra: ["--sim-strict-window"] });
   browser = await launchChromium();
   context = await browser.newContext();
+  watchErrors(context);
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
 const stats = async (key) => (await (await fetch(`${server.url}/__sim/stats`)).json()).keys[key];
 const baseUrl = () => `${server.url}/sim/v1`;
 
+/** Every page of `of` reports its uncaught errors from its first moment. */
+const watchErrors = (of) => of.on("page", (page) => page.on("pageerror", (e) => pageErrors.push(e.message)));
 /** A tab of the site with the package loaded as `window.lib`. */
-async function openTab(ofContext = context) {
-  const page = await ofContext.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/__runbase/backend`);
-  await page.evaluate(async () => {
-    window.lib = await import("/pkg/index.js");
-    await window.lib.default();
-  });
-  return page;
-}
+const openTab = (ofContext = context) => openPackagePage(ofContext, server);
 
 /** `runs` generates at once on one client of `key` in `page`: each run's status. */
 const generateIn = (page, key, runs) => page.evaluate(async ([options, runs]) => {
@@ -121,6 +115,7 @@ test("a tab that crashes holding the whole window gives it back: the other tab g
 test("where the browser has no Web Locks, clients of one page still share the key's budget, alone", async () => {
   const key = "sk-sim-no-locks";
   const bare = await browser.newContext();
+  watchErrors(bare);
   await bare.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
   const tab = await openTab(bare);
   const statuses = await tab.evaluate(async (options) => {

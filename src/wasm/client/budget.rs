@@ -10,7 +10,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
-use crate::core::policy::{Budget, Settings, BUDGET_MARGIN_MS};
+use crate::core::policy::{Budget, Settings};
 
 #[wasm_bindgen]
 extern "C" {
@@ -84,11 +84,7 @@ pub(super) fn key_budget(
             return budget.clone();
         }
         let across = shares.and_then(|shares| {
-            shares.of(
-                &name,
-                settings.budget_requests,
-                settings.budget_window_ms.max(0.0) + BUDGET_MARGIN_MS,
-            )
+            shares.of(&name, settings.budget_requests, settings.budget_span_ms())
         });
         let budget = fresh(across);
         budgets.push((name, budget.clone()));
