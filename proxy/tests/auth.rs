@@ -496,6 +496,27 @@ async fn an_hs256_secret_from_the_environment() {
         "auth_expired",
         "expired",
     );
+    // RFC 7515 §4.1.11: a signed token whose `crit` lists an extension the proxy does not
+    // understand is invalid, however well it is signed.
+    for crit in [
+        json!(["exp"]),
+        json!(["http://example.com/bound"]),
+        json!([]),
+    ] {
+        let header =
+            json!({ "alg": "HS256", "typ": "JWT", "crit": crit, "http://example.com/bound": true });
+        let critical = hs256(&header, &claims("alice"), SECRET.as_bytes());
+        let answer = create(&proxy, Some(&critical)).await;
+        assert!(
+            answer.2["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("crit"),
+            "{}",
+            answer.2
+        );
+        assert_refused(answer, "auth_invalid", "an extension marked critical");
+    }
     // A token signed with a key pair is not taken by a proxy that has a secret.
     let rsa = SigningKey::rsa("rsa-1").sign(&claims("alice"));
     assert_refused(

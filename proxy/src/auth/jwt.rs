@@ -1,7 +1,8 @@
 //! Bearer JWTs, verified with `jsonwebtoken`: the signature with a key of the JWKS (the
 //! algorithm is the key's, never the token's: `alg: none` and a token signed with HS256 over a
 //! public key are refused) or with the HS256 secret; then `exp` (required), `nbf`, and `iss` /
-//! `aud` when set, with 60 s of clock skew.
+//! `aud` when set, with 60 s of clock skew. A header with `crit` is refused: this proxy
+//! understands no extension, and RFC 7515 §4.1.11 makes such a token invalid.
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ impl JwtVerifier {
                     .into(),
             )
         })?;
+        refuse_critical_extensions(token)?;
         let (key, algorithm) = match &self.keys {
             Keys::Jwks(jwks) => jwks.key(header.kid.as_deref()).await?,
             Keys::Hs256(secret) => (secret.clone(), Algorithm::HS256),
@@ -117,5 +119,27 @@ impl JwtVerifier {
             _ => "cannot be read".into(),
         };
         AuthError::Invalid(format!("The access token {why}"))
+    }
+}
+
+/// RFC 7515 §4.1.11: a JWS whose `crit` header names an extension the recipient does not
+/// understand is invalid (and an empty or malformed `crit` is invalid too). This proxy
+/// understands none, so any `crit` refuses the token; `jsonwebtoken` does not read the field.
+fn refuse_critical_extensions(token: &str) -> Result<(), AuthError> {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return Ok(()); // unreadable: decode_header has refused it already
+    };
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(&json) else {
+        return Ok(());
+    };
+    match fields.get("crit") {
+        None => Ok(()),
+        Some(crit) => Err(AuthError::Invalid(format!(
+            "The access token's header marks extensions as critical (crit: {}), which this \
+             proxy does not understand, so the token cannot be accepted (RFC 7515 §4.1.11)",
+            crit.to_string().chars().take(100).collect::<String>()
+        ))),
     }
 }
