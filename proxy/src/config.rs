@@ -267,7 +267,9 @@ impl Flags {
         Ok(Some(auth))
     }
 
-    pub fn into_config(self) -> Result<Config, String> {
+    /// The config the flags say, with what follows from them; `open_files`: how many files
+    /// the process may have open, which bounds the connections.
+    pub fn into_config(self, open_files: u64) -> Result<Config, String> {
         let auth = self.auth()?;
         let redis = self.redis.filter(|url| !url.is_empty());
         if redis.is_some() && self.pass_through {
@@ -289,6 +291,23 @@ impl Flags {
                 .filter(|s| !s.is_empty())
                 .collect()
         };
+        let upstream_timeout = ms(self.upstream_timeout_ms);
+        let mut limits = KeyLimits {
+            requests: (self.key_requests - self.key_spare) as usize,
+            window: ms(self.key_window_ms.max(1)),
+            margin: ms(self.key_margin_ms),
+            starve: Duration::from_secs(2),
+            in_flight: Duration::ZERO,
+        };
+        // In the shared window, a slot in flight counts until its answer is due at the latest.
+        limits.in_flight = upstream_timeout + limits.hold();
+        // Open connections stay well under the files the process may have open (each also
+        // needs one upstream now and then, and files are served).
+        let fit = (open_files.saturating_sub(128) / 2).max(16) as usize;
+        let max_connections = match self.max_connections {
+            0 => fit.min(4096),
+            n => n.min(fit),
+        };
         Ok(Config {
             listen: self.listen,
             www: self.www,
@@ -309,20 +328,14 @@ impl Flags {
             } else {
                 self.key_requests as usize
             }),
-            upstream_timeout: ms(self.upstream_timeout_ms),
+            upstream_timeout,
             body_timeout: ms(self.body_timeout_ms),
             sim_run_time: ms(self.sim_run_ms),
             sim_run_spread: self.sim_run_spread,
             sim_strict_window: self.sim_strict_window,
             test_faults: self.test_faults,
             pass_through: self.pass_through,
-            limits: KeyLimits {
-                requests: (self.key_requests - self.key_spare) as usize,
-                window: ms(self.key_window_ms.max(1)),
-                margin: ms(self.key_margin_ms),
-                starve: Duration::from_secs(2),
-                in_flight: Duration::ZERO,
-            },
+            limits,
             broker: BrokerSettings {
                 long_poll_secs: self.long_poll_s.clamp(1, 60),
                 max_wait_secs: 60,
@@ -337,7 +350,7 @@ impl Flags {
             connections: ConnectionLimits {
                 header_read: ms(self.header_timeout_ms.max(100)),
                 idle: ms(self.idle_timeout_ms.max(100)),
-                max_connections: self.max_connections,
+                max_connections,
                 max_per_client: self.max_connections_per_client.max(1),
             },
             // A quarter must hold one largest body.
@@ -390,7 +403,7 @@ mod tests {
         let flags =
             Flags::try_parse_from(std::iter::once("runbase-server").chain(args.iter().copied()))
                 .map_err(|e| e.to_string())?;
-        flags.into_config()
+        flags.into_config(1024)
     }
 
     #[test]

@@ -216,12 +216,13 @@ impl Gateway {
         let key = caller.to_string();
         let shared = match &self.shared {
             Some(shared) if shared.is_up() => {
-                let (limit, span) = crate::locked(window).limits();
+                let (limit, span) = crate::lock::locked(window).limits();
                 shared.count_call(name, &key, limit, span).await
             }
             _ => None,
         };
-        let counted = shared.unwrap_or_else(|| crate::locked(window).check(&key, Instant::now()));
+        let counted =
+            shared.unwrap_or_else(|| crate::lock::locked(window).check(&key, Instant::now()));
         counted.map_err(|wait| {
             Refusal::too_many(what, caller.noun(), wait.as_secs_f64() * 1000.0).into()
         })

@@ -6,9 +6,11 @@
 mod app;
 mod auth;
 mod broker;
+mod clock;
 mod config;
 mod gateway;
 mod http;
+mod lock;
 mod metrics;
 mod rate_limit;
 mod sim;
@@ -16,25 +18,10 @@ mod spend;
 mod store;
 mod upstream;
 
-use std::sync::Mutex;
-
 use clap::Parser;
 
 use config::{Config, Flags};
 use http::{accept, hosts, trace};
-
-/// Locks a mutex even after a panic in another holder: every state guarded here is whole
-/// between statements, and the server must keep serving.
-pub fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Wall-clock milliseconds since 1970, for what other instances and the API read.
-pub fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 fn main() {
     // An empty variable counts as unset, as in a shell's `${VAR:-default}`; they are removed
@@ -44,7 +31,8 @@ fn main() {
             std::env::remove_var(name);
         }
     }
-    let config = match Flags::parse().into_config() {
+    let open_files = raise_open_files_limit();
+    let config = match Flags::parse().into_config(open_files) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("runbase-server: {message}");
@@ -64,17 +52,7 @@ fn main() {
     }
 }
 
-async fn serve(mut config: Config) {
-    config.limits.in_flight = config.upstream_timeout + config.limits.hold();
-    // Open connections stay well under the file descriptors the process may have (each
-    // also needs one upstream now and then, and files are served).
-    let files = raise_open_files_limit();
-    let fit = (files.saturating_sub(128) / 2).max(16) as usize;
-    let connections_limit = &mut config.connections.max_connections;
-    *connections_limit = match *connections_limit {
-        0 => fit.min(4096),
-        n => n.min(fit),
-    };
+async fn serve(config: Config) {
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -127,7 +127,7 @@ impl Metrics {
                 .get_or_create(&QueueLabel { class })
                 .set(stats["queue"][class].as_i64().unwrap_or(0));
         }
-        *crate::locked(&self.stats) = stats;
+        *crate::lock::locked(&self.stats) = stats;
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -168,7 +168,7 @@ struct FromStats {
 
 impl Collector for FromStats {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let stats = crate::locked(&self.stats);
+        let stats = crate::lock::locked(&self.stats);
         for (name, help, kind, [group, field], divisor) in FROM_STATS {
             // A number this mode does not keep (no broker, no Redis) is left out.
             let Some(value) = stats[group][field].as_f64() else {

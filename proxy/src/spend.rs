@@ -61,7 +61,7 @@ impl SpendGuard {
 
     /// Reserves `price` for a create from `client` in every window, or refuses it.
     pub async fn reserve(self: &Arc<Self>, client: &Caller, price: u64) -> Result<Hold, ApiError> {
-        let now_ms = crate::unix_ms();
+        let now_ms = crate::clock::unix_ms();
         let windows = spend_windows(&self.limits, &client.to_string(), client.noun(), now_ms);
         let over = match &self.shared {
             Some(shared) => {
@@ -84,7 +84,7 @@ impl SpendGuard {
                     }
                 }
             }
-            None => crate::locked(&self.memory).reserve(&windows, price, now_ms),
+            None => crate::lock::locked(&self.memory).reserve(&windows, price, now_ms),
         };
         if let Some(window) = over.and_then(|i| windows.get(i)) {
             return Err(window.refusal(now_ms).into());
@@ -106,13 +106,13 @@ impl SpendGuard {
         }
         match &self.shared {
             Some(shared) => {
-                let now_ms = crate::unix_ms();
+                let now_ms = crate::clock::unix_ms();
                 for (key, ends) in keys {
                     let ttl = Duration::from_millis((ends - now_ms + 60_000).max(1) as u64);
                     shared.incr_by(key, by, ttl).await;
                 }
             }
-            None => crate::locked(&self.memory).adjust(keys, by),
+            None => crate::lock::locked(&self.memory).adjust(keys, by),
         }
     }
 }

@@ -67,7 +67,7 @@ impl UpstreamReply {
     /// reads it), when the API sent one.
     pub fn retry_after_ms(&self) -> Option<u64> {
         let value = self.retry_after.as_ref()?.to_str().ok()?;
-        parse_retry_after(value, crate::unix_ms() as f64)
+        parse_retry_after(value, crate::clock::unix_ms() as f64)
     }
 }
 

@@ -15,7 +15,7 @@ use axum::http::header;
 use tokio::time::Instant;
 
 use super::{user_id, AuthError, Credentials};
-use crate::locked;
+use crate::lock::locked;
 use crate::rate_limit::CallerWindows;
 
 /// The header the site's endpoint names the user in.

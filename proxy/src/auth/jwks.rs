@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::time::Instant;
 
 use super::AuthError;
-use crate::locked;
+use crate::lock::locked;
 
 /// The least time between two reads of the set (a flood of unknown `kid`s costs one read).
 const REREAD_AFTER: Duration = Duration::from_secs(10);

@@ -15,11 +15,11 @@ use tokio::time::Instant;
 use super::scheduler::Class;
 use super::{Broker, Slot};
 use crate::auth::Caller;
+use crate::clock::unix_ms;
 use crate::http::error::ApiError;
 use crate::http::trace::record_run_id;
 use crate::spend::Hold;
 use crate::store::{Meta, Shared, StoreError};
-use crate::unix_ms;
 use tracing::Instrument;
 
 impl Broker {

@@ -16,7 +16,7 @@ use super::scheduler::{Class, Permit};
 use super::stats::LAGS_KEPT;
 use super::{Broker, Slot};
 use crate::http::error::ApiError;
-use crate::locked;
+use crate::lock::locked;
 use crate::metrics::RunStatusLabel;
 use crate::store::{Lease, LEASE};
 use crate::upstream::UpstreamReply;
@@ -300,7 +300,7 @@ impl Broker {
         counters.finished += 1;
         counters.polls_of_finished += polls;
         if let Some(completed) = completed {
-            let lag = (crate::unix_ms() - completed).max(0) as f64;
+            let lag = (crate::clock::unix_ms() - completed).max(0) as f64;
             if lag < 3_600_000.0 {
                 counters.lags_ms.push_back(lag);
                 metrics.finish_lag.observe(lag / 1000.0);

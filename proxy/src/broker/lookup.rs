@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::scheduler::Permit;
 use super::{stored, Broker, Slot};
 use crate::http::error::ApiError;
-use crate::locked;
+use crate::lock::locked;
 
 /// How long an unknown id waits for budget to spare.
 pub(super) const LOOKUP_SPARE_WAIT: Duration = Duration::from_secs(20);

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::http::error::ApiError;
-use crate::locked;
+use crate::lock::locked;
 use crate::store::Shared;
 use crate::upstream::{Upstream, UpstreamReply};
 use scheduler::Scheduler;

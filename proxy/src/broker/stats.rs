@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{Broker, Slot};
-use crate::locked;
+use crate::lock::locked;
 use crate::upstream::Upstream;
 
 #[derive(Default)]

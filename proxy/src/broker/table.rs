@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::{Broker, Entry, Slot};
 use crate::http::error::ApiError;
-use crate::locked;
+use crate::lock::locked;
 use crate::upstream::run_response;
 
 impl Broker {

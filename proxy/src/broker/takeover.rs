@@ -8,9 +8,9 @@ use axum::http::HeaderValue;
 use tokio::time::Instant;
 
 use super::{Broker, Slot};
-use crate::locked;
+use crate::clock::unix_ms;
+use crate::lock::locked;
 use crate::store::{Meta, StoredRun};
-use crate::unix_ms;
 
 impl Broker {
     /// Runs in the table, not finished, that another instance polls.

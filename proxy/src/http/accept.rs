@@ -74,7 +74,7 @@ pub struct Connections {
 
 impl Connections {
     fn lock(&self) -> MutexGuard<'_, Registry> {
-        crate::locked(&self.registry)
+        crate::lock::locked(&self.registry)
     }
 
     pub fn stats(&self) -> serde_json::Value {

@@ -41,7 +41,7 @@ impl BodyBudget {
     }
 
     fn lock(&self) -> MutexGuard<'_, Used> {
-        crate::locked(&self.used)
+        crate::lock::locked(&self.used)
     }
 
     /// Reserves `bytes` for a body from `caller`, or says why not.

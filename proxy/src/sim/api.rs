@@ -2,7 +2,7 @@
 //! documented errors, and the images.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -193,9 +193,7 @@ pub(super) fn create(
     state.next_id += 1;
     let id = format!(
         "run_{:08x}{:06}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        crate::clock::unix_ms() / 1000,
         state.next_id
     );
     let run = SimRun {
@@ -209,7 +207,7 @@ pub(super) fn create(
         cost_micro_usd: model.cost_micro_usd(resolution).unwrap_or_default(),
         run_time: sim.run_time_of(state.next_id),
         created: Instant::now(),
-        created_at: SystemTime::now(),
+        created_unix_ms: crate::clock::unix_ms(),
         outcome,
         image: None,
     };

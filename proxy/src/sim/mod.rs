@@ -13,7 +13,9 @@ mod image;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use runbase_image::core::time::iso8601;
 
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
@@ -72,7 +74,7 @@ struct SimRun {
     /// How long this run takes (the server's run time, varied by `--sim-run-spread`).
     run_time: Duration,
     created: Instant,
-    created_at: SystemTime,
+    created_unix_ms: i64,
     outcome: Outcome,
     image: Option<Arc<Vec<u8>>>,
 }
@@ -131,7 +133,7 @@ impl Simulator {
     fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic while holding the lock cannot leave the maps half-written in a way that
         // matters to a simulator; keep serving.
-        crate::locked(&self.state)
+        crate::lock::locked(&self.state)
     }
 
     /// The simulated API (`/runs`, `/runs/{id}`) and its public image URLs.
@@ -238,10 +240,10 @@ impl Simulator {
             model: Some(run.model.to_string()),
             completed_at: status
                 .is_finished()
-                .then(|| iso8601(run.created_at + run.run_time)),
+                .then(|| iso8601(run.created_unix_ms + run.run_time.as_millis() as i64)),
             status,
             cost_micro_usd: Some(run.cost_micro_usd),
-            created_at: Some(iso8601(run.created_at)),
+            created_at: Some(iso8601(run.created_unix_ms)),
             output,
             error,
             extra: Default::default(),
@@ -275,12 +277,6 @@ fn dollars(micro: u64) -> String {
     format!("${}.{digits}", micro / 1_000_000)
 }
 
-/// `2026-06-01T12:00:04.200Z`: ISO 8601 in UTC with milliseconds, as the API writes times.
-fn iso8601(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    runbase_image::core::time::iso8601(since.as_millis() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,19 +294,6 @@ mod tests {
         assert!(longest
             .zip(shortest)
             .is_some_and(|(l, s)| *l - *s > Duration::from_secs(3)));
-    }
-
-    #[test]
-    fn iso_dates() {
-        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            iso8601(UNIX_EPOCH + Duration::from_secs(1_795_600_000)),
-            "2026-11-25T09:46:40.000Z"
-        );
-        assert_eq!(
-            iso8601(UNIX_EPOCH + Duration::from_millis(1_780_315_204_200)),
-            "2026-06-01T12:00:04.200Z"
-        );
     }
 
     #[test]

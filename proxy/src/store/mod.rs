@@ -40,7 +40,7 @@ use scripts::Scripts;
 
 pub use window::{clamp_pause_ms, GrantMode, Take, Want};
 
-use crate::locked;
+use crate::lock::locked;
 
 /// What can go wrong with the shared state.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +156,7 @@ impl Shared {
         let instance = format!(
             "{}-{}",
             std::process::id(),
-            crate::unix_ms() % 1_000_000_000
+            crate::clock::unix_ms() % 1_000_000_000
         );
         Ok(Arc::new(Shared {
             client,

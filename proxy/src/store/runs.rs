@@ -7,7 +7,7 @@ use std::time::Duration;
 use runbase_image::core::api::Run;
 
 use super::{Lease, Meta, Shared, StoreError, StoredRun, LEASE, RUN_TTL};
-use crate::locked;
+use crate::lock::locked;
 
 /// A state to write to Redis; only the latest per run is kept while Redis is away.
 pub(super) struct RunWrite {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Shared, StoreError, ALIVE};
 pub use runbase_image::core::gateway::store::clamp_pause_ms;
 
-use crate::locked;
+use crate::lock::locked;
 
 /// How the scheduler may grant slots now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -155,7 +155,7 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::locked(&self.state)
+        crate::lock::locked(&self.state)
     }
 
     /// A time as the windows count it: milliseconds since the scheduler began.
