@@ -6,8 +6,9 @@
 
 use tsify_next::Tsify;
 
-use crate::core::api::{ApiErrorCode, RunStatus};
-use crate::core::error::{ErrorKind, RunbaseError, LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
+use crate::core::api::RunStatus;
+use crate::core::code::{CodeSource, ErrorCode};
+use crate::core::error::{ErrorKind, RunbaseError};
 use crate::core::model::ModelFacts;
 use crate::core::validate::{Issue, IssueCode, NormalizedInput, Severity};
 use crate::{GPT_IMAGE_2, MODELS};
@@ -74,11 +75,10 @@ fn declarations() -> String {
             "The codes a RunbaseError may carry: the API's documented ones, the library's own, and\n * runbase-server's; any other string is a code the server added later.",
             "RunbaseErrorCode",
             union(
-                ApiErrorCode::DOCUMENTED
+                ErrorCode::ALL
                     .iter()
-                    .map(ApiErrorCode::as_str)
-                    .chain(LIBRARY_ERROR_CODES)
-                    .chain(PROXY_ERROR_CODES),
+                    .filter(|code| code.source() != Some(CodeSource::SimControl))
+                    .map(ErrorCode::as_str),
             ),
             true,
         ),

@@ -5,8 +5,9 @@
 
 use proptest::prelude::*;
 use runbase_image::core::api::{
-    finished_outcome, parse_run, ApiErrorCode, ErrorBody, Run, RunError, RunOutput, RunStatus,
+    finished_outcome, parse_run, ErrorBody, Run, RunError, RunOutput, RunStatus,
 };
+use runbase_image::core::code::ErrorCode;
 use runbase_image::core::value::{Members, Value};
 use serde_json::json;
 
@@ -83,21 +84,30 @@ fn error_bodies() {
         json!({"error": {"message": "Rate limit exceeded", "code": "RATE_LIMITED"}}),
     )
     .expect("error body");
-    assert_eq!(body.error.code, Some(ApiErrorCode::RateLimited));
+    assert_eq!(body.error.code, Some(ErrorCode::RateLimited));
     let other: ErrorBody =
         serde_json::from_value(json!({"error": {"message": "no", "code": "origin_not_allowed"}}))
             .expect("error body");
-    assert_eq!(
-        other.error.code,
-        Some(ApiErrorCode::Other("origin_not_allowed".into()))
-    );
+    assert_eq!(other.error.code, Some(ErrorCode::OriginNotAllowed));
     assert_eq!(
         serde_json::to_value(&other).expect("json"),
         json!({"error": {"message": "no", "code": "origin_not_allowed"}})
     );
     assert_eq!(
-        serde_json::to_value(ErrorBody::new("invalid_json", "bad")).expect("json"),
+        serde_json::to_value(ErrorBody::new(ErrorCode::InvalidJson, "bad")).expect("json"),
         json!({"error": {"message": "bad", "code": "invalid_json"}})
+    );
+    // A code the API adds later is kept as it came.
+    let later: ErrorBody =
+        serde_json::from_value(json!({"error": {"message": "no", "code": "QUOTA_PAUSED"}}))
+            .expect("error body");
+    assert_eq!(
+        later.error.code,
+        Some(ErrorCode::Other("QUOTA_PAUSED".into()))
+    );
+    assert_eq!(
+        serde_json::to_value(&later).expect("json")["error"]["code"],
+        "QUOTA_PAUSED"
     );
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BinaryHeap;
 
-use runbase_image::core::api::ApiErrorCode;
+use runbase_image::core::code::ErrorCode;
 use runbase_image::core::policy::{
     backoff_ms, decide, is_retryable, poll_delay_ms, Budget, Decision, Method, RequestFailure,
     Settings,
@@ -89,7 +89,7 @@ fn simulate(durations: &[f64], max_latency_ms: f64, settings: Settings) -> Outco
             failures[run] += 1;
             let failure = RequestFailure::Http {
                 status: 429,
-                code: Some(ApiErrorCode::RateLimited.to_string()),
+                code: Some(ErrorCode::RateLimited.to_string()),
                 retry_after_ms: Some(1000),
             };
             match decide(&settings, method, &failure, failures[run], rng.next()) {
@@ -202,7 +202,7 @@ fn retry_after_is_honoured_exactly_and_pauses_every_run() {
     let settings = Settings::default();
     let failure = RequestFailure::Http {
         status: 429,
-        code: Some(ApiErrorCode::RateLimited.to_string()),
+        code: Some(ErrorCode::RateLimited.to_string()),
         retry_after_ms: Some(3_000),
     };
     for random in [0.0, 0.5, 1.0] {

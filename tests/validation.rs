@@ -759,17 +759,16 @@ fn model_facts_json_matches_the_model() {
 }
 
 /// `RunbaseErrorCode` (src/wasm/types.d.ts, made by src/typescript.rs) lists every code a
-/// RunbaseError can carry: the API's, the library's and the proxy's; every code the
-/// proxy answers with (proxy/src) and every code index.js gives its own errors is among them.
+/// RunbaseError can carry: the Rust code gives codes as `ErrorCode` variants only, so the
+/// compiler holds it to the enum; the library's JavaScript (js/, js/load/) spells the codes
+/// of its own errors, and each must be a variant too.
 #[test]
 fn typescript_error_codes_are_every_code_there_is() {
-    use runbase_image::core::api::ApiErrorCode;
-    use runbase_image::core::error::{LIBRARY_ERROR_CODES, PROXY_ERROR_CODES};
-    let all: Vec<&str> = ApiErrorCode::DOCUMENTED
+    use runbase_image::core::code::{CodeSource, ErrorCode};
+    let all: Vec<&str> = ErrorCode::ALL
         .iter()
-        .map(ApiErrorCode::as_str)
-        .chain(LIBRARY_ERROR_CODES.iter().copied())
-        .chain(PROXY_ERROR_CODES.iter().copied())
+        .filter(|code| code.source() != Some(CodeSource::SimControl))
+        .map(ErrorCode::as_str)
         .collect();
     let line = format!(
         "export type RunbaseErrorCode = {} | (string & {{}});",
@@ -782,66 +781,45 @@ fn typescript_error_codes_are_every_code_there_is() {
         TYPESCRIPT_DECLARATIONS.lines().any(|l| l == line),
         "src/wasm/types.d.ts must contain exactly:\n{line}"
     );
-    // The first quoted string after each `needle` (one that ends in `"`: right after it).
+    // The JavaScript's codes: the string after each `code: "`, and the code argument of
+    // `invalid(message, "code", ...)` (after `", "` or `` `, " ``).
     let codes_after = |source: &str, needle: &str| -> Vec<String> {
         source
             .split(needle)
             .skip(1)
-            .filter_map(|rest| {
-                // Within the call: a code given as a variant has no string before its first
-                // `)` (or `;`).
-                let call = &rest[..rest.find([';', ')']).unwrap_or(rest.len())];
-                let start = if needle.ends_with('"') {
-                    0
-                } else {
-                    call.find('"')? + 1
-                };
-                let end = start + rest.get(start..)?.find('"')?;
-                rest.get(start..end).map(str::to_string)
+            .filter_map(|rest| rest.get(..rest.find('"')?).map(str::to_string))
+            .filter(|code| {
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
             })
-            .filter(|code| code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
             .collect()
     };
-    let root = env!("CARGO_MANIFEST_DIR");
+    let mut folders = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/js"
+    ))];
     let mut found = Vec::new();
-    // Every Rust file of the server, in every folder, and the proxy's rules in the core (both
-    // servers' refusals) and in the server entry's module.
-    let mut folders = vec![
-        std::path::PathBuf::from(format!("{root}/proxy/src")),
-        std::path::PathBuf::from(format!("{root}/src/core/gateway")),
-        std::path::PathBuf::from(format!("{root}/src/wasm/server.rs")),
-    ];
     while let Some(folder) = folders.pop() {
-        let entries: Vec<std::path::PathBuf> = if folder.is_file() {
-            vec![folder.clone()]
-        } else {
-            std::fs::read_dir(&folder)
-                .expect("a folder of sources")
-                .map(|entry| entry.expect("entry").path())
-                .collect()
-        };
-        for path in entries {
-            if path.is_dir() {
+        for entry in std::fs::read_dir(folder).expect("a folder of js/") {
+            let path = entry.expect("entry").path();
+            // js/server/ has no codes of its own: it names the core's refusals.
+            if path.is_dir() && !path.ends_with("server") {
                 folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let source = std::fs::read_to_string(&path).expect("read");
-                found.extend(codes_after(&source, "ApiError::new("));
-                found.extend(codes_after(&source, "Refusal::new("));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "js") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("read");
+            for needle in ["code: \"", "\", \"", "`, \""] {
+                found.extend(codes_after(&source, needle));
             }
         }
     }
-    let index = std::fs::read_to_string(format!("{root}/js/index.js")).expect("js/index.js");
-    found.extend(codes_after(&index, "code: \""));
-    found.extend(codes_after(&index, "\", \""));
-    found.extend(codes_after(&index, "`, \""));
-    // The API's own codes are written as `ApiErrorCode` variants, which are in `all` by
-    // construction; these are the proxy's and the library's.
-    assert!(found.len() > 20, "{found:?}");
+    assert!(found.len() >= 8, "{found:?}");
     for code in found {
-        // invalid_fault: the simulator's test-only fault controls.
         assert!(
-            code == "invalid_fault" || all.contains(&code.as_str()),
-            "the code {code:?} is missing from src/core/error.rs and RunbaseErrorCode"
+            all.contains(&code.as_str()),
+            "js/ gives the code {code:?}, which is not an ErrorCode (src/core/code.rs)"
         );
     }
 }

@@ -26,6 +26,7 @@ use crate::metrics::{self, Metrics};
 use crate::rate_limit::CallerWindows;
 use crate::sim::{self, Simulator};
 use crate::spend;
+use crate::stats::{BodyStats, Mode, Stats};
 use crate::store::Shared;
 use crate::upstream::{Secret, Upstream};
 
@@ -122,16 +123,27 @@ pub fn app(
         "signIn": sign_in,
     });
     let stats = move || {
-        let mut stats = match &broker {
-            Some(broker) => broker.stats(),
-            None => broker::pass_through_stats(&upstream),
+        let (mode, upstream, broker) = match &broker {
+            Some(broker) => {
+                let (upstream, broker) = broker.stats();
+                (Mode::Broker, upstream, Some(broker))
+            }
+            None => (
+                Mode::PassThrough,
+                broker::pass_through_stats(&upstream),
+                None,
+            ),
         };
-        stats["connections"] = connections.stats();
-        stats["bodies"] = serde_json::json!({
-            "bytesInFlight": body_budget.in_use(),
-            "budgetBytes": body_budget.total,
-        });
-        stats
+        Stats {
+            mode,
+            upstream,
+            broker,
+            connections: connections.stats(),
+            bodies: BodyStats {
+                bytes_in_flight: body_budget.in_use(),
+                budget_bytes: body_budget.total,
+            },
+        }
     };
     let stats_text = stats.clone();
     let page = ServeDir::new(&config.www).append_index_html_on_directories(true);

@@ -15,6 +15,7 @@ mod metrics;
 mod rate_limit;
 mod sim;
 mod spend;
+mod stats;
 mod store;
 mod upstream;
 

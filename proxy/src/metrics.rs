@@ -12,7 +12,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Metric, Registry};
-use serde_json::Value;
+
+use crate::stats::{Mode, Stats};
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -49,13 +50,13 @@ pub struct Metrics {
     pub spend_micro_usd: Counter,
     queue_depth: Family<QueueLabel, Gauge>,
     /// The stats of the latest scrape, which `FromStats` reads.
-    stats: Arc<Mutex<Value>>,
+    stats: Arc<Mutex<Option<Stats>>>,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("runbase");
-        let stats = Arc::new(Mutex::new(Value::Null));
+        let stats = Arc::new(Mutex::new(None));
         registry.register_collector(Box::new(FromStats {
             stats: stats.clone(),
         }));
@@ -121,13 +122,17 @@ impl Metrics {
     }
 
     /// The text for a scrape, with what the stats say now.
-    pub fn render(&self, stats: Value) -> String {
-        for class in ["creates", "polls"] {
+    pub fn render(&self, stats: Stats) -> String {
+        let queue = stats.broker.as_ref().map(|broker| &broker.queue);
+        for (class, depth) in [
+            ("creates", queue.map(|q| q.creates)),
+            ("polls", queue.map(|q| q.polls)),
+        ] {
             self.queue_depth
                 .get_or_create(&QueueLabel { class })
-                .set(stats["queue"][class].as_i64().unwrap_or(0));
+                .set(depth.unwrap_or(0) as i64);
         }
-        *crate::lock::locked(&self.stats) = stats;
+        *crate::lock::locked(&self.stats) = Some(stats);
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -141,37 +146,43 @@ enum Kind {
     Gauge,
 }
 
+/// A number of the stats, `None` where this mode keeps none (no broker, no Redis).
+type Read = fn(&Stats) -> Option<f64>;
+
 /// Numbers the server keeps for `/__runbase/stats`, exported with their kind: (name, help,
-/// kind, where in the stats, divided by).
+/// kind, the field, divided by).
 #[rustfmt::skip]
-const FROM_STATS: [(&str, &str, Kind, [&str; 2], f64); 14] = [
-    ("runs_followed", "Runs not finished that this instance polls", Kind::Gauge, ["runs", "followed"], 1.0),
-    ("runs_known", "Runs in the run table", Kind::Gauge, ["runs", "known"], 1.0),
-    ("runs_taken_over", "Runs taken over from an instance that stopped polling them", Kind::Counter, ["runs", "takenOver"], 1.0),
-    ("runs_unknown_fetched", "Run ids this instance did not know, looked up upstream", Kind::Counter, ["runs", "unknownFetched"], 1.0),
-    ("upstream_requests_in_window", "Upstream requests counted in the key's current window", Kind::Gauge, ["upstream", "requestsInWindow"], 1.0),
-    ("upstream_in_flight", "Upstream requests sent and not answered yet", Kind::Gauge, ["upstream", "inFlight"], 1.0),
-    ("upstream_pauses", "Pauses of every upstream request after a 429", Kind::Counter, ["upstream", "pauses"], 1.0),
-    ("upstream_pause_left_seconds", "How long the current pause still lasts", Kind::Gauge, ["upstream", "pausedMs"], 1000.0),
-    ("connections_open", "Open client connections", Kind::Gauge, ["connections", "open"], 1.0),
-    ("connections_clients", "Client addresses with a connection open", Kind::Gauge, ["connections", "clients"], 1.0),
-    ("connections_shed", "Idle connections closed to make room at a cap", Kind::Counter, ["connections", "shed"], 1.0),
-    ("connections_refused", "Connections refused at a cap", Kind::Counter, ["connections", "refused"], 1.0),
-    ("body_bytes_in_flight", "Request-body bytes held in memory", Kind::Gauge, ["bodies", "bytesInFlight"], 1.0),
-    ("shared_instances_alive", "Instances sharing the key through Redis, seen alive", Kind::Gauge, ["shared", "instancesAlive"], 1.0),
+const FROM_STATS: [(&str, &str, Kind, Read, f64); 14] = [
+    ("runs_followed", "Runs not finished that this instance polls", Kind::Gauge, |s| Some(s.broker.as_ref()?.runs.followed as f64), 1.0),
+    ("runs_known", "Runs in the run table", Kind::Gauge, |s| Some(s.broker.as_ref()?.runs.known as f64), 1.0),
+    ("runs_taken_over", "Runs taken over from an instance that stopped polling them", Kind::Counter, |s| Some(s.broker.as_ref()?.runs.taken_over as f64), 1.0),
+    ("runs_unknown_fetched", "Run ids this instance did not know, looked up upstream", Kind::Counter, |s| Some(s.broker.as_ref()?.runs.unknown_fetched as f64), 1.0),
+    ("upstream_requests_in_window", "Upstream requests counted in the key's current window", Kind::Gauge, |s| Some(s.upstream.window.as_ref()?.requests_in_window as f64), 1.0),
+    ("upstream_in_flight", "Upstream requests sent and not answered yet", Kind::Gauge, |s| Some(s.upstream.window.as_ref()?.in_flight as f64), 1.0),
+    ("upstream_pauses", "Pauses of every upstream request after a 429", Kind::Counter, |s| Some(s.upstream.window.as_ref()?.pauses as f64), 1.0),
+    ("upstream_pause_left_seconds", "How long the current pause still lasts", Kind::Gauge, |s| Some(s.upstream.window.as_ref()?.paused_ms as f64), 1000.0),
+    ("connections_open", "Open client connections", Kind::Gauge, |s| Some(s.connections.open as f64), 1.0),
+    ("connections_clients", "Client addresses with a connection open", Kind::Gauge, |s| Some(s.connections.clients as f64), 1.0),
+    ("connections_shed", "Idle connections closed to make room at a cap", Kind::Counter, |s| Some(s.connections.shed as f64), 1.0),
+    ("connections_refused", "Connections refused at a cap", Kind::Counter, |s| Some(s.connections.refused as f64), 1.0),
+    ("body_bytes_in_flight", "Request-body bytes held in memory", Kind::Gauge, |s| Some(s.bodies.bytes_in_flight as f64), 1.0),
+    ("shared_instances_alive", "Instances sharing the key through Redis, seen alive", Kind::Gauge, |s| Some(s.broker.as_ref()?.shared.as_ref()?.instances_alive as f64), 1.0),
 ];
 
 #[derive(Debug)]
 struct FromStats {
-    stats: Arc<Mutex<Value>>,
+    stats: Arc<Mutex<Option<Stats>>>,
 }
 
 impl Collector for FromStats {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = crate::lock::locked(&self.stats);
-        for (name, help, kind, [group, field], divisor) in FROM_STATS {
+        let Some(stats) = stats.as_ref() else {
+            return Ok(());
+        };
+        for (name, help, kind, read, divisor) in FROM_STATS {
             // A number this mode does not keep (no broker, no Redis) is left out.
-            let Some(value) = stats[group][field].as_f64() else {
+            let Some(value) = read(stats) else {
                 continue;
             };
             match kind {
@@ -193,7 +204,7 @@ impl Collector for FromStats {
                 }
             }
         }
-        let broker = ConstGauge::new(i64::from(stats["mode"] == "broker"));
+        let broker = ConstGauge::new(i64::from(stats.mode == Mode::Broker));
         let kind = broker.metric_type();
         let help = "1 with the run broker, 0 with --pass-through";
         broker.encode(encoder.encode_descriptor("broker", help, None, kind)?)
@@ -209,6 +220,9 @@ fn metric<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, me
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::{
+        BodyStats, BrokerStats, ConnectionStats, QueueStats, UpstreamStats, WindowStats,
+    };
 
     #[test]
     fn counters_gauges_and_the_histogram_are_typed() {
@@ -219,12 +233,29 @@ mod tests {
             .inc();
         metrics.created(Some(70_000));
         metrics.finish_lag.observe(0.3);
-        let text = metrics.render(serde_json::json!({
-            "mode": "broker",
-            "queue": {"creates": 3},
-            "connections": {"shed": 2},
-            "upstream": {"pausedMs": 1500},
-        }));
+        let stats = Stats {
+            mode: Mode::Broker,
+            upstream: UpstreamStats {
+                window: Some(WindowStats {
+                    paused_ms: 1500,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            broker: Some(BrokerStats {
+                queue: QueueStats {
+                    creates: 3,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            connections: ConnectionStats {
+                shed: 2,
+                ..Default::default()
+            },
+            bodies: BodyStats::default(),
+        };
+        let text = metrics.render(stats);
         for line in [
             "# TYPE runbase_upstream_requests counter",
             "runbase_upstream_requests_total{status=\"429\"} 1",

@@ -18,6 +18,7 @@ pub use runbase_image::core::gateway::spend::SpendLimits;
 use crate::auth::Caller;
 use crate::http::error::ApiError;
 use crate::store::Shared;
+use crate::upstream::UpstreamReply;
 
 pub struct SpendGuard {
     limits: SpendLimits,
@@ -26,9 +27,8 @@ pub struct SpendGuard {
     check: redis::Script,
 }
 
-/// A create's reserved price; [`Hold::settle`] with what the API charged, or [`Hold::keep`]
-/// when that is unknown. Dropped otherwise (the create was abandoned before it went
-/// upstream), it is given back.
+/// A create's reserved price, [`settle`]d by what became of the create. Dropped otherwise
+/// (the create was abandoned before it went upstream), it is given back.
 pub struct Hold {
     guard: Arc<SpendGuard>,
     keys: Vec<(String, i64)>,
@@ -117,23 +117,31 @@ impl SpendGuard {
     }
 }
 
-impl Hold {
-    /// The API answered: `Some(cost)` charged for the run made, `None` no run was made.
-    pub async fn settle(mut self, charged: Option<u64>) {
-        self.settled = true;
-        let by = charged.unwrap_or(0) as i64 - self.reserved as i64;
-        self.guard.adjust(&self.keys, by).await;
-    }
+/// What became of a create, for the price held for it.
+pub enum Upshot<'a> {
+    /// It never went upstream (refused here, or given up in the queue): nothing was made.
+    NotSent,
+    /// The API answered: a run is charged its `costUsd` (the price held, when it names
+    /// none); an error answer made no run.
+    Answered(&'a UpstreamReply),
+    /// No answer came: a run may have been made, so the price stays counted.
+    Unanswered,
+}
 
-    /// Whether a run was made is unknown (no answer): the price stays counted.
-    pub fn keep(mut self) {
-        self.settled = true;
-    }
-
-    /// The API answered a create: `Some(run's costUsd)` when a run was made (a run without
-    /// one keeps the reserved price), `None` when not.
-    pub async fn settle_run(self, run: Option<Option<u64>>) {
-        let charged = run.map(|cost| cost.unwrap_or(self.reserved));
-        self.settle(charged).await;
-    }
+/// The one place a create's spend is settled (`None`: no spend limits are set).
+pub async fn settle(hold: Option<Hold>, upshot: Upshot<'_>) {
+    let Some(mut hold) = hold else {
+        return;
+    };
+    hold.settled = true;
+    let charged = match upshot {
+        Upshot::NotSent => 0,
+        Upshot::Answered(answer) => answer
+            .run
+            .as_ref()
+            .map_or(0, |run| run.cost_micro_usd.unwrap_or(hold.reserved)),
+        Upshot::Unanswered => return,
+    };
+    let by = charged as i64 - hold.reserved as i64;
+    hold.guard.adjust(&hold.keys, by).await;
 }

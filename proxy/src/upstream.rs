@@ -16,6 +16,7 @@ use runbase_image::core::gateway::{
 
 use crate::http::error::ApiError;
 use crate::metrics::{Metrics, StatusLabel};
+use runbase_image::core::code::ErrorCode;
 
 /// An API key that cannot be printed by accident.
 #[derive(Clone)]
@@ -96,8 +97,7 @@ pub fn run_response(status: StatusCode, run: &Run) -> Response {
         )
             .into_response(),
         Err(e) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             format!("The proxy could not write the run: {e}"),
         )
         .into_response(),

@@ -1,6 +1,7 @@
 //! The one error the client reports, with a stable kind, built from what went wrong.
 
-use crate::core::api::{ApiErrorCode, ApiFailure};
+use crate::core::api::ApiFailure;
+use crate::core::code::ErrorCode;
 use crate::core::validate::Issue;
 use serde::{Serialize, Serializer};
 
@@ -135,14 +136,16 @@ impl RunbaseError {
             message,
         } = failure;
         let code_part = code.as_deref().map_or(String::new(), |c| format!(" {c}"));
-        let nothing_there = matches!(status, 404 | 405)
-            && code.as_deref() != Some(ApiErrorCode::RunNotFound.as_str());
+        let nothing_there =
+            matches!(status, 404 | 405) && code.as_deref() != Some(ErrorCode::RunNotFound.as_str());
         let message = if nothing_there {
             let url = url.split('?').next().unwrap_or(url);
             format!("Nothing answers at {url} (HTTP {status}{code_part}): {BASE_URL_HINT}")
         } else {
             format!("HTTP {status}{code_part}: {message}")
         };
+        // A sign-in's refusals (ErrorCode::AuthRequired, AuthInvalid, AuthExpired) share the
+        // prefix; a prefix test is cheaper in the wasm client than a list.
         let refused_user = status == 401 && code.as_deref().is_some_and(|c| c.starts_with("auth_"));
         RunbaseError {
             kind: if refused_user {
@@ -247,44 +250,6 @@ pub const MAY_HAVE_RUN: &str =
 
 /// What a base URL looks like, for a request that found nothing at the one given.
 pub const BASE_URL_HINT: &str = "check baseUrl \u{2014} it is the API's base, such as https://api.runbase.net/v1, or your proxy's, such as /api/v1 served by runbase-server; the client appends /runs";
-
-/// The codes of errors the library makes itself (options, init, loading the .wasm, reference
-/// files).
-pub const LIBRARY_ERROR_CODES: [&str; 9] = [
-    "invalid_options",
-    "access_token_unavailable",
-    "not_initialized",
-    "wasm_not_found",
-    "invalid_argument",
-    "image_url_not_image",
-    "image_url_invalid",
-    "image_url_too_large",
-    "image_not_decodable",
-];
-
-/// The codes runbase-server answers with besides the API's (its proxy and simulator).
-pub const PROXY_ERROR_CODES: [&str; 20] = [
-    "auth_required",
-    "auth_invalid",
-    "auth_expired",
-    "auth_unavailable",
-    "origin_not_allowed",
-    "host_not_allowed",
-    "model_not_allowed",
-    "payload_too_large",
-    "incomplete_body",
-    "request_timeout",
-    "server_busy",
-    "spend_limit_reached",
-    "SHARED_STATE_UNAVAILABLE",
-    "upstream_timeout",
-    "upstream_unreachable",
-    "upstream_invalid_response",
-    "not_found",
-    "method_not_allowed",
-    "internal_error",
-    "api_key_missing",
-];
 
 #[cfg(test)]
 mod tests {

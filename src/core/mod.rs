@@ -2,6 +2,7 @@
 //! tests: one source of truth for the model's rules and for each API object.
 
 pub mod api;
+pub mod code;
 pub mod error;
 #[cfg(feature = "server")]
 pub mod gateway;

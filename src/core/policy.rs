@@ -2,7 +2,7 @@
 //! milliseconds, with no clock of its own. The wasm transport asks it and then performs; the
 //! native tests drive it with a virtual clock.
 
-use super::api::ApiErrorCode;
+use super::code::ErrorCode;
 use super::window::SlidingWindow;
 
 /// Every tunable of the client, with the defaults docs/API.md documents.
@@ -156,7 +156,7 @@ pub fn is_retryable(method: Method, failure: &RequestFailure) -> bool {
     match failure {
         RequestFailure::Http {
             status: 429, code, ..
-        } => code.as_deref() != Some(ApiErrorCode::UsageExceeded.as_str()),
+        } => code.as_deref() != Some(ErrorCode::UsageExceeded.as_str()),
         _ if method == Method::Post => false,
         RequestFailure::Network | RequestFailure::Timeout | RequestFailure::Decode => true,
         RequestFailure::Http { status, .. } => *status >= 500 || *status == 408,
@@ -226,7 +226,7 @@ mod tests {
         assert!(total > s.budget_window_ms + BUDGET_MARGIN_MS, "{total}");
         let rate_limited = RequestFailure::Http {
             status: 429,
-            code: Some(ApiErrorCode::RateLimited.to_string()),
+            code: Some(ErrorCode::RateLimited.to_string()),
             retry_after_ms: None,
         };
         assert_eq!(

@@ -8,6 +8,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::api::parse_retry_after;
+use crate::core::code::ErrorCode;
 use crate::core::gateway::spend::{spend_windows, SpendLedger, SpendLimits, SpendWindow};
 use crate::core::gateway::{self, store, Refusal};
 use crate::core::policy::{poll_delay_ms, Settings};
@@ -74,18 +75,11 @@ pub fn refusal(kind: &str, text: &str, number: f64) -> String {
         "shared_state" => Refusal::shared_state_unavailable(text),
         "upstream_timeout" => gateway::upstream_timeout(),
         "upstream_unreachable" => gateway::upstream_unreachable(),
-        "incomplete_body" => Refusal::new(
-            400,
-            "incomplete_body",
-            "The request body ended before it was complete",
+        "incomplete_body" => Refusal::incomplete_body(),
+        "api_key_missing" => Refusal::new(ErrorCode::ApiKeyMissing, "The proxy has no Runbase API key: set createRunbaseProxy's apiKey (as RUNBASE_API_KEY) where it runs",
         ),
-        "api_key_missing" => Refusal::new(
-            500,
-            "api_key_missing",
-            "The proxy has no Runbase API key: set createRunbaseProxy's apiKey (as RUNBASE_API_KEY) where it runs",
-        ),
-        "auth_unavailable" => Refusal::new(503, "auth_unavailable", text).retry_after(5),
-        _ => Refusal::new(500, "internal_error", text),
+        "auth_unavailable" => Refusal::new(ErrorCode::AuthUnavailable, text).retry_after(5),
+        _ => Refusal::new(ErrorCode::InternalError, text),
     };
     json(&refusal)
 }

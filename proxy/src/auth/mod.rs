@@ -14,10 +14,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 
 use crate::http::error::ApiError;
 use crate::upstream::Secret;
+use runbase_image::core::code::ErrorCode;
 
 pub use forward::ForwardAuth;
 pub use jwt::JwtVerifier;
@@ -95,31 +96,33 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> ApiError {
         // RFC 6750: the challenge names the scheme, and the error for a token refused.
         let (code, message, challenge) = match error {
-            AuthError::Required(message) => ("auth_required", message, r#"Bearer realm="runbase""#),
+            AuthError::Required(message) => (
+                ErrorCode::AuthRequired,
+                message,
+                r#"Bearer realm="runbase""#,
+            ),
             AuthError::Invalid(message) => (
-                "auth_invalid",
+                ErrorCode::AuthInvalid,
                 message,
                 r#"Bearer realm="runbase", error="invalid_token", error_description="The access token was refused""#,
             ),
             AuthError::Expired => (
-                "auth_expired",
+                ErrorCode::AuthExpired,
                 "The access token has expired: get a fresh one and retry".to_string(),
                 r#"Bearer realm="runbase", error="invalid_token", error_description="The access token expired""#,
             ),
             AuthError::Unavailable(message) => {
-                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable", message)
-                    .retry_after(5)
+                return ApiError::new(ErrorCode::AuthUnavailable, message).retry_after(5)
             }
             AuthError::Throttled(wait) => {
                 return ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    runbase_image::core::api::ApiErrorCode::RateLimited,
+                    ErrorCode::RateLimited,
                     "Too many refused credentials from this client address: wait and retry",
                 )
                 .retry_after(crate::rate_limit::retry_after_secs(wait))
             }
         };
-        ApiError::new(StatusCode::UNAUTHORIZED, code, message).challenge(challenge)
+        ApiError::new(code, message).challenge(challenge)
     }
 }
 

@@ -1,25 +1,27 @@
 //! The create queue: bounded in length and wait, round-robin between client addresses (with
 //! Redis, one queue for every instance); a create runs in a task of its own, so a browser that
-//! goes away cannot lose a run the API has made.
+//! goes away cannot lose a run the API has made. What is settled once a create has gone
+//! upstream is the gateway's `sent`, for the broker and pass-through alike.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use runbase_image::core::api::Run;
 use runbase_image::core::gateway::Refusal;
 use tokio::time::Instant;
 
-use super::scheduler::Class;
+use super::scheduler::{Class, Permit};
 use super::{Broker, Slot};
 use crate::auth::Caller;
 use crate::clock::unix_ms;
+use crate::gateway::{sent, AdmittedCreate};
 use crate::http::error::ApiError;
-use crate::http::trace::record_run_id;
-use crate::spend::Hold;
+use crate::spend::{self, Hold, Upshot};
 use crate::store::{Meta, Shared, StoreError};
+use runbase_image::core::code::ErrorCode;
 use tracing::Instrument;
 
 impl Broker {
@@ -33,106 +35,107 @@ impl Broker {
         ApiError::from(Refusal::key_busy(waiting, secs * 1000.0)).into_response()
     }
 
-    /// `POST /runs` (already checked): queued, then created upstream in a task of its own so a
-    /// browser that goes away cannot lose a run the API has made.
-    pub async fn create(
-        self: &Arc<Self>,
-        client: Caller,
+    /// `POST /runs` (already checked): queued for a slot of the key's window, then created
+    /// upstream in a task of its own, so a browser that goes away cannot lose a run the API
+    /// has made. A 429 from upstream (someone else uses the key) is tried again while the
+    /// queue's wait allows.
+    pub async fn create(self: &Arc<Self>, create: AdmittedCreate) -> Response {
+        let AdmittedCreate {
+            caller,
+            body,
+            resolution,
+            mut hold,
+            host,
+            body_reserved: _body_reserved,
+        } = create;
+        let deadline = Instant::now() + self.config.queue_wait;
+        let refused = 'refused: {
+            if self.sched.queue_full(self.config.queue_max) {
+                break 'refused self.overloaded();
+            }
+            loop {
+                let permit = match self.wait_for_slot(&caller, deadline).await {
+                    Ok(permit) => permit,
+                    Err(refused) => break 'refused refused,
+                };
+                let attempt = self.clone().send_create(
+                    permit,
+                    body.clone(),
+                    resolution,
+                    host.clone(),
+                    hold.take(),
+                    caller.user().cloned(),
+                );
+                // In the request's span, which the run's id is recorded in.
+                match tokio::spawn(attempt.in_current_span()).await {
+                    Ok(Attempt::Answered(response)) => return response,
+                    Ok(Attempt::RateLimited(returned)) => hold = returned,
+                    Err(_) => {
+                        return ApiError::new(
+                            ErrorCode::InternalError,
+                            "The proxy failed while creating the run",
+                        )
+                        .into_response()
+                    }
+                }
+                if Instant::now() >= deadline {
+                    break 'refused self.overloaded();
+                }
+            }
+        };
+        spend::settle(hold, Upshot::NotSent).await;
+        refused
+    }
+
+    /// A slot of the key's window for a create, in turn with the other clients' creates; the
+    /// proxy's own answer when the queue is full or the wait runs out (the create then leaves
+    /// the shared queue).
+    async fn wait_for_slot(&self, caller: &Caller, deadline: Instant) -> Result<Permit, Response> {
+        let queued = self.enqueue(caller, deadline).await?;
+        let in_queue = InSharedQueue(self.shared.clone().zip(queued.clone()));
+        let acquire = self.sched.acquire(Class::Create(caller.clone(), queued));
+        match tokio::time::timeout_at(deadline, acquire).await {
+            Ok(permit) => {
+                in_queue.granted();
+                Ok(permit)
+            }
+            Err(_) => Err(self.overloaded()),
+        }
+    }
+
+    /// One try of a create on a granted slot; a run made is followed from here on.
+    async fn send_create(
+        self: Arc<Self>,
+        permit: Permit,
         body: Bytes,
         resolution: &'static str,
         host: Option<HeaderValue>,
-        spend: Option<Hold>,
-    ) -> Response {
-        // The spend guard's reservation is settled with what the API charged, in the task
-        // that creates (a browser gone meanwhile must not skip it); no run made, given back.
-        let mut spend = spend;
-        let give_back = |spend: Option<Hold>| {
-            if let Some(hold) = spend {
-                tokio::spawn(hold.settle(None));
-            }
-        };
-        if self.sched.queue_full(self.config.queue_max) {
-            give_back(spend);
-            return self.overloaded();
+        hold: Option<Hold>,
+        owner: Option<Arc<str>>,
+    ) -> Attempt {
+        let started = Instant::now();
+        let result = permit
+            .send(
+                &self.upstream,
+                Method::POST,
+                "/runs",
+                host.as_ref(),
+                Some(body),
+            )
+            .await;
+        if matches!(&result, Ok(answer) if answer.is_rate_limited()) {
+            return Attempt::RateLimited(hold);
         }
-        let deadline = Instant::now() + self.config.queue_wait;
-        loop {
-            let queued = match self.enqueue(&client, deadline).await {
-                Ok(queued) => queued,
-                Err(response) => {
-                    give_back(spend);
-                    return response;
-                }
-            };
-            // Leaves the shared queue if this create is abandoned (timed out, or the browser
-            // went away) before its slot; a granted slot has taken it out already.
-            let in_queue = InSharedQueue(self.shared.clone().zip(queued.clone()));
-            let acquire = self.sched.acquire(Class::Create(client.clone(), queued));
-            let Ok(permit) = tokio::time::timeout_at(deadline, acquire).await else {
-                drop(in_queue);
-                give_back(spend);
-                return self.overloaded();
-            };
-            let mut in_queue = in_queue;
-            in_queue.0 = None;
-            let broker = self.clone();
-            let (body, host, hold) = (body.clone(), host.clone(), spend.take());
-            let owner = client.user().cloned();
-            // In the request's span, which the run's id is recorded in.
-            let task = tokio::spawn(
-                async move {
-                    let started = Instant::now();
-                    let result = broker
-                        .send(permit, Method::POST, "/runs", host.as_ref(), Some(body))
+        sent(&self.upstream, hold, &result).await;
+        match result {
+            Ok(answer) => {
+                if let Some(run) = &answer.run {
+                    self.follow_new(run.clone(), started, resolution, host, owner)
                         .await;
-                    match result {
-                        Ok(answer) if answer.is_rate_limited() => (None, hold),
-                        Ok(answer) => {
-                            let charged = answer.run.as_ref().map(|run| run.cost_micro_usd);
-                            if let Some(hold) = hold {
-                                // A run without `costUsd` keeps its reserved price.
-                                hold.settle_run(charged).await;
-                            }
-                            if let Some(run) = &answer.run {
-                                record_run_id(&run.id);
-                                broker
-                                    .follow_new(run.clone(), started, resolution, host, owner)
-                                    .await;
-                            }
-                            (Some(answer.into_response()), None)
-                        }
-                        // Unanswered: a run may have been made; the reservation stays counted.
-                        Err(error) => {
-                            if let Some(hold) = hold {
-                                hold.keep();
-                            }
-                            (Some(error.into_response()), None)
-                        }
-                    }
                 }
-                .in_current_span(),
-            );
-            match task.await {
-                Ok((Some(response), _)) => return response,
-                // Refused upstream for the key's rate (someone else uses the key): the
-                // scheduler now pauses everyone; try again while the wait allows.
-                Ok((None, hold)) if Instant::now() < deadline => {
-                    spend = hold;
-                    continue;
-                }
-                Ok((None, hold)) => {
-                    give_back(hold);
-                    return self.overloaded();
-                }
-                Err(_) => {
-                    return ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal_error",
-                        "The proxy failed while creating the run",
-                    )
-                    .into_response()
-                }
+                Attempt::Answered(answer.into_response())
             }
+            Err(error) => Attempt::Answered(error.into_response()),
         }
     }
 
@@ -148,8 +151,7 @@ impl Broker {
         };
         let unavailable = || {
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SHARED_STATE_UNAVAILABLE",
+                ErrorCode::SharedStateUnavailable,
                 "The proxy cannot reach its shared state (Redis), so it cannot start new runs \
                  without risking the key's budget; runs already started go on. Retry shortly.",
             )
@@ -186,7 +188,6 @@ impl Broker {
         host: Option<HeaderValue>,
         owner: Option<Arc<str>>,
     ) {
-        self.upstream.metrics.created(run.cost_micro_usd);
         if let Some(user) = &owner {
             self.count_for_user(user, run.cost_micro_usd);
         }
@@ -206,7 +207,8 @@ impl Broker {
                 .put_new_run(&run, &meta, owner.as_deref(), self.config.keep_finished)
                 .await;
         }
-        self.insert(&id, Slot::Run(Arc::new(run)), finished, owner);
+        self.table
+            .insert(&id, Slot::Run(Arc::new(run)), finished, owner);
         if !finished {
             tokio::spawn(
                 self.clone()
@@ -216,8 +218,24 @@ impl Broker {
     }
 }
 
-/// A create's place in the shared queue, given up when dropped.
-pub(super) struct InSharedQueue(Option<(Arc<Shared>, String)>);
+/// What one try of a create came to.
+enum Attempt {
+    /// An answer for the browser: the run, the API's error, or no answer.
+    Answered(Response),
+    /// Refused upstream for the key's rate: the scheduler now pauses everyone; the spend
+    /// held comes back for the next try.
+    RateLimited(Option<Hold>),
+}
+
+/// A create's place in the shared queue, given up when dropped before its slot is granted.
+struct InSharedQueue(Option<(Arc<Shared>, String)>);
+
+impl InSharedQueue {
+    /// The slot is granted: the scheduler has taken the place out of the queue already.
+    fn granted(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for InSharedQueue {
     fn drop(&mut self) {

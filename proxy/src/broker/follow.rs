@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode};
 use runbase_image::core::api::{Run, RunStatus};
 use runbase_image::core::time::iso8601_unix_ms;
@@ -15,11 +14,9 @@ use tokio::time::Instant;
 use super::scheduler::{Class, Permit};
 use super::stats::LAGS_KEPT;
 use super::{Broker, Slot};
-use crate::http::error::ApiError;
 use crate::lock::locked;
 use crate::metrics::RunStatusLabel;
 use crate::store::{Lease, LEASE};
-use crate::upstream::UpstreamReply;
 
 /// What one poll of a followed run showed.
 pub(super) enum Polled {
@@ -40,12 +37,6 @@ pub(super) const PROGRESS_POLL_BY: Duration = Duration::from_secs(3);
 pub(super) const FIRST_POLL_SLACK: Duration = Duration::from_millis(250);
 
 impl Broker {
-    pub(super) fn expected(&self, resolution: &str) -> Option<Duration> {
-        locked(&self.learned)
-            .get(resolution)
-            .map(|ms| Duration::from_millis(*ms as u64))
-    }
-
     /// When to poll a new run first: at its expected end once learned; with nothing learned,
     /// one run of the resolution scouts (polled from `first_poll` on, every `poll_interval`)
     /// and the others wait for what it learns (at most 30 s).
@@ -54,14 +45,14 @@ impl Broker {
         started: Instant,
         resolution: &str,
     ) -> (Instant, Option<Scout<'_>>) {
-        let mut generation = self.learned_gen.subscribe();
+        let mut generation = self.run_times.subscribe();
         let give_up = Instant::now() + Duration::from_secs(30);
         loop {
             generation.borrow_and_update();
-            if let Some(expected) = self.expected(resolution) {
+            if let Some(expected) = self.run_times.expected(resolution) {
                 return (started + expected + FIRST_POLL_SLACK, None);
             }
-            if locked(&self.scouting).insert(resolution.to_string()) {
+            if self.run_times.start_scouting(resolution) {
                 let scout = Scout {
                     broker: self,
                     resolution: resolution.to_string(),
@@ -194,11 +185,7 @@ impl Broker {
                             let Some(broker) = broker.upgrade() else {
                                 return;
                             };
-                            let entry = locked(&broker.table)
-                                .runs
-                                .get(&id)
-                                .map(|e| (e.tx.borrow().clone(), e.owner.clone()));
-                            if let Some((Slot::Run(run), owner)) = entry {
+                            if let Some((Slot::Run(run), owner)) = broker.table.entry(&id) {
                                 let keep = broker.config.keep_finished;
                                 shared.put_run(&run, None, owner.as_deref(), keep);
                             }
@@ -216,25 +203,6 @@ impl Broker {
         })
     }
 
-    /// One upstream request on a granted slot, which the answer settles: a 429 pauses
-    /// everyone, anything else frees the slot as answered.
-    pub(super) async fn send(
-        &self,
-        permit: Permit,
-        method: Method,
-        path: &str,
-        host: Option<&HeaderValue>,
-        body: Option<Bytes>,
-    ) -> Result<UpstreamReply, ApiError> {
-        let result = self.upstream.call(method, path, host, body).await;
-        match &result {
-            Ok(answer) if answer.is_rate_limited() => permit.rate_limited(answer.retry_after_ms()),
-            Ok(_) => permit.answered(),
-            Err(_) => drop(permit),
-        }
-        result
-    }
-
     /// One upstream poll with a granted slot; publishes what it learns.
     pub(super) async fn poll(
         &self,
@@ -245,7 +213,10 @@ impl Broker {
         resolution: &str,
         polls: u64,
     ) -> Polled {
-        match self.send(permit, Method::GET, path, host, None).await {
+        match permit
+            .send(&self.upstream, Method::GET, path, host, None)
+            .await
+        {
             Ok(answer) if answer.is_rate_limited() => Polled::Failed,
             Ok(answer) => match answer.run {
                 Some(run) => {
@@ -283,13 +254,7 @@ impl Broker {
         {
             let took = (completed - created) as f64;
             if took > 0.0 && took < 3_600_000.0 {
-                let ema = {
-                    let mut learned = locked(&self.learned);
-                    let ema = learned.entry(resolution.to_string()).or_insert(took);
-                    *ema = 0.7 * *ema + 0.3 * took;
-                    *ema
-                };
-                self.learned_gen.send_modify(|g| *g += 1);
+                let ema = self.run_times.learn(resolution, took);
                 if let Some(shared) = self.shared.clone() {
                     let resolution = resolution.to_string();
                     tokio::spawn(async move { shared.learn(&resolution, ema).await });
@@ -352,15 +317,14 @@ pub(super) const SCOUT_FOR: Duration = Duration::from_secs(30);
 impl Scout<'_> {
     /// Another instance scouts: nothing to let go here but the local mark.
     pub(super) fn elsewhere(self) {
-        locked(&self.broker.scouting).remove(&self.resolution);
+        self.broker.run_times.stop_scouting(&self.resolution, false);
         std::mem::forget(self);
     }
 }
 
 impl Drop for Scout<'_> {
     fn drop(&mut self) {
-        locked(&self.broker.scouting).remove(&self.resolution);
-        self.broker.learned_gen.send_modify(|g| *g += 1);
+        self.broker.run_times.stop_scouting(&self.resolution, true);
         if let Some(shared) = self.broker.shared.clone() {
             let resolution = std::mem::take(&mut self.resolution);
             tokio::spawn(async move { shared.drop_scout(&resolution).await });

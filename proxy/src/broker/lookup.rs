@@ -11,6 +11,7 @@ use super::scheduler::Permit;
 use super::{stored, Broker, Slot};
 use crate::http::error::ApiError;
 use crate::lock::locked;
+use runbase_image::core::code::ErrorCode;
 
 /// How long an unknown id waits for budget to spare.
 pub(super) const LOOKUP_SPARE_WAIT: Duration = Duration::from_secs(20);
@@ -56,16 +57,15 @@ impl Broker {
             let Some(permit) = self.spare_within(LOOKUP_SPARE_WAIT).await else {
                 break stored(
                     ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "server_busy",
+                        ErrorCode::ServerBusy,
                         "The proxy's API key is busy: a run this proxy does not know is looked \
                          up only when the key has budget to spare. Retry shortly.",
                     )
                     .retry_after(5),
                 );
             };
-            match self
-                .send(permit, Method::GET, &path, host.as_ref(), None)
+            match permit
+                .send(&self.upstream, Method::GET, &path, host.as_ref(), None)
                 .await
             {
                 Ok(answer) if answer.is_rate_limited() && tries < 3 => {}
@@ -76,7 +76,8 @@ impl Broker {
         match answer.run.clone() {
             Some(run) => {
                 let finished = run.status.is_finished();
-                self.insert(&id, Slot::Run(Arc::new(run)), finished, None);
+                self.table
+                    .insert(&id, Slot::Run(Arc::new(run)), finished, None);
                 if !finished {
                     let now = Instant::now();
                     let due = Some(now + self.config.poll_interval);
@@ -91,10 +92,7 @@ impl Broker {
                     }
                     gone.insert(id.clone(), Instant::now());
                 }
-                let mut table = locked(&self.table);
-                if let Some(entry) = table.runs.remove(&id) {
-                    entry.tx.send_replace(Slot::Error(Arc::new(answer)));
-                }
+                self.table.fail(&id, answer);
             }
         }
     }

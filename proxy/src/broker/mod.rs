@@ -12,7 +12,8 @@
 //! The facade is [`Broker`]: `create`, `get` and `stats`; each of its jobs has a file:
 //! - `scheduler`: the key's window, shared out between creates and polls;
 //! - `create`: the create queue;
-//! - `follow`: each run's one poller and what it learns of run times;
+//! - `follow`: each run's one poller;
+//! - `run_times`: what runs take, learned per resolution, and the scouts;
 //! - `table`: the run table and its long-polls;
 //! - `takeover`: with Redis, runs another instance polled and learned times;
 //! - `lookup`: ids this instance does not know;
@@ -21,27 +22,27 @@
 mod create;
 mod follow;
 mod lookup;
+mod run_times;
 pub mod scheduler;
 mod stats;
 mod table;
 mod takeover;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
-use runbase_image::core::api::Run;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::http::error::ApiError;
-use crate::lock::locked;
 use crate::store::Shared;
 use crate::upstream::{Upstream, UpstreamReply};
+use run_times::RunTimes;
 use scheduler::Scheduler;
 use stats::Counters;
+use table::{RunTable, Slot};
 
 pub use stats::pass_through_stats;
 pub use table::requested_wait;
@@ -62,40 +63,12 @@ pub struct BrokerSettings {
     pub keep_max: usize,
 }
 
-/// What the table holds for one run.
-#[derive(Clone)]
-enum Slot {
-    /// An id made elsewhere, being fetched once.
-    Loading,
-    Run(Arc<Run>),
-    /// The fetch of an unknown id failed: every waiter gets this answer.
-    Error(Arc<UpstreamReply>),
-}
-
-struct Entry {
-    tx: watch::Sender<Slot>,
-    /// With sign-in, the user who created the run (no one else may read it).
-    owner: Option<Arc<str>>,
-}
-
-#[derive(Default)]
-struct Table {
-    runs: HashMap<String, Entry>,
-    finished: VecDeque<(Instant, String)>,
-}
-
 pub struct Broker {
     pub upstream: Arc<Upstream>,
     pub sched: Arc<Scheduler>,
     pub config: BrokerSettings,
-    table: Mutex<Table>,
-    /// Expected run time in ms by resolution (exponential moving average).
-    learned: Mutex<HashMap<String, f64>>,
-    /// Bumped whenever something is learned or a scout stops.
-    learned_gen: watch::Sender<u64>,
-    /// Resolutions with nothing learned yet whose one "scout" run is polled from
-    /// `first_poll` on; the other runs of that resolution wait until it has learned.
-    scouting: Mutex<HashSet<String>>,
+    table: RunTable,
+    run_times: RunTimes,
     counters: Mutex<Counters>,
     shared: Option<Arc<Shared>>,
     /// The runs this instance polls.
@@ -114,11 +87,9 @@ impl Broker {
         let broker = Arc::new(Broker {
             upstream,
             sched,
+            table: RunTable::new(config.keep_finished, config.keep_max),
             config,
-            table: Mutex::new(Table::default()),
-            learned: Mutex::new(HashMap::new()),
-            learned_gen: watch::channel(0).0,
-            scouting: Mutex::new(HashSet::new()),
+            run_times: RunTimes::new(),
             counters: Mutex::new(Counters::default()),
             shared: shared.clone(),
             following: Mutex::new(HashSet::new()),
@@ -155,12 +126,12 @@ impl Broker {
     }
 
     pub fn knows(&self, id: &str) -> bool {
-        locked(&self.table).runs.contains_key(id)
+        self.table.contains(id)
     }
 
     /// The user who created a run the table holds (with sign-in).
     pub fn owner(&self, id: &str) -> Option<Arc<str>> {
-        locked(&self.table).runs.get(id)?.owner.clone()
+        self.table.owner(id)
     }
 
     /// Whether this instance or (with `--redis`) another knows the run; another's is read from
@@ -175,16 +146,8 @@ impl Broker {
         let Ok(Some(stored)) = shared.load(id).await else {
             return false;
         };
-        let finished = stored.run.status.is_finished();
-        let mut table = locked(&self.table);
-        if !table.runs.contains_key(id) {
-            let (tx, _) = watch::channel(Slot::Run(Arc::new(stored.run)));
-            let owner = stored.owner.map(Arc::from);
-            table.runs.insert(id.to_string(), Entry { tx, owner });
-            if finished {
-                table.finished.push_back((Instant::now(), id.to_string()));
-            }
-        }
+        let owner = stored.owner.map(Arc::from);
+        self.table.insert_stored(id, stored.run, owner);
         true
     }
 }

@@ -4,10 +4,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
-use super::{Broker, Slot};
+use super::Broker;
 use crate::lock::locked;
+use crate::stats::{
+    BrokerStats, LagStats, QueueStats, RunStats, UpstreamStats, UserStats, WindowStats,
+};
 use crate::upstream::Upstream;
 
 #[derive(Default)]
@@ -42,81 +43,75 @@ impl Broker {
         entry.1 += cost_micro_usd.unwrap_or(0);
     }
 
-    pub fn stats(&self) -> Value {
+    /// The broker's part of the stats, and the upstream's as the scheduler sees it.
+    pub fn stats(&self) -> (UpstreamStats, BrokerStats) {
         let snap = self.sched.snapshot();
         let limits = self.sched.limits;
-        let (followed, known) = {
-            let table = locked(&self.table);
-            let followed = table
-                .runs
-                .values()
-                .filter(|e| matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished()))
-                .count();
-            (followed, table.runs.len())
-        };
+        let (followed, known) = self.table.counts();
         let counters = locked(&self.counters);
         let mut lags: Vec<f64> = counters.lags_ms.iter().copied().collect();
         lags.sort_by(f64::total_cmp);
-        let pct = |p: f64| -> Value {
-            if lags.is_empty() {
-                return Value::Null;
-            }
-            let i = ((lags.len() as f64 - 1.0) * p).round() as usize;
-            json!(lags[i.min(lags.len() - 1)].round())
+        let pct = |p: f64| -> Option<f64> {
+            let i = ((lags.len().checked_sub(1)? as f64) * p).round() as usize;
+            Some(lags[i.min(lags.len() - 1)].round())
         };
-        let learned: serde_json::Map<String, Value> = locked(&self.learned)
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.round())))
-            .collect();
-        json!({
-            "mode": "broker",
-            "upstream": {
-                "requestsInWindow": snap.in_window,
-                "requestsTotal": self.upstream.requests.load(Ordering::Relaxed),
-                "rateLimited": self.upstream.rate_limited(),
-                "inFlight": snap.inflight,
-                "granted": snap.granted_total,
-                "pauses": snap.rate_limited,
-                "pausedMs": snap.paused_ms,
-                "limit": limits.requests,
-                "windowMs": limits.window.as_millis() as u64,
-                "marginMs": limits.margin.as_millis() as u64,
+        let expected_ms_by_resolution = self.run_times.rounded();
+        let mut upstream = pass_through_stats(&self.upstream);
+        upstream.window = Some(WindowStats {
+            requests_in_window: snap.in_window,
+            in_flight: snap.inflight,
+            granted: snap.granted_total,
+            pauses: snap.rate_limited,
+            paused_ms: snap.paused_ms,
+            limit: limits.requests,
+            window_ms: limits.window.as_millis() as u64,
+            margin_ms: limits.margin.as_millis() as u64,
+        });
+        let broker = BrokerStats {
+            queue: QueueStats {
+                creates: snap.creates_waiting,
+                polls: snap.polls_waiting,
+                max: self.config.queue_max,
+                refused: self.upstream.metrics.creates_refused.get(),
             },
-            "queue": {
-                "creates": snap.creates_waiting,
-                "polls": snap.polls_waiting,
-                "max": self.config.queue_max,
-                "refused": self.upstream.metrics.creates_refused.get(),
-            },
-            "runs": {
-                "followed": followed,
-                "known": known,
-                "created": self.upstream.metrics.runs_created.get(),
-                "finished": counters.finished,
-                "pollsPerFinishedRun": if counters.finished == 0 { 0.0 } else {
+            runs: RunStats {
+                followed,
+                known,
+                created: self.upstream.metrics.runs_created.get(),
+                finished: counters.finished,
+                polls_per_finished_run: if counters.finished == 0 {
+                    0.0
+                } else {
                     counters.polls_of_finished as f64 / counters.finished as f64
                 },
-                "unknownFetched": counters.unknown_fetched,
-                "takenOver": counters.taken_over,
-                "expectedMsByResolution": learned,
+                unknown_fetched: counters.unknown_fetched,
+                taken_over: counters.taken_over,
+                expected_ms_by_resolution,
             },
-            "lagMs": { "p50": pct(0.5), "p95": pct(0.95), "count": lags.len() },
-            "users": top_users(&counters.users),
-            "shared": self.shared.as_ref().map(|s| s.stats()),
-        })
+            lag_ms: LagStats {
+                p50: pct(0.5),
+                p95: pct(0.95),
+                count: lags.len(),
+            },
+            users: top_users(&counters.users),
+            shared: self.shared.as_ref().map(|s| s.stats()),
+        };
+        (upstream, broker)
     }
 }
 
 /// The users who spent most through this instance, each by the first 16 hex digits of the
 /// SHA-256 of their id: the stats answer whoever reaches the server, and an id is often an
 /// e-mail address.
-fn top_users(users: &HashMap<Arc<str>, (u64, u64)>) -> Value {
+fn top_users(users: &HashMap<Arc<str>, (u64, u64)>) -> Vec<UserStats> {
     let mut top: Vec<_> = users.iter().collect();
     top.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(b.0)));
     top.iter()
         .take(USERS_SHOWN)
-        .map(|(user, (runs, spent))| {
-            json!({ "userHash": user_hash(user), "runs": runs, "spentUsd": *spent as f64 / 1e6 })
+        .map(|(user, (runs, spent))| UserStats {
+            user_hash: user_hash(user),
+            runs: *runs,
+            spent_usd: *spent as f64 / 1e6,
         })
         .collect()
 }
@@ -129,13 +124,11 @@ fn user_hash(user: &str) -> String {
         .collect()
 }
 
-/// The stats of a pass-through proxy: only what it sent upstream.
-pub fn pass_through_stats(upstream: &Upstream) -> Value {
-    json!({
-        "mode": "pass-through",
-        "upstream": {
-            "requestsTotal": upstream.requests.load(Ordering::Relaxed),
-            "rateLimited": upstream.rate_limited(),
-        },
-    })
+/// What any proxy counts upstream (a pass-through proxy: all it counts).
+pub fn pass_through_stats(upstream: &Upstream) -> UpstreamStats {
+    UpstreamStats {
+        requests_total: upstream.requests.load(Ordering::Relaxed),
+        rate_limited: upstream.rate_limited(),
+        window: None,
+    }
 }

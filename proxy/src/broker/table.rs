@@ -1,34 +1,98 @@
 //! The run table: each run's latest state behind a `watch` channel, so a long-poll wakes on
-//! a change; finished runs are kept `keep_finished`, at most `keep_max` runs in all.
+//! a change; finished runs are kept `keep_finished`, at most `keep_max` runs in all. And
+//! `GET /runs/{id}` read from it.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{ApiErrorCode, Run};
+use runbase_image::core::api::Run;
+use runbase_image::core::code::ErrorCode;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{Broker, Entry, Slot};
+use super::Broker;
 use crate::http::error::ApiError;
 use crate::lock::locked;
-use crate::upstream::run_response;
+use crate::upstream::{run_response, UpstreamReply};
 
-impl Broker {
-    /// A run's state; `owner` is kept from the first insert that names one.
+/// What the table holds for one run.
+#[derive(Clone)]
+pub(super) enum Slot {
+    /// An id made elsewhere, being fetched once.
+    Loading,
+    Run(Arc<Run>),
+    /// The fetch of an unknown id failed: every waiter gets this answer.
+    Error(Arc<UpstreamReply>),
+}
+
+struct Entry {
+    tx: watch::Sender<Slot>,
+    /// With sign-in, the user who created the run (no one else may read it).
+    owner: Option<Arc<str>>,
+}
+
+#[derive(Default)]
+struct Runs {
+    by_id: HashMap<String, Entry>,
+    finished: VecDeque<(Instant, String)>,
+}
+
+impl Runs {
+    fn mark_finished(&mut self, id: &str) {
+        self.finished.push_back((Instant::now(), id.to_string()));
+    }
+}
+
+/// The runs this instance answers for, each behind a `watch` channel.
+pub(super) struct RunTable {
+    runs: Mutex<Runs>,
+    keep_finished: Duration,
+    keep_max: usize,
+}
+
+impl RunTable {
+    pub(super) fn new(keep_finished: Duration, keep_max: usize) -> Self {
+        RunTable {
+            runs: Mutex::new(Runs::default()),
+            keep_finished,
+            keep_max,
+        }
+    }
+
+    pub(super) fn contains(&self, id: &str) -> bool {
+        locked(&self.runs).by_id.contains_key(id)
+    }
+
+    /// The user who created a run the table holds (with sign-in).
+    pub(super) fn owner(&self, id: &str) -> Option<Arc<str>> {
+        locked(&self.runs).by_id.get(id)?.owner.clone()
+    }
+
+    /// A run's state and owner.
+    pub(super) fn entry(&self, id: &str) -> Option<(Slot, Option<Arc<str>>)> {
+        let runs = locked(&self.runs);
+        let entry = runs.by_id.get(id)?;
+        let slot = entry.tx.borrow().clone();
+        Some((slot, entry.owner.clone()))
+    }
+
+    /// A run's state; `owner` is kept from the first insert that names one. Finished runs
+    /// older than `keep_finished`, and the oldest beyond `keep_max`, make room.
     pub(super) fn insert(&self, id: &str, slot: Slot, finished: bool, owner: Option<Arc<str>>) {
-        let mut table = locked(&self.table);
+        let mut runs = locked(&self.runs);
         let now = Instant::now();
-        while let Some((at, old)) = table.finished.front().cloned() {
-            let too_many = table.runs.len() >= self.config.keep_max;
-            if !too_many && at + self.config.keep_finished > now {
+        while let Some((at, old)) = runs.finished.front().cloned() {
+            let too_many = runs.by_id.len() >= self.keep_max;
+            if !too_many && at + self.keep_finished > now {
                 break;
             }
-            table.finished.pop_front();
-            table.runs.remove(&old);
+            runs.finished.pop_front();
+            runs.by_id.remove(&old);
         }
-        match table.runs.get_mut(id) {
+        match runs.by_id.get_mut(id) {
             Some(entry) => {
                 entry.tx.send_replace(slot);
                 if entry.owner.is_none() {
@@ -37,19 +101,39 @@ impl Broker {
             }
             None => {
                 let (tx, _) = watch::channel(slot);
-                table.runs.insert(id.to_string(), Entry { tx, owner });
+                runs.by_id.insert(id.to_string(), Entry { tx, owner });
             }
         }
         if finished {
-            table.finished.push_back((now, id.to_string()));
+            runs.mark_finished(id);
         }
     }
 
-    /// A new state of a followed run; `false` when the table has let the run go.
-    pub(super) fn publish(&self, id: &str, run: Run) -> bool {
+    /// A run read from the shared store, unless the table has it already.
+    pub(super) fn insert_stored(&self, id: &str, run: Run, owner: Option<Arc<str>>) {
+        let mut runs = locked(&self.runs);
+        if runs.by_id.contains_key(id) {
+            return;
+        }
         let finished = run.status.is_finished();
-        let mut table = locked(&self.table);
-        let Some(entry) = table.runs.get(id) else {
+        let (tx, _) = watch::channel(Slot::Run(Arc::new(run)));
+        runs.by_id.insert(id.to_string(), Entry { tx, owner });
+        if finished {
+            runs.mark_finished(id);
+        }
+    }
+
+    /// A new state of a run; `on_change` (the write to the shared store) runs before
+    /// watchers wake, with the run's owner. `false` when the table has let the run go.
+    pub(super) fn publish(
+        &self,
+        id: &str,
+        run: Run,
+        on_change: impl FnOnce(&Run, Option<&str>),
+    ) -> bool {
+        let finished = run.status.is_finished();
+        let mut runs = locked(&self.runs);
+        let Some(entry) = runs.by_id.get(id) else {
             return false;
         };
         let changed = match &*entry.tx.borrow() {
@@ -57,14 +141,11 @@ impl Broker {
             _ => true,
         };
         if changed {
-            if let Some(shared) = &self.shared {
-                let owner = entry.owner.as_deref();
-                shared.put_run(&run, None, owner, self.config.keep_finished);
-            }
+            on_change(&run, entry.owner.as_deref());
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
         }
         if finished {
-            table.finished.push_back((Instant::now(), id.to_string()));
+            runs.mark_finished(id);
         }
         true
     }
@@ -72,8 +153,8 @@ impl Broker {
     /// A state another instance wrote: into the table (waking watchers), not back to Redis.
     pub(super) fn apply_remote(&self, id: &str, run: Run) {
         let finished = run.status.is_finished();
-        let mut table = locked(&self.table);
-        let Some(entry) = table.runs.get(id) else {
+        let mut runs = locked(&self.runs);
+        let Some(entry) = runs.by_id.get(id) else {
             return;
         };
         let changed = match &*entry.tx.borrow() {
@@ -83,9 +164,61 @@ impl Broker {
         if changed {
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
             if finished {
-                table.finished.push_back((Instant::now(), id.to_string()));
+                runs.mark_finished(id);
             }
         }
+    }
+
+    /// Watches a run; an id the table does not hold is added as loading (`true`: the caller
+    /// fetches it).
+    pub(super) fn watch_or_load(&self, id: &str) -> (watch::Receiver<Slot>, bool) {
+        let mut runs = locked(&self.runs);
+        if let Some(entry) = runs.by_id.get(id) {
+            return (entry.tx.subscribe(), false);
+        }
+        let (tx, rx) = watch::channel(Slot::Loading);
+        runs.by_id.insert(id.to_string(), Entry { tx, owner: None });
+        (rx, true)
+    }
+
+    /// The fetch of an unknown id failed: its waiters get `answer`, and the id is let go.
+    pub(super) fn fail(&self, id: &str, answer: UpstreamReply) {
+        if let Some(entry) = locked(&self.runs).by_id.remove(id) {
+            entry.tx.send_replace(Slot::Error(Arc::new(answer)));
+        }
+    }
+
+    /// Runs not finished, and how many the table holds.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let runs = locked(&self.runs);
+        let going = runs.by_id.values().filter(|e| is_going(e)).count();
+        (going, runs.by_id.len())
+    }
+
+    /// The runs not finished for which `pick` says yes.
+    pub(super) fn going(&self, pick: impl Fn(&str) -> bool) -> Vec<String> {
+        locked(&self.runs)
+            .by_id
+            .iter()
+            .filter(|(id, e)| pick(id) && is_going(e))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+fn is_going(entry: &Entry) -> bool {
+    matches!(&*entry.tx.borrow(), Slot::Run(run) if !run.status.is_finished())
+}
+
+impl Broker {
+    /// A new state of a followed run, written to the shared store too; `false` when the table
+    /// has let the run go.
+    pub(super) fn publish(&self, id: &str, run: Run) -> bool {
+        self.table.publish(id, run, |run, owner| {
+            if let Some(shared) = &self.shared {
+                shared.put_run(run, None, owner, self.config.keep_finished);
+            }
+        })
     }
 
     /// `GET /runs/{id}`: from the table; an id it does not know is fetched once (and then
@@ -107,22 +240,12 @@ impl Broker {
             (!known && !look_up).then_some("No run with this id for this user")
         };
         if let Some(message) = gone {
-            return ApiError::new(StatusCode::NOT_FOUND, ApiErrorCode::RunNotFound, message)
-                .into_response();
+            return ApiError::new(ErrorCode::RunNotFound, message).into_response();
         }
-        let mut rx = {
-            let mut table = locked(&self.table);
-            match table.runs.get(id) {
-                Some(entry) => entry.tx.subscribe(),
-                None => {
-                    let (tx, rx) = watch::channel(Slot::Loading);
-                    let owner = None;
-                    table.runs.insert(id.to_string(), Entry { tx, owner });
-                    tokio::spawn(self.clone().fetch_unknown(id.to_string(), host));
-                    rx
-                }
-            }
-        };
+        let (mut rx, unknown) = self.table.watch_or_load(id);
+        if unknown {
+            tokio::spawn(self.clone().fetch_unknown(id.to_string(), host));
+        }
         let deadline = Instant::now() + wait;
         loop {
             let slot = rx.borrow_and_update().clone();
@@ -130,8 +253,7 @@ impl Broker {
                 Slot::Loading => {
                     if rx.changed().await.is_err() {
                         return ApiError::new(
-                            StatusCode::BAD_GATEWAY,
-                            "upstream_unreachable",
+                            ErrorCode::UpstreamUnreachable,
                             "The proxy could not fetch this run",
                         )
                         .into_response();

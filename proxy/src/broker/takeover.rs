@@ -16,23 +16,15 @@ impl Broker {
     /// Runs in the table, not finished, that another instance polls.
     pub(super) fn watched_elsewhere(&self) -> Vec<String> {
         let following = locked(&self.following);
-        locked(&self.table)
-            .runs
-            .iter()
-            .filter(|(id, e)| {
-                !following.contains(*id)
-                    && matches!(&*e.tx.borrow(), Slot::Run(run) if !run.status.is_finished())
-            })
-            .map(|(id, _)| id.clone())
-            .collect()
+        self.table.going(|id| !following.contains(id))
     }
 
     /// Reads these runs from Redis into the table (another instance wrote a new state).
     pub(super) fn refresh(self: &Arc<Self>, ids: Vec<String>) {
         let ids: Vec<String> = {
-            let (table, following) = (locked(&self.table), locked(&self.following));
+            let following = locked(&self.following);
             ids.into_iter()
-                .filter(|id| table.runs.contains_key(id) && !following.contains(id))
+                .filter(|id| self.table.contains(id) && !following.contains(id))
                 .collect()
         };
         let (Some(shared), false) = (self.shared.clone(), ids.is_empty()) else {
@@ -42,7 +34,7 @@ impl Broker {
         tokio::spawn(async move {
             for id in ids {
                 if let Ok(Some(stored)) = shared.load(&id).await {
-                    broker.apply_remote(&id, stored.run);
+                    broker.table.apply_remote(&id, stored.run);
                 }
             }
         });
@@ -56,21 +48,7 @@ impl Broker {
         let Some(remote) = remote.learned().await else {
             return;
         };
-        let changed = {
-            let mut learned = locked(&self.learned);
-            let mut changed = false;
-            for (resolution, ms) in remote {
-                let local = learned.entry(resolution).or_insert(-1.0);
-                if (*local - ms).abs() >= 1.0 {
-                    *local = ms;
-                    changed = true;
-                }
-            }
-            changed
-        };
-        if changed {
-            self.learned_gen.send_modify(|g| *g += 1);
-        }
+        self.run_times.take_remote(remote);
     }
 
     /// Takes over the runs whose poller's lease expired (its instance died or lost Redis).
@@ -99,7 +77,8 @@ impl Broker {
                         .checked_sub(Duration::from_millis(since as u64))
                         .unwrap_or_else(Instant::now);
                     let host = meta.host.and_then(|h| HeaderValue::from_str(&h).ok());
-                    self.insert(&id, Slot::Run(Arc::new(run)), false, owner.map(Arc::from));
+                    self.table
+                        .insert(&id, Slot::Run(Arc::new(run)), false, owner.map(Arc::from));
                     let due = Some(Instant::now());
                     let follow = self.clone().follow(id, started, due, meta.resolution, host);
                     tokio::spawn(follow);

@@ -8,6 +8,7 @@
 //! make room, so a new client is still served; only when every connection is busy is the new
 //! one refused.
 
+use crate::stats::ConnectionStats;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -77,14 +78,14 @@ impl Connections {
         crate::lock::locked(&self.registry)
     }
 
-    pub fn stats(&self) -> serde_json::Value {
+    pub fn stats(&self) -> ConnectionStats {
         let registry = self.lock();
-        serde_json::json!({
-            "open": registry.conns.len(),
-            "clients": registry.per_ip.len(),
-            "shed": registry.shed,
-            "refused": registry.refused,
-        })
+        ConnectionStats {
+            open: registry.conns.len(),
+            clients: registry.per_ip.len(),
+            shed: registry.shed,
+            refused: registry.refused,
+        }
     }
 
     /// Admits a connection from `ip`, closing an idle one to make room at a cap; `None`

@@ -9,10 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::http::StatusCode;
-
 use crate::auth::Caller;
 use crate::http::error::ApiError;
+use runbase_image::core::code::ErrorCode;
 
 #[derive(Default)]
 struct Used {
@@ -59,8 +58,7 @@ impl BodyBudget {
                 "it"
             };
             return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_busy",
+                ErrorCode::ServerBusy,
                 format!(
                     "The proxy's memory for request bodies ({} MB) is in use and this body \
                      ({} KB) does not fit in {whose}: retry in a moment",

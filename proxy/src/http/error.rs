@@ -3,19 +3,15 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::ApiErrorCode;
+use runbase_image::core::code::ErrorCode;
 use runbase_image::core::gateway::Refusal;
 
 pub struct ApiError(pub Refusal);
 
 impl ApiError {
-    /// An error with the API's code, or one of the proxy's own (`ApiErrorCode::Other`).
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<ApiErrorCode>,
-        message: impl Into<String>,
-    ) -> Self {
-        ApiError(Refusal::new(status.as_u16(), code, message))
+    /// An error answered with its code's status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError(Refusal::new(code, message))
     }
 
     /// An error without a code (docs/RUNBASE-API.md promises none for a 500).

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode, Version};
+use axum::http::{header, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
+use runbase_image::core::code::ErrorCode;
 
 #[derive(Clone, Debug)]
 pub struct Hosts {
@@ -81,8 +82,7 @@ pub async fn only_own_hosts(State(hosts): State<Hosts>, request: Request, next: 
         Some(host) => {
             let shown: String = host.chars().take(100).collect();
             ApiError::new(
-                StatusCode::MISDIRECTED_REQUEST,
-                "host_not_allowed",
+                ErrorCode::HostNotAllowed,
                 format!(
                     "This server does not answer to the host name {shown:?}; start it with \
                      --public-host NAME to serve a name of yours"

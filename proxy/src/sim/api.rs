@@ -8,7 +8,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use runbase_image::core::api::{ApiErrorCode, Run, RunStatus};
+use runbase_image::core::api::{Run, RunStatus};
+use runbase_image::core::code::ErrorCode;
 
 use crate::http::error::ApiError;
 use runbase_image::core::gateway::{parse_run_request, with_valid_input};
@@ -30,30 +31,26 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
         .filter(|k| !k.is_empty());
     let Some(key) = bearer else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ApiErrorCode::MissingApiKey,
+            ErrorCode::MissingApiKey,
             "Missing API key: send the header Authorization: Bearer <key>",
         ));
     };
     if !key.starts_with(KEY_PREFIX) {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ApiErrorCode::InvalidApiKey,
+            ErrorCode::InvalidApiKey,
             "The API key is invalid, disabled or expired",
         ));
     }
     match key {
         KEY_SPENT => {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ApiErrorCode::ApiKeySpendLimitExceeded,
+                ErrorCode::ApiKeySpendLimitExceeded,
                 "This API key has reached its lifetime spend limit",
             ))
         }
         KEY_IP => {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ApiErrorCode::IpNotAllowed,
+                ErrorCode::IpNotAllowed,
                 "Your IP address is not in this API key's allow-list",
             ))
         }
@@ -73,27 +70,21 @@ pub(super) fn authorize(sim: &Simulator, headers: &HeaderMap) -> Result<String, 
 
 pub(super) fn usage_exceeded() -> ApiError {
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        ApiErrorCode::UsageExceeded,
+        ErrorCode::UsageExceeded,
         "This API key's usage quota is exhausted; retrying will not help",
     )
 }
 
 pub(super) fn insufficient_balance() -> ApiError {
     ApiError::new(
-        StatusCode::PAYMENT_REQUIRED,
-        ApiErrorCode::InsufficientBalance,
+        ErrorCode::InsufficientBalance,
         "Your balance is too low for this run: top up your account",
     )
 }
 
 /// The documented 429 body; `Retry-After` only when a test fault asks for one.
 pub(super) fn rate_limited(retry_after: Option<u64>) -> ApiError {
-    let error = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        ApiErrorCode::RateLimited,
-        "Rate limit exceeded",
-    );
+    let error = ApiError::new(ErrorCode::RateLimited, "Rate limit exceeded");
     match retry_after {
         Some(secs) => error.retry_after(secs),
         None => error,
@@ -101,7 +92,7 @@ pub(super) fn rate_limited(retry_after: Option<u64>) -> ApiError {
 }
 
 pub(super) async fn not_found() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint").into_response()
+    ApiError::new(ErrorCode::NotFound, "No such endpoint").into_response()
 }
 
 /// Where image URLs point: the host the caller used (or the proxy forwarded).
@@ -170,8 +161,7 @@ pub(super) fn create(
     let (model_id, input) = parse_run_request(body)?;
     let Some(model) = runbase_image::find_model(&model_id) else {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ApiErrorCode::ModelNotFound,
+            ErrorCode::ModelNotFound,
             format!("Unknown model \"{model_id}\""),
         ));
     };
@@ -233,8 +223,7 @@ pub(super) async fn get_run(
             match state.runs.get(&id) {
                 Some(run) if run.owner == key => Ok(sim.to_api(run, &base_url(&headers))),
                 _ => Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    ApiErrorCode::RunNotFound,
+                    ErrorCode::RunNotFound,
                     format!(
                         "No run with id \"{}\" for this API key",
                         id.chars().take(80).collect::<String>()

@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 
 use super::api::{insufficient_balance, rate_limited, usage_exceeded};
 use super::{Outcome, Request, Sim};
+use runbase_image::core::code::ErrorCode;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Target {
@@ -154,9 +155,7 @@ pub(super) async fn add_faults(State(Sim(sim)): State<Sim>, body: Bytes) -> Resp
             sim.lock().faults.extend(faults);
             axum::Json(json!({ "added": added })).into_response()
         }
-        Err(message) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_fault", message).into_response()
-        }
+        Err(message) => ApiError::new(ErrorCode::InvalidFault, message).into_response(),
     }
 }
 

@@ -41,6 +41,7 @@ use scripts::Scripts;
 pub use window::{clamp_pause_ms, GrantMode, Take, Want};
 
 use crate::lock::locked;
+use crate::stats::{RedisHealth, SharedStats};
 
 /// What can go wrong with the shared state.
 #[derive(Debug, thiserror::Error)]
@@ -372,15 +373,19 @@ impl Shared {
         }
     }
 
-    pub fn stats(&self) -> serde_json::Value {
+    pub fn stats(&self) -> SharedStats {
         let health = locked(&self.health);
-        serde_json::json!({
-            "redis": if health.up { "up" } else { "down" },
-            "url": self.shown_url,
-            "instance": self.instance,
-            "instancesAlive": health.instances,
-            "pendingWrites": locked(&self.writes).len(),
-        })
+        SharedStats {
+            redis: if health.up {
+                RedisHealth::Up
+            } else {
+                RedisHealth::Down
+            },
+            url: self.shown_url.clone(),
+            instance: self.instance.clone(),
+            instances_alive: health.instances,
+            pending_writes: locked(&self.writes).len(),
+        }
     }
 }
 

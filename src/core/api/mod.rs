@@ -14,9 +14,7 @@ use super::validate::NormalizedInput;
 use super::value::{Members, Value};
 
 mod failure;
-pub use failure::{
-    excerpt, parse_error, parse_retry_after, ApiErrorCode, ApiFailure, ErrorBody, ErrorDetail,
-};
+pub use failure::{excerpt, parse_error, parse_retry_after, ApiFailure, ErrorBody, ErrorDetail};
 
 /// How far below a response body the client reads: `output.urls[i]` is three levels down.
 pub const RESPONSE_DEPTH: usize = 3;

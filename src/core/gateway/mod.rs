@@ -11,7 +11,8 @@ mod upstream;
 
 use serde::Serialize;
 
-use crate::core::api::{ApiErrorCode, ErrorBody, ErrorDetail};
+use crate::core::api::{ErrorBody, ErrorDetail};
+use crate::core::code::ErrorCode;
 use crate::core::model::find_model;
 use crate::core::validate::Issue;
 
@@ -48,10 +49,10 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// A refusal with the API's code, or one of the proxy's own (`ApiErrorCode::Other`).
-    pub fn new(status: u16, code: impl Into<ApiErrorCode>, message: impl Into<String>) -> Self {
+    /// A refusal answered with its code's status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal {
-            status,
+            status: code.status().unwrap_or(500),
             body: ErrorBody::new(code, message),
             retry_after_secs: None,
             challenge: None,
@@ -102,10 +103,7 @@ impl Refusal {
         } else {
             allow_how
         };
-        Refusal::new(
-            403,
-            "origin_not_allowed",
-            format!(
+        Refusal::new(ErrorCode::OriginNotAllowed, format!(
                 "This server refuses requests from pages at {origin}: it accepts {accepts}. {how}. An origin is the scheme, host and port exactly: http://127.0.0.1:4173 and http://localhost:4173 are different origins"
             ),
         )
@@ -115,8 +113,7 @@ impl Refusal {
     pub fn not_found(method: &str) -> Refusal {
         if matches!(method, "GET" | "POST" | "OPTIONS") {
             Refusal::new(
-                404,
-                "not_found",
+                ErrorCode::NotFound,
                 "The proxy only serves POST /runs and GET /runs/{id}",
             )
         } else {
@@ -126,30 +123,25 @@ impl Refusal {
 
     pub fn method_not_allowed() -> Refusal {
         Refusal::new(
-            405,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "The proxy only accepts GET and POST",
         )
     }
 
     pub fn too_large() -> Refusal {
-        Refusal::new(
-            413,
-            "payload_too_large",
-            format!("The request body is over {MAX_BODY_BYTES} bytes (four 4 MB reference images as data URLs)"),
+        Refusal::new(ErrorCode::PayloadTooLarge, format!("The request body is over {MAX_BODY_BYTES} bytes (four 4 MB reference images as data URLs)"),
         )
     }
 
     pub fn no_such_run(message: &str) -> Refusal {
-        Refusal::new(404, ApiErrorCode::RunNotFound, message)
+        Refusal::new(ErrorCode::RunNotFound, message)
     }
 
     /// A caller over its request window: `what` it sent too many of, `noun` what it is
     /// ("client" or "user"), and how long until it may send again.
     pub fn too_many(what: &str, noun: &str, wait_ms: f64) -> Refusal {
         Refusal::new(
-            429,
-            ApiErrorCode::RateLimited,
+            ErrorCode::RateLimited,
             format!("Too many {what} from this {noun} to the proxy: wait and retry"),
         )
         .retry_after(retry_after_secs(wait_ms))
@@ -157,25 +149,39 @@ impl Refusal {
 
     /// No credentials where sign-in is required.
     pub fn auth_required(message: impl Into<String>) -> Refusal {
-        Refusal::new(401, "auth_required", message).challenge(AUTH_CHALLENGE)
+        Refusal::new(ErrorCode::AuthRequired, message).challenge(AUTH_CHALLENGE)
     }
 
     /// The key's window has no room for a create soon enough: nothing was sent upstream.
     pub fn key_busy(waiting: usize, wait_ms: f64) -> Refusal {
         let secs = (wait_ms / 1000.0).ceil().max(1.0);
         Refusal::new(
-            429,
-            ApiErrorCode::RateLimited,
+            ErrorCode::RateLimited,
             format!("The proxy's API key is busy ({waiting} run(s) queued): retry after {secs} s"),
         )
         .retry_after(secs as u64)
     }
 
+    /// A body that arrived too slowly.
+    pub fn body_too_slow() -> Refusal {
+        Refusal::new(
+            ErrorCode::RequestTimeout,
+            "The request body arrived too slowly",
+        )
+    }
+
+    /// The connection ended before the body did (shorter than its Content-Length).
+    pub fn incomplete_body() -> Refusal {
+        Refusal::new(
+            ErrorCode::IncompleteBody,
+            "The request body ended before it was complete",
+        )
+    }
+
     /// The shared state (Redis) did not answer where a limit must be checked there.
     pub fn shared_state_unavailable(what: &str) -> Refusal {
         Refusal::new(
-            503,
-            "SHARED_STATE_UNAVAILABLE",
+            ErrorCode::SharedStateUnavailable,
             format!("The proxy cannot reach its shared state (Redis) to {what}; retry shortly"),
         )
         .retry_after(5)
@@ -218,16 +224,14 @@ pub fn admit_create<S: AsRef<str>>(body: &[u8], allowed_models: &[S]) -> Result<
     let allowed: Vec<&str> = allowed_models.iter().map(AsRef::as_ref).collect();
     if !allowed.contains(&model_id.as_str()) {
         return Err(Refusal::new(
-            400,
-            "model_not_allowed",
+            ErrorCode::ModelNotAllowed,
             format!("This proxy only runs {}", allowed.join(", ")),
         ));
     }
     let Some(model) = find_model(&model_id) else {
         // An allowed model the library cannot check is never forwarded unchecked.
         return Err(Refusal::new(
-            400,
-            "model_not_allowed",
+            ErrorCode::ModelNotAllowed,
             format!("This proxy cannot check input for {model_id}"),
         ));
     };
@@ -240,8 +244,7 @@ pub fn admit_create<S: AsRef<str>>(body: &[u8], allowed_models: &[S]) -> Result<
     })?;
     let body = body.map_err(|e| {
         Refusal::new(
-            500,
-            "internal_error",
+            ErrorCode::InternalError,
             format!("The proxy could not write the request: {e}"),
         )
     })?;
@@ -286,7 +289,7 @@ mod tests {
         let other = admit_create(br#"{"model":"x/y","input":{}}"#, &models).expect_err("locked");
         assert_eq!(
             other.body.error.code,
-            Some(ApiErrorCode::Other("model_not_allowed".into()))
+            Some(ErrorCode::Other("model_not_allowed".into()))
         );
         assert_eq!(
             admit_create(b"{", &models)
@@ -294,7 +297,7 @@ mod tests {
                 .body
                 .error
                 .code,
-            Some(ApiErrorCode::InvalidJson)
+            Some(ErrorCode::InvalidJson)
         );
     }
 }

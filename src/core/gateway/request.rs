@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Refusal;
-use crate::core::api::ApiErrorCode;
+use crate::core::code::ErrorCode;
 use crate::core::model::ModelSpec;
 use crate::core::validate::NormalizedInput;
 
@@ -18,15 +18,13 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), Refusal> {
         });
     let mut parsed: Value = parsed.map_err(|e| {
         Refusal::new(
-            400,
-            ApiErrorCode::InvalidJson,
+            ErrorCode::InvalidJson,
             format!("The request body is not valid JSON: {e}"),
         )
     })?;
     let Some(model) = parsed.get("model").and_then(Value::as_str) else {
         return Err(Refusal::new(
-            400,
-            ApiErrorCode::MissingModel,
+            ErrorCode::MissingModel,
             "The request needs a \"model\" string, such as \"openai/gpt-image-2\"",
         ));
     };
@@ -35,8 +33,7 @@ pub fn parse_run_request(body: &[u8]) -> Result<(String, Value), Refusal> {
         Some(input @ Value::Object(_)) => input,
         _ => {
             return Err(Refusal::new(
-                400,
-                ApiErrorCode::MissingInput,
+                ErrorCode::MissingInput,
                 "The request needs an \"input\" object",
             ))
         }
@@ -113,7 +110,7 @@ pub fn with_valid_input<T>(
         model.id,
         validation.errors.len()
     );
-    Err(Refusal::new(400, ApiErrorCode::InvalidInput, message).with_issues(validation.errors))
+    Err(Refusal::new(ErrorCode::InvalidInput, message).with_issues(validation.errors))
 }
 
 /// serde_json's value as the core reads it, bounded like the wasm layer's conversion.

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Refusal;
+use crate::core::code::ErrorCode;
 use crate::core::time::iso8601;
 
 /// Micro-dollars, as the API's `costUsd`.
@@ -52,8 +53,7 @@ impl SpendWindow {
     pub fn refusal(&self, now_ms: i64) -> Refusal {
         let secs = ((self.resets_at_ms - now_ms) / 1000).max(1) as u64;
         Refusal::new(
-            429,
-            "spend_limit_reached",
+            ErrorCode::SpendLimitReached,
             format!(
                 "The limit on {} (${:.2}) is reached: it resets at {} (in {} min)",
                 self.what,

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Refusal;
 use crate::core::api::{excerpt, ErrorBody, ErrorDetail, Run};
+use crate::core::code::ErrorCode;
 
 /// The longest upstream error message passed on, in characters.
 const MESSAGE_MAX: usize = 300;
@@ -30,7 +31,7 @@ pub fn is_rate_limited(status: u16, body: &[u8]) -> bool {
     let code = serde_json::from_slice::<ErrorBody>(body)
         .ok()
         .and_then(|body| body.error.code);
-    code != Some(crate::core::api::ApiErrorCode::UsageExceeded)
+    code != Some(ErrorCode::UsageExceeded)
 }
 
 /// Reads an upstream answer (`status`, its `body`) for the browser, with every occurrence of
@@ -121,10 +122,7 @@ fn reshaped_error(status: u16, body: &[u8]) -> Vec<u8> {
 
 /// An upstream success whose body is not a run object.
 fn not_a_run(status: u16, body: &[u8], error: &serde_json::Error) -> Refusal {
-    Refusal::new(
-        502,
-        "upstream_invalid_response",
-        format!(
+    Refusal::new(ErrorCode::UpstreamInvalidResponse, format!(
             "The Runbase API answered HTTP {status} with a body that is not a run object ({error}): {}",
             excerpt(&String::from_utf8_lossy(body))
         ),
@@ -134,8 +132,7 @@ fn not_a_run(status: u16, body: &[u8], error: &serde_json::Error) -> Refusal {
 /// The upstream did not answer in time.
 pub fn upstream_timeout() -> Refusal {
     Refusal::new(
-        504,
-        "upstream_timeout",
+        ErrorCode::UpstreamTimeout,
         "The Runbase API did not answer in time; the run may or may not have been created",
     )
 }
@@ -144,8 +141,7 @@ pub fn upstream_timeout() -> Refusal {
 /// kind of failure it was is said).
 pub fn upstream_unreachable() -> Refusal {
     Refusal::new(
-        502,
-        "upstream_unreachable",
+        ErrorCode::UpstreamUnreachable,
         "The proxy could not get an answer from the Runbase API (connection failed or was dropped)",
     )
 }

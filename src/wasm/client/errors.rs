@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use crate::core::code::ErrorCode;
 use crate::core::error::{ErrorKind, RunbaseError, Runtime};
 use crate::core::policy::RequestFailure;
 use crate::wasm::boundary::to_js;
@@ -91,6 +92,6 @@ pub(crate) fn to_js_error(error: &RunbaseError, cause: Option<&JsValue>) -> JsVa
 
 pub(super) fn options_error(message: String) -> RunbaseError {
     let mut error = RunbaseError::new(ErrorKind::Validation, message);
-    error.code = Some("invalid_options".into());
+    error.code = Some(ErrorCode::InvalidOptions.as_str().into());
     error
 }

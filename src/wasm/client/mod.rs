@@ -16,6 +16,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::boundary::{object_fields, to_js, to_value};
 use super::transport::{Scope, Stop};
 use crate::core::api::{finished_outcome, parse_run, CreateRequest, Run, RUN_FIELDS};
+use crate::core::code::ErrorCode;
 use crate::core::error::{ErrorKind, RunbaseError};
 use crate::core::model::ModelSpec;
 use crate::core::policy::{poll_delay_ms, Method, Settings};
@@ -183,7 +184,7 @@ impl Inner {
                     validation.errors.len()
                 ),
             );
-            error.code = Some("invalid_input".into());
+            error.code = Some(ErrorCode::InvalidInput.as_str().into());
             error.issues = validation.errors;
             return Err(error.into());
         };
@@ -194,7 +195,7 @@ impl Inner {
                 ErrorKind::Validation,
                 "Files in image_urls are sent only through the package's index.js (as data: URLs)",
             );
-            error.code = Some("invalid_input".into());
+            error.code = Some(ErrorCode::InvalidInput.as_str().into());
             return Err(error.into());
         }
         let request = to_js(&CreateRequest {

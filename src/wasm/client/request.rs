@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use super::errors::{runtime, Rejection, RequestError};
 use super::{now, Inner, Operation};
 use crate::core::api::{excerpt, parse_error, parse_retry_after};
+use crate::core::code::ErrorCode;
 use crate::core::error::{ErrorKind, RunbaseError, MAY_HAVE_RUN};
 use crate::core::policy::{decide, is_retryable, Decision, Method, RequestFailure};
 use crate::core::value::ascii_number;
@@ -81,7 +82,7 @@ impl Inner {
             };
             // The proxy's sign-in refused the token before anything went upstream, so even a
             // POST made no run: once, with a fresh token.
-            let expired = matches!(&failure, RequestFailure::Http { status: 401, code: Some(code), .. } if code == "auth_expired");
+            let expired = matches!(&failure, RequestFailure::Http { status: 401, code: Some(code), .. } if code == ErrorCode::AuthExpired.as_str());
             if let Some((token, generation)) = token {
                 if expired && !token_renewed && token.expired(generation) {
                     token_renewed = true;

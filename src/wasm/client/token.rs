@@ -9,6 +9,7 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::errors::{options_error, Rejection};
+use crate::core::code::ErrorCode;
 use crate::core::error::{ErrorKind, RunbaseError};
 
 pub(super) enum AccessToken {
@@ -87,7 +88,7 @@ impl AccessToken {
         // The next request asks again (unless another has asked since).
         self.expired(generation);
         let mut error = RunbaseError::new(ErrorKind::Auth, message);
-        error.code = Some("access_token_unavailable".into());
+        error.code = Some(ErrorCode::AccessTokenUnavailable.as_str().into());
         Err(Rejection::caused(error, cause))
     }
 

@@ -1,14 +1,19 @@
-//! A granted slot of the key's window, and how its answer settles it: a 429 pauses everyone,
-//! anything else frees the slot as answered, dropping it counts it answered now.
+//! A granted slot of the key's window, the one request sent on it, and how its answer settles
+//! it: a 429 pauses everyone, anything else frees the slot as answered, dropping it counts it
+//! answered now.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Method};
 use runbase_image::core::policy::{rate_limit_backoff_ms, Settings};
 use tokio::time::Instant;
 
 use super::Scheduler;
+use crate::http::error::ApiError;
 use crate::store::clamp_pause_ms;
+use crate::upstream::{Upstream, UpstreamReply};
 
 /// A granted slot; dropping it marks the request answered (now).
 pub struct Permit {
@@ -53,6 +58,25 @@ impl Permit {
             member,
             answered: false,
         }
+    }
+
+    /// One upstream request on this slot, which its answer settles: a 429 pauses everyone,
+    /// anything else frees the slot as answered, no answer frees it now.
+    pub async fn send(
+        self,
+        upstream: &Upstream,
+        method: Method,
+        path: &str,
+        host: Option<&HeaderValue>,
+        body: Option<Bytes>,
+    ) -> Result<UpstreamReply, ApiError> {
+        let result = upstream.call(method, path, host, body).await;
+        match &result {
+            Ok(answer) if answer.is_rate_limited() => self.rate_limited(answer.retry_after_ms()),
+            Ok(_) => self.answered(),
+            Err(_) => drop(self),
+        }
+        result
     }
 
     /// The upstream answered 429 RATE_LIMITED: pause everyone.

@@ -3,13 +3,18 @@
 //! built-in simulator). The key is never logged, echoed or sent anywhere but upstream.
 //! What goes up is the core's `CreateRequest`; what comes back is read as the core's `Run`
 //! and written again with serde, so the browser only ever sees a run object or an error.
+//! Creating is `create.rs`; here the router, the checks every request passes, and reads.
+
+mod create;
+
+pub use create::{sent, AdmittedCreate};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware;
@@ -19,9 +24,9 @@ use axum::Router;
 use tower::util::option_layer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use runbase_image::core::api::ApiErrorCode;
+use runbase_image::core::code::ErrorCode;
+use runbase_image::core::gateway::Refusal;
 pub use runbase_image::core::gateway::MAX_BODY_BYTES;
-use runbase_image::core::gateway::{admit_create, Admitted, Refusal};
 
 use crate::auth::{Authenticator, Caller, Credentials};
 use crate::broker::{requested_wait, Broker};
@@ -74,7 +79,7 @@ impl Gateway {
             )
         });
         Router::new()
-            .route("/runs", post(create_run).fallback(not_found))
+            .route("/runs", post(create::create_run).fallback(not_found))
             .route("/runs/{id}", get(get_run).fallback(not_found))
             .fallback(not_found)
             .layer(cors::proxy(
@@ -126,8 +131,7 @@ impl Gateway {
     fn admit_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         if !self.origin_allowed(headers) {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
+                ErrorCode::OriginNotAllowed,
                 self.refuse_origin(headers),
             ));
         }
@@ -193,8 +197,7 @@ impl Gateway {
                 self.admit_in(&self.lookups, "lookups", &caller, what)
                     .await?;
                 Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    ApiErrorCode::RunNotFound,
+                    ErrorCode::RunNotFound,
                     "No run with this id for this user",
                 ))
             }
@@ -263,93 +266,6 @@ async fn not_found(request: Request) -> Response {
     ApiError::from(Refusal::not_found(request.method().as_str())).into_response()
 }
 
-async fn create_run(
-    State(Gw(gw)): State<Gw>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let headers = parts.headers;
-    let credentials = Credentials {
-        method: &parts.method,
-        path: uri.path(),
-        headers: &headers,
-        client: client.ip(),
-    };
-    // A body refused unread is still read and dropped before the answer: clients often
-    // cannot read an answer sent while their body is still going out.
-    let mut unread = Some(body);
-    // Held until the create has gone upstream: the checked body waits in the queue.
-    let mut reservation = None;
-    let result = async {
-        let caller = gw.admit(&credentials).await?;
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .unwrap_or(MAX_BODY_BYTES);
-        if declared > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
-        reservation = Some(gw.body_budget.reserve(&caller, declared)?);
-        let Some(body) = unread.take() else {
-            return Err(too_large());
-        };
-        let body = read_body(body, gw.body_timeout).await?;
-        let Admitted {
-            body: forwarded,
-            resolution,
-            price_micro_usd,
-        } = admit_create(&body, &gw.allowed_models)?;
-        drop(body);
-        let hold = match &gw.spend {
-            Some(guard) => Some(guard.reserve(&caller, price_micro_usd).await?),
-            None => None,
-        };
-        Ok((caller, Bytes::from(forwarded), resolution, hold))
-    }
-    .await;
-    if let Some(body) = unread.take() {
-        discard_body(body, gw.body_timeout).await;
-    }
-    let response = match (result, &gw.broker) {
-        (Ok((caller, body, resolution, hold)), Some(broker)) => {
-            let host = headers.get(header::HOST).cloned();
-            broker.create(caller, body, resolution, host, hold).await
-        }
-        (Ok((_, body, _, hold)), None) => {
-            let host = headers.get(header::HOST);
-            match gw
-                .upstream
-                .call(Method::POST, "/runs", host, Some(body))
-                .await
-            {
-                Ok(answer) => {
-                    if let Some(run) = &answer.run {
-                        crate::http::trace::record_run_id(&run.id);
-                        gw.upstream.metrics.created(run.cost_micro_usd);
-                    }
-                    if let Some(hold) = hold {
-                        hold.settle_run(answer.run.as_ref().map(|r| r.cost_micro_usd))
-                            .await;
-                    }
-                    answer.into_response()
-                }
-                Err(error) => {
-                    // Unanswered: a run may have been made; the price stays counted.
-                    if let Some(hold) = hold {
-                        hold.keep();
-                    }
-                    error.into_response()
-                }
-            }
-        }
-        (Err(error), _) => error.into_response(),
-    };
-    drop(reservation);
-    response
-}
-
 async fn get_run(
     State(Gw(gw)): State<Gw>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -380,12 +296,9 @@ async fn get_run(
         Ok(()) if method == Method::HEAD => {
             ApiError::from(Refusal::method_not_allowed()).into_response()
         }
-        Ok(()) if !plausible => ApiError::new(
-            StatusCode::NOT_FOUND,
-            ApiErrorCode::RunNotFound,
-            "That is not a run id",
-        )
-        .into_response(),
+        Ok(()) if !plausible => {
+            ApiError::new(ErrorCode::RunNotFound, "That is not a run id").into_response()
+        }
         Ok(()) => match &gw.broker {
             Some(broker) => {
                 let wait = requested_wait(
@@ -405,42 +318,4 @@ async fn get_run(
         },
     };
     response
-}
-
-/// Reads a body that is refused anyway, keeping none of it, for at most `limit`.
-async fn discard_body(body: Body, limit: Duration) {
-    use http_body_util::BodyExt;
-    let mut body = body;
-    let drained = tokio::time::timeout(limit, async {
-        while let Some(Ok(_)) = body.frame().await {}
-    });
-    let _ = drained.await;
-}
-
-fn too_large() -> ApiError {
-    Refusal::too_large().into()
-}
-
-/// Reads at most [`MAX_BODY_BYTES`], and only while the client keeps sending.
-async fn read_body(body: Body, limit: Duration) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(limit, to_bytes(body, MAX_BODY_BYTES)).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "The request body arrived too slowly",
-        )),
-        Ok(Err(e))
-            if std::error::Error::source(&e)
-                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>()) =>
-        {
-            Err(too_large())
-        }
-        // The connection ended before the body did (shorter than its Content-Length).
-        Ok(Err(_)) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "incomplete_body",
-            "The request body ended before it was complete",
-        )),
-        Ok(Ok(body)) => Ok(body),
-    }
 }
