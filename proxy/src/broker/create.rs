@@ -150,12 +150,9 @@ impl Broker {
             return Ok(None);
         };
         let unavailable = || {
-            ApiError::new(
-                ErrorCode::SharedStateUnavailable,
-                "The proxy cannot reach its shared state (Redis), so it cannot start new runs \
-                 without risking the key's budget; runs already started go on. Retry shortly.",
-            )
-            .retry_after(5)
+            ApiError::from(Refusal::shared_state_unavailable(
+                "start new runs without risking the key's budget (runs already started go on)",
+            ))
             .into_response()
         };
         if !shared.is_up() {
