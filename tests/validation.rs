@@ -760,7 +760,8 @@ fn model_facts_json_matches_the_model() {
 
 /// `RunbaseErrorCode` (src/wasm/types.d.ts, made by src/typescript.rs) lists every code a
 /// RunbaseError can carry: the API's, the library's and the proxy's; every code the
-/// proxy answers with (proxy/src) and every code index.js gives its own errors is among them.
+/// proxy answers with (proxy/src) and every code the package's JS (js/, js/load/) gives its own
+/// errors is among them.
 #[test]
 fn typescript_error_codes_are_every_code_there_is() {
     use runbase_image::core::api::ApiErrorCode;
@@ -830,10 +831,17 @@ fn typescript_error_codes_are_every_code_there_is() {
             }
         }
     }
-    let index = std::fs::read_to_string(format!("{root}/js/index.js")).expect("js/index.js");
-    found.extend(codes_after(&index, "code: \""));
-    found.extend(codes_after(&index, "\", \""));
-    found.extend(codes_after(&index, "`, \""));
+    for folder in ["js", "js/load"] {
+        for entry in std::fs::read_dir(format!("{root}/{folder}")).expect("a folder of sources") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "js") {
+                let source = std::fs::read_to_string(&path).expect("read");
+                found.extend(codes_after(&source, "code: \""));
+                found.extend(codes_after(&source, "\", \""));
+                found.extend(codes_after(&source, "`, \""));
+            }
+        }
+    }
     // The API's own codes are written as `ApiErrorCode` variants, which are in `all` by
     // construction; these are the proxy's and the library's.
     assert!(found.len() > 20, "{found:?}");
@@ -846,7 +854,7 @@ fn typescript_error_codes_are_every_code_there_is() {
     }
 }
 
-/// What js/index.js keeps per value (`field_issues`) is exactly what the whole input's
+/// What js/fast-path.js keeps per value (`field_issues`) is exactly what the whole input's
 /// validation says of that field, so that its answers equal the core's.
 #[test]
 fn a_fields_issues_on_their_own_are_its_issues_in_a_whole_input() {

@@ -375,7 +375,7 @@ pub fn validate_input(
 }
 
 /// Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
-/// no warning; js/index.js caches the answer (see `validate::reference_is_clean`).
+/// no warning; js/fast-path.js caches the answer (see `validate::reference_is_clean`).
 #[wasm_bindgen(js_name = referenceIsClean)]
 pub fn reference_is_clean_js(
     #[wasm_bindgen(unchecked_param_type = "unknown")] entry: JsValue,
@@ -384,7 +384,7 @@ pub fn reference_is_clean_js(
 }
 
 /// The issues of one gpt-image-2 field's value on its own, or `undefined` for a field whose
-/// issues are not its own alone; js/index.js keeps them per value (see
+/// issues are not its own alone; js/fast-path.js keeps them per value (see
 /// `validate::field_issues`).
 #[wasm_bindgen(js_name = fieldIssues, unchecked_return_type = "ValidationIssue[] | undefined")]
 pub fn field_issues_js(

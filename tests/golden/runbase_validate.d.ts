@@ -296,7 +296,7 @@ export function __configure(_class: Function, make_issue: Function, can_fit_imag
 
 /**
  * The issues of one gpt-image-2 field's value on its own, or `undefined` for a field whose
- * issues are not its own alone; js/index.js keeps them per value (see
+ * issues are not its own alone; js/fast-path.js keeps them per value (see
  * `validate::field_issues`).
  */
 export function fieldIssues(field: string, value: unknown): ValidationIssue[] | undefined;
@@ -313,7 +313,7 @@ export function promptLength(text: string): number;
 
 /**
  * Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
- * no warning; js/index.js caches the answer (see `validate::reference_is_clean`).
+ * no warning; js/fast-path.js caches the answer (see `validate::reference_is_clean`).
  */
 export function referenceIsClean(entry: unknown): boolean;
 

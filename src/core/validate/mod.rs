@@ -285,7 +285,7 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
 }
 
 /// Whether one `image_urls` entry (a URL string or a file) passes on its own with no issue and
-/// no warning. js/index.js keeps this answer per string and per file, so that validating the
+/// no warning. js/fast-path.js keeps this answer per string and per file, so that validating the
 /// same references again (a form does on every keystroke) costs a lookup instead of a pass
 /// over a 4 MB data URL; the rules stay here.
 pub fn reference_is_clean(model: &ModelSpec, entry: &Value) -> bool {
@@ -382,7 +382,7 @@ fn check_input<'a>(
 }
 
 /// The issues of one field's value taken on its own (errors and warnings, in report order), or
-/// `None` for a field whose issues are not its own alone. js/index.js keeps them per value, so
+/// `None` for a field whose issues are not its own alone. js/fast-path.js keeps them per value, so
 /// that the fields a keystroke did not change cost a lookup, not a call into the core; the
 /// rule linking resolution to aspect ratio stays with the whole input's validation.
 pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec<Issue>> {
