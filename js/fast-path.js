@@ -3,14 +3,14 @@
 // boundary crossings, so the usual case is answered here, in a few hundred nanoseconds, never
 // by rules of its own: only from what the core itself says. A field is either clean by the
 // limits and choices of getModelFacts(), or has the issues the core gave for that very value
-// on its own (fieldIssues), kept per value; each reference has the core's verdict
-// (referenceIsClean), kept per string and per file, so that validating the same references
-// again is a lookup, not a pass over a 4 MB data URL. Anything else (a reference with an
-// issue, the rule linking resolution to aspect ratio, an unknown field, a value that is not a
-// string) goes to the core, which answers with every issue. tests/e2e/fastpath.test.mjs
-// compares the two answers on thousands of generated inputs.
+// on its own (fieldIssues), kept per value; each reference has the core's verdict (clean when
+// referenceIssues finds none), kept per string and per file, so that validating the same
+// references again is a lookup, not a pass over a 4 MB data URL. Anything else (a reference
+// with an issue, the rule linking resolution to aspect ratio, an unknown field, a value that
+// is not a string) goes to the core, which answers with every issue.
+// tests/e2e/fastpath.test.mjs compares the two answers on thousands of generated inputs.
 import {
-  referenceIsClean as wasmReferenceIsClean,
+  referenceIssues as wasmReferenceIssues,
   fieldIssues as wasmFieldIssues,
   getModelFacts as wasmGetModelFacts,
 } from "#wasm";
@@ -38,11 +38,13 @@ const fileVerdicts = new Map();
 const NOT_BLANK = /[^\s\u0085]/;
 const wellFormed = (s) => (s.isWellFormed ? s.isWellFormed() : !/\p{Cs}/u.test(s));
 
+const referenceIsClean = (entry) => !wasmReferenceIssues(entry).length;
+
 function referenceClean(entry) {
   if (typeof entry === "string") {
     if (!wellFormed(entry)) return false; // the core sees it mended: let it answer
     if (cleanStrings.has(entry)) return true;
-    if (!wasmReferenceIsClean(entry)) return false;
+    if (!referenceIsClean(entry)) return false;
     if (cleanStrings.size >= KEEP_STRINGS || cleanChars + entry.length > KEEP_CHARS) {
       cleanStrings.clear();
       cleanChars = 0;
@@ -57,7 +59,7 @@ function referenceClean(entry) {
   let clean = fileVerdicts.get(key);
   if (clean === undefined) {
     if (fileVerdicts.size >= KEEP_STRINGS) fileVerdicts.clear();
-    fileVerdicts.set(key, (clean = wasmReferenceIsClean(entry)));
+    fileVerdicts.set(key, (clean = referenceIsClean(entry)));
   }
   return clean;
 }

@@ -1,7 +1,7 @@
 // fitReferenceImage: an image file made to fit the model's size limit, re-encoded on a canvas
 // where the runtime has one (browsers, workers). The client fits a valid input's files with
 // it before sending them.
-import { validateInput as wasmValidateInput, getModelFacts as wasmGetModelFacts } from "#wasm";
+import { referenceIssues, getModelFacts as wasmGetModelFacts } from "#wasm";
 import init, { isInitialized, canFit } from "./init.js";
 import { isBlob } from "./blob.js";
 import { RunbaseError, invalid } from "./errors.js";
@@ -19,7 +19,7 @@ export async function fitReferenceImage(blob, { maxBytes, signal } = {}) {
   if (!isInitialized()) await init(); // asynchronous: it loads the module itself, as the client does
   if (!isBlob(blob)) throw invalid("fitReferenceImage takes a File or Blob", "invalid_argument");
   // The core's rules for a file (image/* type, not empty, fittable here when too large).
-  const issue = wasmValidateInput({ prompt: "-", image_urls: [blob] }).issues[0];
+  const issue = referenceIssues(blob).find((issue) => issue.severity == "error");
   if (issue) throw invalid(issue.message, issue.code, [issue]);
   const max = maxBytes ?? wasmGetModelFacts().maxImageBytes;
   if (!(max > 0)) throw invalid("maxBytes must be a number of bytes above 0", "invalid_options");

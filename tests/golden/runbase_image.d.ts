@@ -341,10 +341,11 @@ export function getModelFacts(model: ModelId): ModelFacts | undefined;
 export function promptLength(text: string): number;
 
 /**
- * Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
- * no warning; js/fast-path.js caches the answer (see `validate::reference_is_clean`).
+ * The issues of one reference (URL string or File/Blob) on its own, errors and warnings, each
+ * at path "" (see `validate::reference_issues`): none for a clean one, which js/fast-path.js
+ * keeps per string and per file; fitReferenceImage refuses a file with the first error.
  */
-export function referenceIsClean(entry: unknown): boolean;
+export function referenceIssues(entry: unknown): ValidationIssue[];
 
 /**
  * Checks a run's `input` offline. Never throws: every problem is in the result.
