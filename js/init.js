@@ -21,12 +21,21 @@ function makeIssue(path, code, message, severity, suggestion, allowed) {
 let initialized = false;
 /** The latest load started; each waits for the one before it, so two never overlap. */
 let loading;
-/** Why the .wasm could not be had at import (Node, when no place held it): init() says it. */
+/** Why the .wasm could not be had at import (Node, when no place held it; kind "load"):
+ *  init() says it. */
 let importFailure;
 
 /** Whether images can be decoded and re-encoded here: a browser or worker with a canvas, not Node. */
 export const canFit = () => typeof createImageBitmap == "function" &&
   (typeof OffscreenCanvas == "function" || typeof document == "object");
+
+/** A load that failed, as a RunbaseError of kind "load": a loader's own (it says where it
+ *  looked) as it is; any other (a fetch of the URL given to init, bytes or a module that are
+ *  not this build's .wasm) with what went wrong as its cause. */
+const loadFailure = (cause) => cause instanceof RunbaseError ? cause : new RunbaseError(
+  `Could not load ${WASM_FILE.slice(2)} (${cause}): give init this package's own .wasm, its URL, bytes or a WebAssembly.Module`,
+  { kind: "load", code: "wasm_not_found", cause },
+);
 
 /** Node (not a browser): its fetch says why a connection failed, and it has no CORS. */
 const inNode = () => typeof process == "object" && typeof process.versions?.node == "string";
@@ -52,7 +61,7 @@ function load(source) {
     if (initialized) return;
     await initWasm({ module_or_path: module });
     finish();
-  })();
+  })().catch((failure) => { throw loadFailure(failure); });
   loading = attempt;
   attempt.catch(() => { if (loading === attempt) loading = undefined; });
   return attempt;
@@ -83,7 +92,11 @@ export { init };
 /** Synchronous initialisation from bytes or a compiled WebAssembly.Module (workers, tests). */
 export function initSync(module) {
   if (!initialized) {
-    initWasmSync({ module });
+    try {
+      initWasmSync({ module });
+    } catch (failure) {
+      throw loadFailure(failure);
+    }
     finish();
   }
 }
