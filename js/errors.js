@@ -23,3 +23,6 @@ export class RunbaseError extends Error {
   }
 }
 RunbaseError.prototype[MARK] = true;
+
+/** The library's own refusal of what it was given (kind "validation"). */
+export const invalid = (message, code, issues, cause) => new RunbaseError(message, { kind: "validation", code, issues, cause });

@@ -1,9 +1,11 @@
-// The package's full entry: everything of js/validation.js and the client. Bundled by
+// The package's full entry: everything of js/validate.js and the client. Bundled by
 // scripts/bundle.mjs for each runtime (js/load/ says how each gets the .wasm).
 import { RunbaseClient as WasmRunbaseClient } from "#wasm";
-import init, {
-  isInitialized, validateInput, fitReferenceImage, getModelFacts, isBlob, invalid,
-} from "./validation.js";
+import init, { isInitialized } from "./init.js";
+import { validateInput, getModelFacts } from "./validate.js";
+import { fitReferenceImage } from "./fit-reference-image.js";
+import { isBlob } from "./blob.js";
+import { invalid } from "./errors.js";
 // "#share": the key's budget across the tabs of a site in browsers (share.js), none elsewhere.
 import { keyShares } from "#share";
 

@@ -24,7 +24,7 @@ function notFound(url, what, cause) {
     `Could not load ${WASM_FILE.slice(2)} from ${url} (${what}): the bundler did not copy it next to the code. ` +
       "With Rollup add the plugin @web/rollup-plugin-import-meta-assets; " +
       `elsewhere serve the file and pass its URL (or bytes, or a WebAssembly.Module) to init first: await init("/assets/${WASM_FILE.slice(2)}")`,
-    { kind: "validation", code: "wasm_not_found", cause },
+    { kind: "load", code: "wasm_not_found", cause },
   );
 }
 

@@ -45,7 +45,7 @@ function atImport() {
   throw new RunbaseError(
     `Could not find ${FILE} (${tried.join("; ")}). Pass its bytes to init before any other call: ` +
       `await init(readFileSync("node_modules/runbase-image/${FILE}"))`,
-    { kind: "validation", code: "wasm_not_found" },
+    { kind: "load", code: "wasm_not_found" },
   );
 }
 

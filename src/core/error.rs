@@ -27,10 +27,13 @@ pub enum ErrorKind {
     /// A proxy with sign-in refused the user's access token (401 auth_required, auth_invalid,
     /// or auth_expired once a fresh token was refused too), or accessToken() gave none.
     Auth,
+    /// The WebAssembly module could not be loaded: its .wasm not found where the entry looked,
+    /// not fetchable, or not this build's module (it would not compile or instantiate).
+    Load,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Validation,
         ErrorKind::Api,
         ErrorKind::Network,
@@ -39,6 +42,7 @@ impl ErrorKind {
         ErrorKind::RunFailed,
         ErrorKind::Decode,
         ErrorKind::Auth,
+        ErrorKind::Load,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl ErrorKind {
             ErrorKind::RunFailed => "run_failed",
             ErrorKind::Decode => "decode",
             ErrorKind::Auth => "auth",
+            ErrorKind::Load => "load",
         }
     }
 }

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{
-    field_issues, prompt_length, reference_is_clean, validate_for_model, Issue, NormalizedInput,
+    field_issues, prompt_length, reference_issues, validate_for_model, Issue, NormalizedInput,
     Severity, Validation,
 };
 use crate::core::value::{FileInfo, Value, MAX_DEPTH};
@@ -374,17 +374,18 @@ pub fn validate_input(
     validation_to_js(&validate_for_model(&model_id, &input))
 }
 
-/// Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
-/// no warning; js/index.js caches the answer (see `validate::reference_is_clean`).
-#[wasm_bindgen(js_name = referenceIsClean)]
-pub fn reference_is_clean_js(
+/// The issues of one reference (URL string or File/Blob) on its own, errors and warnings, each
+/// at path "" (see `validate::reference_issues`): none for a clean one, which js/fast-path.js
+/// keeps per string and per file; fitReferenceImage refuses a file with the first error.
+#[wasm_bindgen(js_name = referenceIssues, unchecked_return_type = "ValidationIssue[]")]
+pub fn reference_issues_js(
     #[wasm_bindgen(unchecked_param_type = "unknown")] entry: JsValue,
-) -> bool {
-    reference_is_clean(&GPT_IMAGE_2, &to_value(&entry, 0))
+) -> Array {
+    issues_to_js(&reference_issues(&GPT_IMAGE_2, &to_value(&entry, 0), ""))
 }
 
 /// The issues of one gpt-image-2 field's value on its own, or `undefined` for a field whose
-/// issues are not its own alone; js/index.js keeps them per value (see
+/// issues are not its own alone; js/fast-path.js keeps them per value (see
 /// `validate::field_issues`).
 #[wasm_bindgen(js_name = fieldIssues, unchecked_return_type = "ValidationIssue[] | undefined")]
 pub fn field_issues_js(

@@ -103,7 +103,7 @@ export interface ModelFacts {
 /**
  * What went wrong, stable for code to switch on.
  */
-export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode" | "auth";
+export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode" | "auth" | "load";
 
 /**
  * The fields every error of this library carries (see the RunbaseError class). In Rust,

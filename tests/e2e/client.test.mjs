@@ -775,14 +775,20 @@ test("init: a default load that fails gives way to one given the .wasm's place w
       const source = await (await fetch("/pkg/index.js")).text();
       const moved = () => import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
       const alone = await moved();
-      const defaultOnly = await alone.default().then(() => "resolved", (e) => ({ code: e.code, message: e.message }));
+      const defaultOnly = await alone.default().then(() => "resolved", (e) => ({ kind: e.kind, code: e.code, message: e.message }));
+      // A place given that answers 404: not fetchable as the module, the same kind.
+      const wrongPlace = await alone.default(new URL("/pkg/nothing_bg.wasm", location.href))
+        .then(() => "resolved", (e) => ({ isRunbaseError: e instanceof alone.RunbaseError, kind: e.kind, code: e.code, message: e.message, cause: e.cause instanceof Error }));
       const lib = await moved();
       // A client's first call starts the default load; the app then says where the .wasm is.
       const viaClient = new lib.RunbaseClient({ baseUrl: "/api/v1" }).getRun("run_unknown").then(() => "resolved", (e) => e.code);
       await lib.default(new URL("/pkg/runbase_image_bg.wasm", location.href));
-      return { defaultOnly, viaClient: await viaClient, validates: lib.validateInput({ prompt: "x" }).ok };
+      return { defaultOnly, wrongPlace, viaClient: await viaClient, validates: lib.validateInput({ prompt: "x" }).ok };
     });
-    assert.equal(outcome.defaultOnly.code, "wasm_not_found");
+    assert.deepEqual([outcome.defaultOnly.kind, outcome.defaultOnly.code], ["load", "wasm_not_found"]);
+    const { message, ...wrongPlace } = outcome.wrongPlace;
+    assert.deepEqual(wrongPlace, { isRunbaseError: true, kind: "load", code: "wasm_not_found", cause: true });
+    assert.match(message, /^Could not load runbase_image_bg\.wasm \(Error: failed to fetch Wasm: 404 .*\/pkg\/nothing_bg\.wasm'\): give init this package's own \.wasm/);
     assert.match(outcome.defaultOnly.message, /^Could not load runbase_image_bg\.wasm from \.\/runbase_image_bg\.wasm \(the request failed\): .*await init\("\/assets\/runbase_image_bg\.wasm"\)$/);
     assert.equal(outcome.viaClient, "run_not_found", "the client's call waited for the load given a place, not the failed default");
     assert.equal(outcome.validates, true);

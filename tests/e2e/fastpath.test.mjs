@@ -1,4 +1,4 @@
-// validateInput answers clean inputs in JS (js/index.js, "the usual case") and everything else
+// validateInput answers clean inputs in JS (js/fast-path.js, "the usual case") and everything else
 // in the core (wasm). The two must never disagree: thousands of generated inputs (and odd
 // objects written out below), each validated both ways, in Node and in Chromium.
 import { test, before, after } from "node:test";

@@ -223,22 +223,32 @@ test("TypeScript: every export type-checks, and the deliberately wrong uses do n
   assert.throws(() => run("npx", ["tsc", "-p", "."], dir), /16:10/, "without the directive the wrong line fails");
 });
 
-test("Node: a .wasm found nowhere is said at the first call, with each place tried and the fix; init(bytes) then works", () => {
+test("Node: a .wasm found nowhere is said at the first call (kind \"load\"), with each place tried and the fix; bytes that are not the module are refused the same way; init(bytes) then works", () => {
   // The Node entry as a server bundler may leave it: no .wasm beside it, no node_modules.
   const dir = mkdtempSync(join(tmpdir(), "runbase-moved-"));
   copyFileSync(join(ROOT, "pkg", "node.js"), join(dir, "server-bundle.mjs"));
   writeFileSync(join(dir, "main.mjs"), `
     import { readFileSync } from "node:fs";
-    import init, { validateInput } from "./server-bundle.mjs";
+    import init, { initSync, validateInput, RunbaseError } from "./server-bundle.mjs";
     const out = {};
     try { validateInput({ prompt: "x" }); } catch (e) { out.sync = { code: e.code, kind: e.kind, message: e.message }; }
     out.init = await init().then(() => "resolved", (e) => e.code);
+    out.initKind = await init().then(() => "resolved", (e) => e.kind);
+    // Bytes that do not compile, given to either: the same kind and code, WebAssembly's error as the cause.
+    const garbage = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 9]);
+    const refused = (e) => ({ isRunbaseError: e instanceof RunbaseError, kind: e.kind, code: e.code, message: e.message, cause: e.cause?.name });
+    try { initSync(garbage); } catch (e) { out.initSync = refused(e); }
+    out.initBytes = await init(garbage).then(() => "resolved", refused);
     await init(readFileSync(process.argv[2]));
     out.after = validateInput({ prompt: "x" }).ok;
     console.log(JSON.stringify(out));
   `);
   const out = JSON.parse(run("node", ["main.mjs", join(ROOT, "pkg", "runbase_image_bg.wasm")], dir));
-  assert.deepEqual([out.sync.code, out.sync.kind, out.init, out.after], ["wasm_not_found", "validation", "wasm_not_found", true]);
+  assert.deepEqual([out.sync.code, out.sync.kind, out.init, out.initKind, out.after], ["wasm_not_found", "load", "wasm_not_found", "load", true]);
+  for (const refused of [out.initSync, out.initBytes]) {
+    assert.deepEqual([refused.isRunbaseError, refused.kind, refused.code, refused.cause], [true, "load", "wasm_not_found", "CompileError"]);
+    assert.match(refused.message, /^Could not load runbase_image_bg\.wasm \(CompileError: .*\): give init this package's own \.wasm, its URL, bytes or a WebAssembly\.Module$/);
+  }
   assert.equal(out.sync.message, "Could not find runbase_image_bg.wasm (next to the module: ENOENT; next to import.meta.url: ENOENT; " +
     "from the working directory: MODULE_NOT_FOUND). Pass its bytes to init before any other call: " +
     'await init(readFileSync("node_modules/runbase-image/runbase_image_bg.wasm"))');

@@ -105,7 +105,7 @@ export interface ModelFacts {
 /**
  * What went wrong, stable for code to switch on.
  */
-export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode" | "auth";
+export type RunbaseErrorKind = "validation" | "api" | "network" | "timeout" | "aborted" | "run_failed" | "decode" | "auth" | "load";
 
 /**
  * The fields every error of this library carries (see the RunbaseError class). In Rust,
@@ -296,7 +296,7 @@ export function __configure(_class: Function, make_issue: Function, can_fit_imag
 
 /**
  * The issues of one gpt-image-2 field's value on its own, or `undefined` for a field whose
- * issues are not its own alone; js/index.js keeps them per value (see
+ * issues are not its own alone; js/fast-path.js keeps them per value (see
  * `validate::field_issues`).
  */
 export function fieldIssues(field: string, value: unknown): ValidationIssue[] | undefined;
@@ -312,10 +312,11 @@ export function getModelFacts(model: ModelId): ModelFacts | undefined;
 export function promptLength(text: string): number;
 
 /**
- * Whether one reference (URL string or File/Blob) passes gpt-image-2's rules with no issue and
- * no warning; js/index.js caches the answer (see `validate::reference_is_clean`).
+ * The issues of one reference (URL string or File/Blob) on its own, errors and warnings, each
+ * at path "" (see `validate::reference_issues`): none for a clean one, which js/fast-path.js
+ * keeps per string and per file; fitReferenceImage refuses a file with the first error.
  */
-export function referenceIsClean(entry: unknown): boolean;
+export function referenceIssues(entry: unknown): ValidationIssue[];
 
 /**
  * Checks a run's `input` offline. Never throws: every problem is in the result.

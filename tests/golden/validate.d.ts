@@ -25,13 +25,15 @@ export type InitSource =
  * Loads the WebAssembly module once; later calls return the same promise. Node, Deno, Bun,
  * Workers and edge runtimes load it at import (this resolves at once); a browser fetches the
  * .wasm next to the package's code. Needed there before the synchronous functions; the
- * client's calls load it themselves. Rejects with code "wasm_not_found", naming where it
- * looked, when the .wasm is not there: pass its URL, bytes or a compiled module.
+ * client's calls load it themselves. Rejects with a RunbaseError of kind "load" (code
+ * "wasm_not_found") when the .wasm is not where it looked (the message names where), cannot
+ * be fetched, or is not this build's module: pass its URL, bytes or a compiled module.
  */
 export default function init(source?: InitSource): Promise<void>;
 /** The default export under a name (`const { init } = require("runbase-image")`). */
 export { init };
-/** Synchronous initialisation from bytes or a compiled module. */
+/** Synchronous initialisation from bytes or a compiled module; throws a RunbaseError of kind
+ *  "load" when they are not this build's module. */
 export function initSync(module: WasmBytes | WasmModule): void;
 
 /** Checks a run's input offline: every problem at once; never throws for bad input. */

@@ -48,53 +48,65 @@ pub(super) fn check_image_urls<'a>(
     let mut first_seen: Vec<(&str, usize)> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = format!("{FIELD_IMAGE_URLS}[{index}]");
-        if let Value::File(file) = item {
-            ok &= check_image_file(model, file, &path, report);
-            if let Some(first) = file.same_as {
-                report.warn(
-                    path,
-                    IssueCode::ImageUrlDuplicate,
-                    format!("This file is the same as image_urls[{first}]"),
-                );
+        ok &= check_reference(model, item, &path, report);
+        match item {
+            Value::File(file) => {
+                if let Some(first) = file.same_as {
+                    report.warn(
+                        path,
+                        IssueCode::ImageUrlDuplicate,
+                        format!("This file is the same as image_urls[{first}]"),
+                    );
+                }
+                urls.push(ImageRef::File);
             }
-            urls.push(ImageRef::File);
-            continue;
+            Value::String(url) => {
+                let seen = first_seen.iter().find(|(seen, _)| *seen == url.as_str());
+                if let Some((_, first)) = seen {
+                    report.warn(
+                        path,
+                        IssueCode::ImageUrlDuplicate,
+                        format!("This reference image is the same as image_urls[{first}]"),
+                    );
+                } else if first_seen.len() < 16 {
+                    first_seen.push((url, index));
+                }
+                urls.push(ImageRef::Url(url));
+            }
+            _ => {}
         }
-        let Value::String(url) = item else {
-            ok = false;
+    }
+    ok.then_some(urls)
+}
+
+/// Reports the problems of one entry of the list on its own (a file, a URL string, or what
+/// is neither); true when it may be sent. Duplicates are the list's to find.
+pub(super) fn check_reference(
+    model: &ModelSpec,
+    item: &Value,
+    path: &str,
+    report: &mut Report,
+) -> bool {
+    match item {
+        Value::File(file) => check_image_file(model, file, path, report),
+        Value::String(url) => check_image_url(model, url, path, report),
+        _ => {
             report.push(
-                path,
+                path.to_owned(),
                 IssueCode::ImageUrlNotString,
                 format!(
                     "Each reference image must be a URL string, but {} was given",
                     item.describe()
                 ),
             );
-            continue;
-        };
-        ok &= check_image_url(model, url, &path, report);
-        if let Some((_, first)) = first_seen.iter().find(|(seen, _)| *seen == url.as_str()) {
-            report.warn(
-                path,
-                IssueCode::ImageUrlDuplicate,
-                format!("This reference image is the same as image_urls[{first}]"),
-            );
-        } else if first_seen.len() < 16 {
-            first_seen.push((url, index));
+            false
         }
-        urls.push(ImageRef::Url(url));
     }
-    ok.then_some(urls)
 }
 
 /// Reports a file's problems (from its type and size only); true when it may be sent, as it
 /// is or once the JS layer has fitted it.
-pub(super) fn check_image_file(
-    model: &ModelSpec,
-    file: &FileInfo,
-    path: &str,
-    report: &mut Report,
-) -> bool {
+fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut Report) -> bool {
     if !is_image_type(&file.media_type) {
         let kind = if file.media_type.is_empty() {
             "has no media type".to_string()
@@ -149,12 +161,7 @@ pub(super) fn check_image_file(
 }
 
 /// Reports the URL's problems; true when it may be sent.
-pub(super) fn check_image_url(
-    model: &ModelSpec,
-    url: &str,
-    path: &str,
-    report: &mut Report,
-) -> bool {
+fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report) -> bool {
     let shown = quote(url);
     match classify(url) {
         Ok(ReferenceUrl::Https) => true,

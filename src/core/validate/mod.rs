@@ -18,7 +18,7 @@ mod fields;
 mod images;
 pub use fields::prompt_length;
 use fields::{check_choice, check_prompt, check_resolution_for_ratio};
-use images::{check_image_file, check_image_url, check_image_urls};
+use images::{check_image_urls, check_reference};
 
 /// At most this many issues are reported; a last `too_many_issues` says how many were left out.
 pub const MAX_ISSUES: usize = 50;
@@ -284,18 +284,16 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
     }
 }
 
-/// Whether one `image_urls` entry (a URL string or a file) passes on its own with no issue and
-/// no warning. js/index.js keeps this answer per string and per file, so that validating the
-/// same references again (a form does on every keystroke) costs a lookup instead of a pass
-/// over a 4 MB data URL; the rules stay here.
-pub fn reference_is_clean(model: &ModelSpec, entry: &Value) -> bool {
+/// The issues of one `image_urls` entry (a URL string or a file) on its own, errors and
+/// warnings: none when it passes clean. js/fast-path.js keeps whether it has none per string
+/// and per file, so that validating the same references again (a form does on every
+/// keystroke) costs a lookup instead of a pass over a 4 MB data URL; fitReferenceImage
+/// refuses a file with its first error. The rules stay here; `path` names the entry in the
+/// issues ("" for the entry itself).
+pub fn reference_issues(model: &ModelSpec, entry: &Value, path: &str) -> Vec<Issue> {
     let mut report = Report::default();
-    let passes = match entry {
-        Value::File(file) => check_image_file(model, file, "", &mut report),
-        Value::String(url) => check_image_url(model, url, "", &mut report),
-        _ => false,
-    };
-    passes && report.issues.is_empty()
+    check_reference(model, entry, path, &mut report);
+    report.issues
 }
 
 pub fn validate<'a>(model: &ModelSpec, input: &'a Value) -> Validation<'a> {
@@ -382,7 +380,7 @@ fn check_input<'a>(
 }
 
 /// The issues of one field's value taken on its own (errors and warnings, in report order), or
-/// `None` for a field whose issues are not its own alone. js/index.js keeps them per value, so
+/// `None` for a field whose issues are not its own alone. js/fast-path.js keeps them per value, so
 /// that the fields a keystroke did not change cost a lookup, not a call into the core; the
 /// rule linking resolution to aspect ratio stays with the whole input's validation.
 pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec<Issue>> {

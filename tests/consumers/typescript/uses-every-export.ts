@@ -100,6 +100,9 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
   ];
   const later: RunbaseErrorCode = "a_code_added_later";
   void documented; void later;
+  // Every kind is in the union, "load" (a .wasm that could not be loaded) among them.
+  const kinds: RunbaseErrorKind[] = ["validation", "api", "network", "timeout", "aborted", "run_failed", "decode", "auth", "load"];
+  void kinds;
   return generated.urls;
 }
 
