@@ -824,7 +824,7 @@ fn typescript_error_codes_are_every_code_there_is() {
     }
 }
 
-/// What js/index.js keeps per value (`field_issues`) is exactly what the whole input's
+/// What js/fast-path.js keeps per value (`field_issues`) is exactly what the whole input's
 /// validation says of that field, so that its answers equal the core's.
 #[test]
 fn a_fields_issues_on_their_own_are_its_issues_in_a_whole_input() {
@@ -866,4 +866,49 @@ fn a_fields_issues_on_their_own_are_its_issues_in_a_whole_input() {
     assert!(issues_seen > 15, "{issues_seen}");
     assert_eq!(field_issues(&GPT_IMAGE_2, "image_urls", &s("x")), None);
     assert_eq!(field_issues(&GPT_IMAGE_2, "seed", &s("x")), None);
+}
+
+/// What fitReferenceImage refuses a file with, and what js/fast-path.js keeps per reference
+/// (`reference_issues`: clean when empty), is exactly what the whole input's validation says
+/// of that entry: the same issues, each at the path it is given.
+#[test]
+fn a_references_issues_on_their_own_are_its_issues_in_a_whole_input() {
+    use runbase_image::core::validate::reference_issues;
+    let limit = GPT_IMAGE_2.max_image_bytes as u64;
+    let entries = [
+        file("image/png", 1_000, false),
+        file("image/png", 0, false),
+        file("text/plain", 10, false),
+        file("", 10, true),
+        file("image/webp", limit, false),
+        file("image/png", limit + 1, false),
+        file("image/jpeg", 6_000_000, true),
+        s("https://a.example/x.png"),
+        s("http://a.example/x.png"),
+        s("ftp://a.example/x.png"),
+        s("not a url"),
+        s(&format!("data:image/png;base64,{}", "A".repeat(12))),
+        s(&png_data_url(GPT_IMAGE_2.max_image_bytes + 1)),
+        s("data:text/plain,hello"),
+        Value::Number(3.0),
+        Value::Null,
+    ];
+    let mut issues_seen = 0;
+    for entry in &entries {
+        let input = with_prompt(&[("image_urls", Value::Array(vec![entry.clone()]))]);
+        let whole = validate(&GPT_IMAGE_2, &input);
+        let want: Vec<_> = whole.issues().cloned().collect();
+        let mut got = reference_issues(&GPT_IMAGE_2, entry, "image_urls[0]");
+        // The whole input lists errors before warnings.
+        got.sort_by_key(|i| i.severity != Severity::Error);
+        assert_eq!(got, want, "{entry:?}");
+        // At the entry itself, the same issues at path "".
+        let alone = reference_issues(&GPT_IMAGE_2, entry, "");
+        assert!(alone.iter().all(|i| i.path.is_empty()), "{alone:?}");
+        assert_eq!(alone.len(), got.len());
+        issues_seen += got.len();
+    }
+    assert!(issues_seen >= 12, "{issues_seen}");
+    assert!(reference_issues(&GPT_IMAGE_2, &file("image/png", 1_000, true), "").is_empty());
+    assert!(reference_issues(&GPT_IMAGE_2, &s("https://a.example/x.png"), "").is_empty());
 }
