@@ -287,10 +287,8 @@ mod tests {
         .expect_err("4K needs a wide ratio");
         assert_eq!((wrong.status, wrong.body.error.issues.len()), (400, 1));
         let other = admit_create(br#"{"model":"x/y","input":{}}"#, &models).expect_err("locked");
-        assert_eq!(
-            other.body.error.code,
-            Some(ErrorCode::Other("model_not_allowed".into()))
-        );
+        assert_eq!(other.body.error.code, Some(ErrorCode::ModelNotAllowed));
+        assert_eq!(other.status, 400);
         assert_eq!(
             admit_create(b"{", &models)
                 .expect_err("json")
