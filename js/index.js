@@ -8,6 +8,7 @@ import { isBlob } from "./blob.js";
 import { invalid } from "./errors.js";
 // "#share": the key's budget across the tabs of a site in browsers (share.js), none elsewhere.
 import { keyShares } from "#share";
+import { inLocale } from "./locale.js";
 
 export * from "./validate.js";
 export { default } from "./validate.js";
@@ -63,13 +64,15 @@ export class RunbaseClient {
   #inner;
   #options;
   #model;
+  #locale;
   /** Made anywhere, at module level too: with the module loaded the options are checked
    *  here (a bad one throws); before, the first call loads it and checks them. */
   constructor(options) {
     this.#options = options;
     if (isInitialized()) this.#inner = new WasmRunbaseClient(options, keyShares);
     try {
-      this.#model = options?.model; // read once, as the wasm client reads the rest
+      // read once, as the wasm client reads the rest
+      ({ model: this.#model, locale: this.#locale } = options ?? {});
     } catch {
       // unreadable options: the wasm client says so, here or at the first call
     }
@@ -83,15 +86,22 @@ export class RunbaseClient {
     }
     return this.#inner;
   }
+  /** A refused input's issues in the client's locale. */
+  #said(call) {
+    return call.catch((error) => {
+      inLocale(error?.issues, this.#locale);
+      throw error;
+    });
+  }
   /** Files in image_urls are sent as data: URLs, fitted first when too large. */
   async createRun(input, options) {
     const client = await this.#client();
-    return client.createRun(...await withFiles(input, options, this.#model));
+    return this.#said(client.createRun(...await withFiles(input, options, this.#model)));
   }
   async getRun(runId, options) { return (await this.#client()).getRun(runId, options); }
   async waitForRun(runId, options) { return (await this.#client()).waitForRun(runId, options); }
   async generate(input, options) {
     const client = await this.#client();
-    return client.generate(...await withFiles(input, options, this.#model));
+    return this.#said(client.generate(...await withFiles(input, options, this.#model)));
   }
 }

@@ -10,21 +10,44 @@ import {
 import { assertInitialized } from "./init.js";
 import { quickValidate, facts } from "./fast-path.js";
 import { isBlob } from "./blob.js";
+import { inLocale } from "./locale.js";
 
 export { default, init, initSync } from "./init.js";
+export { loadLocale } from "./locale.js";
 export { fitReferenceImage } from "./fit-reference-image.js";
 export { RunbaseError } from "./errors.js";
 
-/** Checks a run's input offline; never throws for bad input. Files cost O(1): never read. */
+/**
+ * Checks a run's input offline; never throws for bad input. Files cost O(1): never read. The
+ * messages are in `options.locale` once loadLocale has loaded it, else in English.
+ */
 export function validateInput(input, options) {
   assertInitialized();
-  let quickly;
+  let locale, model;
   try {
-    quickly = options === undefined ? quickValidate(input) : undefined;
+    ({ locale, model } = options ?? {});
+  } catch {
+    // unreadable options: English, and the core names the model option as it can
+  }
+  let result;
+  try {
+    // Any other option (a model) is the core's to read; an empty options object too, which
+    // is how tests/e2e/fastpath.test.mjs asks the core itself.
+    const quickly = options === undefined || (locale !== undefined && model === undefined);
+    result = quickly ? quickValidate(input) : undefined;
   } catch {
     // a throwing getter or a revoked Proxy: the core reports what it can read
   }
-  if (quickly) return quickly;
+  result ??= fromCore(input, options);
+  if (locale !== undefined) {
+    inLocale(result.issues, locale);
+    inLocale(result.warnings, locale);
+  }
+  return result;
+}
+
+/** The core's answer, the caller's files put back in its normalized value. */
+function fromCore(input, options) {
   const result = wasmValidateInput(input, options);
   // The core reads a File / Blob as its type and size; the caller's object goes back where
   // the normalized value holds `null` for it.

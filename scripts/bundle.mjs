@@ -35,6 +35,9 @@ const resolver = (module, runtime) => ({
     b.onResolve({ filter: /^#wasm$/ }, () => ({ path: join(out, `${module.glue}.js`) }));
     b.onResolve({ filter: /^#loader$/ }, () => ({ path: join(ROOT, "js", "load", `${runtime.loader}.js`) }));
     b.onResolve({ filter: /^#share$/ }, () => ({ path: join(ROOT, "js", runtime.loader === "browser" ? "share.js" : "share-none.js") }));
+    // A locale's catalog stays a file of its own (js/locales/, copied to pkg/locales/),
+    // imported only when loadLocale asks for it.
+    b.onResolve({ filter: /^\.\/locales\// }, (args) => ({ path: args.path, external: true }));
     b.onResolve({ filter: /^#wasm-bytes$/ }, () => ({ path: join(out, `${module.glue}_bg.wasm`) }));
     b.onResolve({ filter: /^#wasm-file/ }, (args) => ({
       path: `./${module.glue}_bg.wasm${args.path.slice("#wasm-file".length)}`, external: true,
@@ -55,6 +58,8 @@ for (const module of MODULES) {
       platform: ["node", "embedded"].includes(runtime.loader) ? "node" : "neutral",
       loader: { ".wasm": "binary" }, // only js/load/embedded.js imports one: its bytes
       target: "es2022",
+      // CommonJS entries keep import() too: the catalogs are ES modules, which require cannot load.
+      supported: { "dynamic-import": true },
       logLevel: "warning",
       plugins: [resolver(module, runtime)],
       define: {
@@ -68,3 +73,15 @@ for (const module of MODULES) {
     });
   }
 }
+
+// Each locale's catalog with what reads it (js/locale-catalog.js), one minified file each
+// beside the entries (loadLocale imports it by this path).
+await build({
+  entryPoints: [join(ROOT, "js", "locales", "*.js")],
+  outdir: join(out, "locales"),
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: "es2022",
+  logLevel: "warning",
+});

@@ -6,6 +6,7 @@ pub mod code;
 pub mod error;
 #[cfg(feature = "server")]
 pub mod gateway;
+pub mod messages;
 pub mod model;
 pub mod policy;
 pub mod reference_url;

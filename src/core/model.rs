@@ -5,10 +5,6 @@
 
 use serde::Serialize;
 
-/// How a prompt's length is counted. docs/RUNBASE-API.md recommends UTF-16 code units: it is what a
-/// JavaScript API (`String.length`) most likely checks, and it is never looser than code points.
-pub const PROMPT_LENGTH_UNIT: &str = "UTF-16 code units (JavaScript's String.length)";
-
 /// One resolution and, where it is restricted, the only aspect ratios it may be used with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolution {

@@ -1,6 +1,7 @@
 //! Offline checks of one reference-image URL: is it an absolute http(s) URL, or a `data:`
 //! image whose decoded size can be known without fetching anything?
 
+use crate::core::messages::message;
 use crate::core::value::{ascii_number, rsplit_ascii, split_ascii};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +21,13 @@ pub enum UrlProblem<'a> {
     Malformed(String),
     /// Well-formed, but of a scheme the API does not fetch (lower-cased).
     Scheme(String),
-    /// A `data:` URL of something other than an image; holds the media type.
+    /// A `data:` URL of something other than an image; holds the media type ("": none given).
     DataNotImage(&'a str),
 }
 
 pub fn classify(url: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
     if url.is_empty() {
-        return Err(UrlProblem::Malformed("it is empty".into()));
+        return Err(UrlProblem::Malformed(message!(WhyEmpty)));
     }
     // Bytes first: data URLs run to megabytes, and a per-char walk is many times slower.
     let ascii_bad = |b: &u8| *b <= b' ' || *b == 0x7f;
@@ -37,29 +38,22 @@ pub fn classify(url: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
         None
     };
     if let Some(c) = bad_char {
-        let what = if url.trim() != url {
-            "it starts or ends with whitespace".to_string()
+        let why = if url.trim() != url {
+            message!(WhyWhitespaceEnds)
         } else {
-            format!("it contains {}", describe_char(c))
+            message!(WhyContains, char = describe_char(c))
         };
-        return Err(UrlProblem::Malformed(format!(
-            "{what}; percent-encode it or remove it"
-        )));
+        return Err(UrlProblem::Malformed(why));
     }
     let Some((scheme, rest)) = split_ascii(url, b':') else {
-        return Err(UrlProblem::Malformed(
-            "it has no scheme: give an absolute URL such as https://example.com/photo.png".into(),
-        ));
+        return Err(UrlProblem::Malformed(message!(WhyNoScheme)));
     };
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     if !scheme_ok {
-        return Err(UrlProblem::Malformed(
-            "it has no valid scheme: give an absolute URL such as https://example.com/photo.png"
-                .into(),
-        ));
+        return Err(UrlProblem::Malformed(message!(WhyBadScheme)));
     }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => check_hierarchical(rest).map(|()| ReferenceUrl::Https),
@@ -71,20 +65,17 @@ pub fn classify(url: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
 
 fn describe_char(c: char) -> String {
     match c {
-        ' ' => "a space".into(),
-        '\t' => "a tab".into(),
-        '\n' | '\r' => "a line break".into(),
-        _ => format!("the control character U+{:04X}", c as u32),
+        ' ' => message!(CharSpace),
+        '\t' => message!(CharTab),
+        '\n' | '\r' => message!(CharLineBreak),
+        _ => message!(CharControl, code = format!("U+{:04X}", c as u32)),
     }
 }
 
 /// `//host[:port][/path][?query][#fragment]`, with optional `user[:password]@`.
 fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
     let Some(after_slashes) = rest.strip_prefix("//") else {
-        return Err(UrlProblem::Malformed(
-            "the scheme must be followed by // and a host, as in https://example.com/photo.png"
-                .into(),
-        ));
+        return Err(UrlProblem::Malformed(message!(WhyNoSlashes)));
     };
     let authority_end = after_slashes
         .find(['/', '?', '#', '\\'])
@@ -93,26 +84,20 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
     let host_port = rsplit_ascii(authority, b'@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
         let Some((v6, after)) = split_ascii(bracketed, b']') else {
-            return Err(UrlProblem::Malformed(
-                "its IPv6 host has no closing ]".into(),
-            ));
+            return Err(UrlProblem::Malformed(message!(WhyIpv6Unclosed)));
         };
         if v6.is_empty()
             || !v6
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         {
-            return Err(UrlProblem::Malformed("its IPv6 host is not valid".into()));
+            return Err(UrlProblem::Malformed(message!(WhyIpv6Invalid)));
         }
         match after {
             "" => ("ipv6-literal", None),
             _ => match after.strip_prefix(':') {
                 Some(port) => ("ipv6-literal", Some(port)),
-                None => {
-                    return Err(UrlProblem::Malformed(
-                        "unexpected text after its IPv6 host".into(),
-                    ))
-                }
+                None => return Err(UrlProblem::Malformed(message!(WhyAfterIpv6))),
             },
         }
     } else {
@@ -122,7 +107,7 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
         }
     };
     if host.is_empty() {
-        return Err(UrlProblem::Malformed("it has no host".into()));
+        return Err(UrlProblem::Malformed(message!(WhyNoHost)));
     }
     if let Some(bad) = host.chars().find(|c| {
         matches!(
@@ -130,17 +115,14 @@ fn check_hierarchical(rest: &str) -> Result<(), UrlProblem<'static>> {
             '#' | '/' | ':' | '<' | '>' | '?' | '@' | '[' | '\\' | ']' | '^' | '|' | '"' | '`'
         )
     }) {
-        return Err(UrlProblem::Malformed(format!(
-            "its host contains the character '{bad}'"
-        )));
+        let bad = bad.to_string();
+        return Err(UrlProblem::Malformed(message!(WhyHostChar, char = bad)));
     }
     if let Some(port) = port {
         let valid =
             port.is_empty() || (port.len() <= 5 && ascii_number(port).is_some_and(|p| p <= 65535));
         if !valid {
-            return Err(UrlProblem::Malformed(format!(
-                "its port \"{port}\" is not a number from 0 to 65535"
-            )));
+            return Err(UrlProblem::Malformed(message!(WhyPort, port = port)));
         }
     }
     Ok(())
@@ -157,20 +139,13 @@ pub fn is_image_type(media_type: &str) -> bool {
 /// `data:[<media type>][;base64],<payload>` (RFC 2397).
 fn classify_data(rest: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
     let Some((header, payload)) = split_ascii(rest, b',') else {
-        return Err(UrlProblem::Malformed(
-            "this data: URL has no comma before its data".into(),
-        ));
+        return Err(UrlProblem::Malformed(message!(WhyDataNoComma)));
     };
     let mut params = header.split(';');
     let media_type = params.next().unwrap_or_default();
     let is_base64 = params.any(|p| p.eq_ignore_ascii_case("base64"));
     if !is_image_type(media_type) {
-        let shown = if media_type.is_empty() {
-            "text/plain (none given)"
-        } else {
-            media_type
-        };
-        return Err(UrlProblem::DataNotImage(shown));
+        return Err(UrlProblem::DataNotImage(media_type));
     }
     let decoded_bytes = if is_base64 {
         base64_decoded_len(payload).map_err(UrlProblem::Malformed)?
@@ -178,7 +153,7 @@ fn classify_data(rest: &str) -> Result<ReferenceUrl<'_>, UrlProblem<'_>> {
         percent_decoded_len(payload)
     };
     if decoded_bytes == 0 {
-        return Err(UrlProblem::Malformed("this data: URL holds no data".into()));
+        return Err(UrlProblem::Malformed(message!(WhyDataEmpty)));
     }
     Ok(ReferenceUrl::DataImage {
         media_type,
@@ -198,12 +173,10 @@ fn base64_decoded_len(payload: &str) -> Result<usize, String> {
             .get(i..)
             .and_then(|rest| rest.chars().next())
             .unwrap_or('?');
-        return Err(format!(
-            "its base64 data has the character '{bad}' at offset {i}, which base64 does not use"
-        ));
+        return Err(message!(WhyBase64Char, char = bad, offset = i));
     }
     if padding > 2 || body.len() % 4 == 1 || (padding > 0 && (body.len() + padding) % 4 != 0) {
-        return Err("its base64 data has a length or padding that cannot be decoded".into());
+        return Err(message!(WhyBase64Length));
     }
     Ok(body.len() / 4 * 3 + (body.len() % 4).saturating_sub(1))
 }

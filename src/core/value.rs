@@ -4,6 +4,7 @@
 //! descending at [`MAX_DEPTH`]: the rules never look deeper, and a bounded walk cannot
 //! overflow the stack on hostile nesting.
 
+use crate::core::messages::message;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, Serializer};
 
@@ -45,14 +46,14 @@ impl Value {
     /// How a message names the kind of value that was given: "a number (42)", "an array".
     pub fn describe(&self) -> String {
         match self {
-            Value::Null => "null".to_string(),
-            Value::Bool(b) => format!("a boolean ({b})"),
-            Value::Number(n) => format!("a number ({})", number_text(*n)),
-            Value::String(s) => format!("the string {}", quote(s)),
-            Value::Array(items) => format!("an array of {} item(s)", items.len()),
-            Value::Object(_) => "an object".to_string(),
+            Value::Null => message!(GivenNull),
+            Value::Bool(b) => message!(GivenBoolean, value = b),
+            Value::Number(n) => message!(GivenNumber, value = number_text(*n)),
+            Value::String(s) => message!(GivenString, value = quote(s)),
+            Value::Array(items) => message!(GivenArrayOf, count = items.len()),
+            Value::Object(_) => message!(GivenObject),
             Value::Opaque(what) => (*what).to_string(),
-            Value::File(_) => "a file".to_string(),
+            Value::File(_) => message!(GivenFile),
         }
     }
 
@@ -100,16 +101,6 @@ pub fn comma_list(values: &[&str]) -> String {
             out.push_str(", ");
         }
         out.push_str(value);
-    }
-    out
-}
-
-/// Message text joined with one allocation: `format!` goes through the formatting machinery,
-/// which costs far more in wasm than copying the pieces (messages are built on every keystroke).
-pub fn join_text(pieces: &[&str]) -> String {
-    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
-    for piece in pieces {
-        out.push_str(piece);
     }
     out
 }

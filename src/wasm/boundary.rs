@@ -14,6 +14,7 @@ use js_sys::{Array, Object};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::core::messages::text;
 use crate::core::model::{find_model, GPT_IMAGE_2};
 use crate::core::validate::{
     field_issues, prompt_length, reference_issues, validate_for_model, Issue, NormalizedInput,
@@ -244,7 +245,7 @@ pub fn configure(
 /// which does the fitting: a browser with createImageBitmap and a canvas, not Node).
 static CAN_FIT_IMAGES: AtomicBool = AtomicBool::new(false);
 
-const UNREADABLE: &str = "a value that could not be read (a getter or Proxy threw)";
+const UNREADABLE: &str = text!(GivenUnreadable);
 
 /// Converts `value` and at most `levels` levels below it; deeper containers become opaque.
 pub(crate) fn to_value(value: &JsValue, levels: usize) -> Value {
@@ -262,25 +263,25 @@ pub(crate) fn to_value(value: &JsValue, levels: usize) -> Value {
         return Value::Number(n);
     }
     if value.is_undefined() {
-        return Value::Opaque("undefined");
+        return Value::Opaque(text!(GivenUndefined));
     }
     if value.is_function() {
-        return Value::Opaque("a function");
+        return Value::Opaque(text!(GivenFunction));
     }
     if value.is_bigint() {
-        return Value::Opaque("a bigint");
+        return Value::Opaque(text!(GivenBigint));
     }
     if value.is_symbol() {
-        return Value::Opaque("a symbol");
+        return Value::Opaque(text!(GivenSymbol));
     }
     if value.has_type::<JsBlob>() {
         return file_info(value).unwrap_or(Value::Opaque(UNREADABLE));
     }
     match is_array(value) {
         Err(_) => Value::Opaque(UNREADABLE),
-        Ok(true) if levels == 0 => Value::Opaque("an array"),
+        Ok(true) if levels == 0 => Value::Opaque(text!(GivenArray)),
         Ok(true) => array_items(value, levels - 1).unwrap_or(Value::Opaque(UNREADABLE)),
-        Ok(false) if levels == 0 => Value::Opaque("an object"),
+        Ok(false) if levels == 0 => Value::Opaque(text!(GivenObject)),
         Ok(false) => object_fields(value, levels - 1, None).unwrap_or(Value::Opaque(UNREADABLE)),
     }
 }

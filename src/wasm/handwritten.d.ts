@@ -26,7 +26,12 @@ export type ValidationResult =
 export interface ValidateOptions {
   /** Default "openai/gpt-image-2". */
   model?: ModelId;
+  /** The language of the issues' messages, once `loadLocale` has loaded it; English otherwise. */
+  locale?: Locale;
 }
+
+/** A language the validator's messages come in besides English (the default). */
+export type Locale = "zh-CN" | (string & {});
 
 /** Settings of a RunbaseClient: give `apiKey` (direct) or `baseUrl` (a proxy holding the key). */
 export interface RunbaseClientOptions {
@@ -57,6 +62,8 @@ export interface RunbaseClientOptions {
   maxRetries?: number;
   /** The request budget all runs of this client share. Default 20 per 10000 ms (the API's limit). */
   rateLimit?: { requests?: number; windowMs?: number };
+  /** The language of a refused input's issues, once `loadLocale` has loaded it; English otherwise. */
+  locale?: Locale;
 }
 
 /** Options of one call. */

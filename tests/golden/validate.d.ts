@@ -2,13 +2,13 @@
 import type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseErrorKind,
-  RunbaseErrorFields, FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule,
+  RunbaseErrorFields, FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule, Locale,
 } from "./runbase_validate.js";
 
 export type {
   ModelId, AspectRatio, Resolution, GptImage2Input, NormalizedInput, IssueCode, Severity,
   ValidationIssue, ValidationResult, ValidateOptions, ModelFacts, RunbaseErrorKind,
-  RunbaseErrorFields, FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule,
+  RunbaseErrorFields, FittedImage, FitOptions, RunbaseErrorCode, WasmBytes, WasmModule, Locale,
 };
 
 // The declarations compile without the DOM lib (a Node-only project with @types/node): the
@@ -38,6 +38,13 @@ export function initSync(module: WasmBytes | WasmModule): void;
 
 /** Checks a run's input offline: every problem at once; never throws for bad input. */
 export function validateInput(input: unknown, options?: ValidateOptions): ValidationResult;
+/**
+ * Loads a locale's messages (its own file, fetched only now): afterwards `validateInput(input,
+ * { locale })` and a client with `locale` say every issue in that language. Resolves true once
+ * loaded; false for a locale this package does not ship ("zh-CN" it does) or whose file could
+ * not be had, whose messages stay English. Never rejects.
+ */
+export function loadLocale(locale: Locale): Promise<boolean>;
 /** The model's rules for building a form: the default model's without an argument. */
 export function getModelFacts(model?: ModelId): ModelFacts;
 /** Any other id: undefined for a model this library does not know. */

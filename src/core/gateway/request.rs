@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::Refusal;
 use crate::core::code::ErrorCode;
+use crate::core::messages::text;
 use crate::core::model::ModelSpec;
 use crate::core::validate::NormalizedInput;
 
@@ -125,14 +126,14 @@ pub fn to_core_value(value: &Value, depth: usize) -> crate::core::value::Value {
         Value::Array(items) if deeper => {
             V::Array(items.iter().map(|i| to_core_value(i, depth + 1)).collect())
         }
-        Value::Array(_) => V::Opaque("an array"),
+        Value::Array(_) => V::Opaque(text!(GivenArray)),
         Value::Object(fields) if deeper => V::Object(
             fields
                 .iter()
                 .map(|(k, v)| (k.clone(), to_core_value(v, depth + 1)))
                 .collect(),
         ),
-        Value::Object(_) => V::Opaque("an object"),
+        Value::Object(_) => V::Opaque(text!(GivenObject)),
     }
 }
 

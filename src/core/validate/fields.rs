@@ -1,11 +1,10 @@
 //! The checks of one field each: the prompt (and its length as the API counts it), and the
 //! aspect ratio and resolution as choices among the model's values, with the rule linking them.
 
-use crate::core::model::{
-    ModelSpec, FIELD_ASPECT_RATIO, FIELD_PROMPT, FIELD_RESOLUTION, PROMPT_LENGTH_UNIT,
-};
+use crate::core::messages::message;
+use crate::core::model::{ModelSpec, FIELD_ASPECT_RATIO, FIELD_PROMPT, FIELD_RESOLUTION};
 use crate::core::suggest;
-use crate::core::value::{join_text, quote, Value};
+use crate::core::value::{quote, Value};
 use std::borrow::Cow;
 
 use super::{did_you_mean, list, IssueCode, Report};
@@ -50,7 +49,7 @@ pub(super) fn check_prompt<'a>(
             report.push(
                 FIELD_PROMPT,
                 IssueCode::PromptMissing,
-                "A prompt is required: describe the image to generate".into(),
+                message!(PromptMissing),
             );
             return None;
         }
@@ -59,45 +58,38 @@ pub(super) fn check_prompt<'a>(
             report.push(
                 FIELD_PROMPT,
                 IssueCode::PromptNotString,
-                format!(
-                    "The prompt must be text, but {} was given",
-                    other.describe()
-                ),
+                message!(PromptNotString, given = other.describe()),
             );
             return None;
         }
     };
     let length = prompt_length(text);
     if length < model.prompt_min_length {
-        report.push(
-            FIELD_PROMPT,
-            IssueCode::PromptEmpty,
-            "The prompt is empty: describe the image to generate".into(),
-        );
+        report.push(FIELD_PROMPT, IssueCode::PromptEmpty, message!(PromptEmpty));
         return None;
     }
     if length > max {
         report.push(
             FIELD_PROMPT,
             IssueCode::PromptTooLong,
-            format!(
-                "The prompt is {length} characters long; the limit is {max}. Characters are counted as {PROMPT_LENGTH_UNIT}, so an emoji may count as 2. Shorten it by {}",
-                length - max
+            message!(
+                PromptTooLong,
+                length = length,
+                max = max,
+                over = (length - max)
             ),
         );
         return None;
     }
     if text.trim().is_empty() {
-        report.warn(
-            FIELD_PROMPT,
-            IssueCode::PromptBlank,
-            "The prompt holds only whitespace: the image will not follow any description".into(),
-        );
+        report.warn(FIELD_PROMPT, IssueCode::PromptBlank, message!(PromptBlank));
     }
     Some(text)
 }
 
-/// A prompt's length as the API counts it (see [`PROMPT_LENGTH_UNIT`]).
+/// A prompt's length as the API counts it: in UTF-16 code units, which docs/RUNBASE-API.md
+/// recommends (what a JavaScript API's `String.length` most likely checks, and never looser
+/// than code points); `prompt_too_long` says so.
 pub fn prompt_length(text: &str) -> usize {
     // From the UTF-8 bytes: every character starts with one non-continuation byte, and the
     // four-byte ones (lead byte ≥ 0xF0) are two UTF-16 units. A byte loop stays fast in wasm.
@@ -124,10 +116,12 @@ fn check_enum(
                 .push(
                     field,
                     not_string,
-                    format!(
-                        "{field} must be one of the strings {}, but {} was given. Leave it out to get the default \"{default}\"",
-                        list(&allowed),
-                        other.describe()
+                    message!(
+                        ChoiceNotString,
+                        field = field,
+                        allowed = list(&allowed),
+                        given = other.describe(),
+                        default = default
                     ),
                 )
                 .details(None, Some(allowed));
@@ -142,15 +136,13 @@ fn check_enum(
         .push(
             field,
             unsupported,
-            join_text(&[
-                field,
-                " ",
-                &quote(given),
-                " is not supported; use one of ",
-                &list(&allowed),
-                ".",
-                &did_you_mean(suggestion),
-            ]),
+            message!(
+                ChoiceUnsupported,
+                field = field,
+                given = quote(given),
+                allowed = list(&allowed),
+                did_you_mean = did_you_mean(suggestion)
+            ),
         )
         .details(suggestion, Some(allowed));
     None
@@ -173,19 +165,21 @@ pub(super) fn check_resolution_for_ratio(
         return;
     }
     let ratio_source = if input.get(FIELD_ASPECT_RATIO).is_none() {
-        format!("the default aspect ratio {ratio} (none was given)")
+        message!(RatioDefault, ratio = ratio)
     } else {
-        format!("aspect ratio {ratio}")
+        message!(RatioGiven, ratio = ratio)
     };
     let allowed: Vec<&'static str> = model.resolutions_for(ratio).collect();
     report
         .push(
             FIELD_RESOLUTION,
             IssueCode::ResolutionNotAllowedForAspectRatio,
-            format!(
-                "Resolution {resolution} is only available with aspect ratios {}, not with {ratio_source}. Choose one of those ratios, or resolution {}",
-                list(only_with),
-                list(&allowed)
+            message!(
+                ResolutionNotForRatio,
+                resolution = resolution,
+                ratios = list(only_with),
+                ratio = ratio_source,
+                resolutions = list(&allowed)
             ),
         )
         .details(None, Some(Cow::Owned(allowed)));

@@ -1,6 +1,7 @@
 //! The reference images (`image_urls`): the list, and each entry on its own, a URL (https,
 //! http, data:) or a file, with sizes against the model's limit.
 
+use crate::core::messages::{message, text};
 use crate::core::model::{ModelSpec, FIELD_IMAGE_URLS};
 use crate::core::reference_url::{classify, is_image_type, ReferenceUrl, UrlProblem};
 use crate::core::value::{comma_list, number_text, quote, FileInfo, Value};
@@ -20,10 +21,10 @@ pub(super) fn check_image_urls<'a>(
             report.push(
                 FIELD_IMAGE_URLS,
                 IssueCode::ImageUrlsNotArray,
-                format!(
-                    "image_urls must be an array of up to {} URLs, but {} was given",
-                    model.max_image_urls,
-                    other.describe()
+                message!(
+                    ImageUrlsNotArray,
+                    max = model.max_image_urls,
+                    given = other.describe()
                 ),
             );
             return None;
@@ -35,10 +36,10 @@ pub(super) fn check_image_urls<'a>(
         report.push(
             FIELD_IMAGE_URLS,
             IssueCode::ImageUrlsTooMany,
-            format!(
-                "{} reference images were given; at most {} are allowed",
-                items.len(),
-                model.max_image_urls
+            message!(
+                ImageUrlsTooMany,
+                count = items.len(),
+                max = model.max_image_urls
             ),
         );
     }
@@ -55,7 +56,7 @@ pub(super) fn check_image_urls<'a>(
                     report.warn(
                         path,
                         IssueCode::ImageUrlDuplicate,
-                        format!("This file is the same as image_urls[{first}]"),
+                        message!(FileDuplicate, first = first),
                     );
                 }
                 urls.push(ImageRef::File);
@@ -66,7 +67,7 @@ pub(super) fn check_image_urls<'a>(
                     report.warn(
                         path,
                         IssueCode::ImageUrlDuplicate,
-                        format!("This reference image is the same as image_urls[{first}]"),
+                        message!(UrlDuplicate, first = first),
                     );
                 } else if first_seen.len() < 16 {
                     first_seen.push((url, index));
@@ -94,10 +95,7 @@ pub(super) fn check_reference(
             report.push(
                 path.to_owned(),
                 IssueCode::ImageUrlNotString,
-                format!(
-                    "Each reference image must be a URL string, but {} was given",
-                    item.describe()
-                ),
+                message!(ImageUrlNotString, given = item.describe()),
             );
             false
         }
@@ -108,55 +106,59 @@ pub(super) fn check_reference(
 /// is or once the JS layer has fitted it.
 fn check_image_file(model: &ModelSpec, file: &FileInfo, path: &str, report: &mut Report) -> bool {
     if !is_image_type(&file.media_type) {
-        let kind = if file.media_type.is_empty() {
-            "has no media type".to_string()
+        let message = if file.media_type.is_empty() {
+            message!(FileNoType)
         } else {
-            format!("is {}", quote(&file.media_type))
+            message!(FileNotImage, media_type = quote(&file.media_type))
         };
-        report.push(
-            path.to_owned(),
-            IssueCode::ImageUrlNotImage,
-            format!("This file {kind}, not an image: attach a PNG, JPEG or WebP image"),
-        );
+        report.push(path.to_owned(), IssueCode::ImageUrlNotImage, message);
         return false;
     }
     if file.bytes == 0 {
         report.push(
             path.to_owned(),
             IssueCode::ImageUrlInvalid,
-            "This file is empty".into(),
+            message!(FileEmpty),
         );
         return false;
     }
     if file.bytes <= model.max_image_bytes as u64 {
         return true;
     }
-    let (code, severity, outcome) = if file.fittable {
+    let (size, bytes) = (megabytes(file.bytes as f64), number_text(file.bytes as f64));
+    let (limit, limit_bytes) = (
+        megabytes(model.max_image_bytes as f64),
+        model.max_image_bytes,
+    );
+    let media_type = &file.media_type;
+    let (code, severity, message) = if file.fittable {
         (
             IssueCode::ImageFileWillBeFitted,
             Severity::Warning,
-            ": it will be re-encoded (and scaled down if needed) to fit before sending",
+            message!(
+                FileWillBeFitted,
+                media_type = media_type,
+                size = size,
+                bytes = bytes,
+                limit = limit,
+                limit_bytes = limit_bytes
+            ),
         )
     } else {
         (
             IssueCode::ImageUrlTooLarge,
             Severity::Error,
-            ", and this environment cannot re-encode images (no canvas, as in Node): resize or compress it first",
+            message!(
+                FileTooLarge,
+                media_type = media_type,
+                size = size,
+                bytes = bytes,
+                limit = limit,
+                limit_bytes = limit_bytes
+            ),
         )
     };
-    report.push_with(
-        path.to_owned(),
-        code,
-        severity,
-        format!(
-            "This {} file is {} ({} bytes), over the {} limit ({} bytes){outcome}",
-            file.media_type,
-            megabytes(file.bytes as f64),
-            number_text(file.bytes as f64),
-            megabytes(model.max_image_bytes as f64),
-            model.max_image_bytes
-        ),
-    );
+    report.push_with(path.to_owned(), code, severity, message);
     file.fittable
 }
 
@@ -169,9 +171,7 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             report.warn(
                 path.to_owned(),
                 IssueCode::ImageUrlInsecure,
-                format!(
-                    "{shown} uses plain http: prefer https, which cannot be altered on the way"
-                ),
+                message!(UrlInsecure, url = shown),
             );
             true
         }
@@ -185,11 +185,13 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             report.push(
                 path.to_owned(),
                 IssueCode::ImageUrlTooLarge,
-                format!(
-                    "This {media_type} data URL holds {} ({decoded_bytes} bytes); each reference image may be at most {} ({} bytes)",
-                    megabytes(decoded_bytes as f64),
-                    megabytes(model.max_image_bytes as f64),
-                    model.max_image_bytes
+                message!(
+                    DataUrlTooLarge,
+                    media_type = media_type,
+                    size = megabytes(decoded_bytes as f64),
+                    bytes = decoded_bytes,
+                    limit = megabytes(model.max_image_bytes as f64),
+                    limit_bytes = model.max_image_bytes
                 ),
             );
             false
@@ -198,7 +200,7 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             report.push(
                 path.to_owned(),
                 IssueCode::ImageUrlInvalid,
-                format!("{shown} is not a valid URL: {why}"),
+                message!(UrlInvalid, url = shown, why = why),
             );
             false
         }
@@ -207,9 +209,11 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
                 .push(
                     path.to_owned(),
                     IssueCode::ImageUrlUnsupportedScheme,
-                    format!(
-                        "{shown} uses the scheme \"{scheme}:\"; reference images must be {} URLs",
-                        comma_list(model.image_url_schemes)
+                    message!(
+                        UrlScheme,
+                        url = shown,
+                        scheme = scheme,
+                        schemes = comma_list(model.image_url_schemes)
                     ),
                 )
                 .details(None, Some(Cow::Borrowed(model.image_url_schemes)));
@@ -219,7 +223,14 @@ fn check_image_url(model: &ModelSpec, url: &str, path: &str, report: &mut Report
             report.push(
                 path.to_owned(),
                 IssueCode::ImageUrlNotImage,
-                format!("This data URL holds {media_type}, not an image: use an image/* media type such as image/png"),
+                message!(
+                    DataUrlNotImage,
+                    media_type = if media_type.is_empty() {
+                        text!(DataUrlNoType)
+                    } else {
+                        media_type
+                    }
+                ),
             );
             false
         }

@@ -5,12 +5,13 @@
 //! Here the result types, the entry points and the input as a whole; the per-field checks are
 //! in `fields.rs` (prompt, aspect ratio, resolution) and `images.rs` (reference images).
 
+use crate::core::messages::message;
 use crate::core::model::{
     find_model, ModelSpec, FIELDS, FIELD_ASPECT_RATIO, FIELD_IMAGE_URLS, FIELD_PROMPT,
     FIELD_RESOLUTION, MODELS,
 };
 use crate::core::suggest;
-use crate::core::value::{comma_list, join_text, quote, Value};
+use crate::core::value::{comma_list, quote, Value};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 
@@ -178,7 +179,7 @@ impl Serialize for Validation<'_> {
         let mut out = serializer.serialize_struct("ValidationResult", 4)?;
         out.serialize_field("ok", &self.is_ok())?;
         match &self.value {
-            Some(value) => out.serialize_field("value", value)?,
+            Some(value) => out.serialize_field("value", &value)?,
             None => out.skip_field("value")?,
         }
         out.serialize_field("issues", &self.errors)?;
@@ -270,10 +271,10 @@ pub fn validate_for_model<'a>(model_id: &str, input: &'a Value) -> Validation<'a
             errors: vec![Issue {
                 path: Cow::Borrowed(""),
                 code: IssueCode::ModelNotSupported,
-                message: format!(
-                    "The model {} is not supported by this library; supported: {}",
-                    quote(model_id),
-                    list(&MODELS.map(|m| m.id))
+                message: message!(
+                    ModelNotSupported,
+                    model = quote(model_id),
+                    models = list(&MODELS.map(|m| m.id))
                 ),
                 severity: Severity::Error,
                 suggestion: None,
@@ -304,7 +305,7 @@ pub fn validate<'a>(model: &ModelSpec, input: &'a Value) -> Validation<'a> {
         report.issues.push(Issue {
             path: Cow::Borrowed(""),
             code: IssueCode::TooManyIssues,
-            message: format!("{n} more issue(s) were found and left out of this list"),
+            message: message!(TooManyIssues, count = n),
             severity: Severity::Error,
             suggestion: None,
             allowed: None,
@@ -330,10 +331,7 @@ fn check_input<'a>(
         report.push(
             "",
             IssueCode::InputNotObject,
-            format!(
-                "The input must be an object such as {{\"prompt\": \"A red bicycle\"}}, but {} was given",
-                input.describe()
-            ),
+            message!(InputNotObject, given = input.describe()),
         );
         return None;
     };
@@ -357,16 +355,13 @@ fn check_input<'a>(
                 .push(
                     name.clone(),
                     IssueCode::UnknownField,
-                    join_text(&[
-                        "Unknown field ",
-                        &quote(name),
-                        ": ",
-                        model.id,
-                        " accepts only ",
-                        &comma_list(&FIELDS),
-                        ".",
-                        &did_you_mean(suggestion),
-                    ]),
+                    message!(
+                        UnknownField,
+                        field = quote(name),
+                        model = model.id,
+                        fields = comma_list(&FIELDS),
+                        did_you_mean = did_you_mean(suggestion)
+                    ),
                 )
                 .details(suggestion, Some(Cow::Borrowed(&FIELDS)));
         }
@@ -401,11 +396,9 @@ pub fn field_issues(model: &ModelSpec, field: &str, value: &Value) -> Option<Vec
     Some(report.issues)
 }
 
-/// ` Did you mean "16:9"?`, or nothing.
+/// ` Did you mean "16:9"?` in the language in use, or nothing.
 fn did_you_mean(suggestion: Option<&str>) -> String {
-    suggestion.map_or(String::new(), |s| {
-        join_text(&[" Did you mean \"", s, "\"?"])
-    })
+    suggestion.map_or(String::new(), |s| message!(DidYouMean, suggestion = s))
 }
 
 /// `"1:1", "2:3" or "3:2"`

@@ -107,7 +107,7 @@ impl Options {
     }
 }
 
-const CLIENT_OPTIONS: [&str; 11] = [
+const CLIENT_OPTIONS: [&str; 12] = [
     "apiKey",
     "accessToken",
     "baseUrl",
@@ -119,6 +119,8 @@ const CLIENT_OPTIONS: [&str; 11] = [
     "maxPollIntervalMs",
     "maxRetries",
     "rateLimit",
+    // The entry module (js/index.js) reads it: it says a refused input's issues in it.
+    "locale",
 ];
 const CALL_OPTIONS: [&str; 4] = ["signal", "timeoutMs", "onUpdate", "onCreate"];
 pub const DEFAULT_BASE_URL: &str = "https://api.runbase.net/v1";

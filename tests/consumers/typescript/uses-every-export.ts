@@ -2,12 +2,15 @@
 // `@ts-expect-error` fails the check if its line compiles.
 import init, {
   initSync, validateInput, getModelFacts, promptLength, estimateCost, fitReferenceImage, RunbaseClient, RunbaseError,
+  loadLocale, type Locale,
   type AspectRatio, type Resolution, type GptImage2Input, type ValidationResult, type ValidationIssue,
   type IssueCode, type ModelFacts, type RunbaseClientOptions, type CallOptions, type Run,
   type GenerateResult, type RunbaseErrorKind, type NormalizedInput, type ModelId, type RunStatus,
   type FittedImage, type FitOptions, type RunbaseErrorCode,
 } from "runbase-image";
-import { init as initValidator, validateInput as validateAlone, RunbaseError as ValidatorError } from "runbase-image/validate";
+import {
+  init as initValidator, validateInput as validateAlone, RunbaseError as ValidatorError, loadLocale as loadLocaleAlone,
+} from "runbase-image/validate";
 
 /** RunbaseErrorCode's named codes (the union less its open `string & {}` end). */
 type KnownCode = RunbaseErrorCode extends infer U ? U extends string ? string extends U ? never : U : never : never;
@@ -34,6 +37,12 @@ export async function correct(signal: AbortSignal): Promise<string[]> {
     void code;
   }
   validateInput(undefined);
+  const locale: Locale = "zh-CN";
+  const loaded: boolean = await loadLocale(locale);
+  const inChinese: ValidationResult = validateInput(input, { locale });
+  const anyLocale: boolean = await loadLocaleAlone("xx-YY");
+  void loaded; void inChinese; void anyLocale;
+  new RunbaseClient({ baseUrl: "/api/v1", locale });
   const facts: ModelFacts = getModelFacts();
   const named: ModelFacts = getModelFacts("openai/gpt-image-2");
   const anyId: string = String(signal.reason);
@@ -121,6 +130,8 @@ export async function wrong(client: RunbaseClient) {
   new RunbaseClient("sk-key");
   // @ts-expect-error misspelt option
   new RunbaseClient({ apikey: "x" });
+  // @ts-expect-error a locale is a name, not a catalog
+  await loadLocale({ "zh-CN": {} });
   // @ts-expect-error run ids are strings
   await client.getRun(42);
   // @ts-expect-error the issue code union is closed
