@@ -10,14 +10,15 @@ export default {
   "page.failed": "The page could not start: {message}",
   "language.label": "Language",
 
-  // How lists and sentences are joined, and times.
+  // How lists and sentences are joined, and times (a number and its unit never split over two
+  // lines: a no-break space).
   "sep.comma": ", ",
   "sep.comma.or": ", ",
   "sep.or": " or ",
   "sep.dot": " · ",
   "sep.sentence": " ",
-  "time.seconds": "{s} s",
-  "time.minutes": "{m} min {s} s",
+  "time.seconds": "{s}\u00a0s",
+  "time.minutes": "{m}\u00a0min {s}\u00a0s",
 
   "connection.legend": "Connection",
   "connection.how": "How to reach Runbase",

@@ -13,8 +13,8 @@ export default {
   "sep.or": " 或 ",
   "sep.dot": " · ",
   "sep.sentence": "",
-  "time.seconds": "{s} 秒",
-  "time.minutes": "{m} 分 {s} 秒",
+  "time.seconds": "{s}\u00a0秒",
+  "time.minutes": "{m}\u00a0分 {s}\u00a0秒",
 
   "connection.legend": "连接方式",
   "connection.how": "如何连接 Runbase",
