@@ -31,12 +31,14 @@ function summary(lhr) {
   };
 }
 
-/** sites: { name: directory served at / }; each site × preset run `runs` times. */
-export async function lighthouseRuns({ sites, presets = Object.keys(PRESETS), runs }) {
+/** sites: { name: directory served at / }; each site × preset run `runs` times, in a browser
+ *  whose language is `lang` (navigator.languages: the demo follows it; "zh-CN" for Chinese). */
+export async function lighthouseRuns({ sites, presets = Object.keys(PRESETS), runs, lang = "en-US" }) {
   const chrome = await chromeLauncher.launch({
     chromePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     chromeFlags: ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      `--lang=${lang}`, `--accept-lang=${lang}`],
   });
   const results = {};
   try {

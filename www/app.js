@@ -1,8 +1,9 @@
 // The demo page's entry. It uses the package exactly as a user's page would; each concern is a
 // module of ./ui/: the form and its validation, the references, the connection, the history,
-// and the result panel.
+// the result panel, and the page's language.
 import init, { getModelFacts } from "./pkg/index.js";
 import { $, el, dollars } from "./ui/dom.js";
+import { loadStrings, localize, msg, onLanguageChange, preferredLanguage, runStatus, setupLanguageSwitch, useLanguage } from "./ui/i18n.js";
 import { state } from "./ui/state.js";
 import { buildPickers, check, fillForm, formInput, setupForm } from "./ui/form.js";
 import { setupReferences } from "./ui/references.js";
@@ -43,11 +44,9 @@ function failed(error, conn = connection()) {
     if (run) { saveRun({ id: run.id, detached: true }); noticeFor = run.id; followQuietly(run); }
     showProblem({
       tone: "notice",
-      title: error.kind === "aborted" ? "Stopped waiting" : "This run is taking too long to wait for here",
-      fix: run
-        ? `Runbase cannot cancel a run, so it may still finish${price && !run.simulated ? ` (and is charged ${price} unless it fails)` : ""}. It stays in the history below, where its image appears when it is done.`
-        : "The request was stopped before Runbase answered: if it had already arrived, a run may exist that this page never learned the id of.",
-      detail: run ? `Run ${run.id}` : "",
+      title: msg(error.kind === "aborted" ? "run.stopped" : "run.tooLong"),
+      fix: !run ? msg("run.unknown") : price && !run.simulated ? msg("run.mayFinishCharged", { price }) : msg("run.mayFinish"),
+      detail: run ? msg("run.id", { id: run.id }) : "",
     });
     return;
   }
@@ -63,7 +62,7 @@ function failed(error, conn = connection()) {
   if (run) {
     const price = dollars(run.costUsd);
     // Said once: the simulator's message says it already, Runbase's may not.
-    if (error.kind === "run_failed" && price && !/refunded/i.test(shown.detail)) shown.detail = `${shown.detail} The charge of ${price} was refunded.`;
+    if (error.kind === "run_failed" && price && !/refunded/i.test(shown.detail)) shown.detail = [shown.detail, msg("run.refunded", { price })];
     saveRun({ id: run.id, status: error.kind === "run_failed" ? "failed" : run.status, error: { title: shown.title, detail: shown.detail } });
   }
   showProblem(shown);
@@ -87,12 +86,12 @@ async function generate() {
   const conn = connection();
   rememberKeyIfAsked(conn);
   const startedAt = Date.now();
-  const result = await follow({ label: "sending", resolution: input.resolution ?? state.facts.defaultResolution, conn, startedAt },
+  const result = await follow({ label: msg("status.sending"), resolution: input.resolution ?? state.facts.defaultResolution, conn, startedAt },
     (signal, progress) => client(conn).generate(input, {
       signal,
       onCreate: (run) => {
         progress.run(run.id);
-        progress.status(run.status);
+        progress.status(runStatus(run.status));
         saveRun({
           id: run.id, status: run.status, prompt: input.prompt, aspect_ratio: input.aspect_ratio, resolution: input.resolution,
           references: input.image_urls?.length ?? 0, mode: conn.mode, baseUrl: conn.baseUrl, costUsd: run.costUsd,
@@ -100,7 +99,7 @@ async function generate() {
         }, { create: true });
       },
       onUpdate: (run) => {
-        progress.status(run.status);
+        progress.status(runStatus(run.status));
         saveRun({ id: run.id, status: run.status, costUsd: run.costUsd });
       },
     }));
@@ -119,16 +118,16 @@ function connectionOf(run) {
 async function resume(run) {
   const conn = connectionOf(run);
   if (!conn) {
-    showProblem({ tone: "notice", title: "This run needs your key", fix: "Enter your API key (My own API key), then open the run again.", detail: `Run ${run.id}` });
+    showProblem({ tone: "notice", title: msg("run.needsKey"), fix: msg("run.needsKeyFix"), detail: msg("run.id", { id: run.id }) });
     return;
   }
   saveRun({ id: run.id, detached: false });
-  const done = await follow({ label: `${run.status ?? "pending"} (resumed)`, resolution: run.resolution, conn, startedAt: run.createdAt || Date.now() },
+  const done = await follow({ label: msg("progress.resumed", { status: runStatus(run.status ?? "pending") }), resolution: run.resolution, conn, startedAt: run.createdAt || Date.now() },
     (signal, progress) => {
       progress.run(run.id);
       return client(conn).waitForRun(run.id, {
         signal,
-        onUpdate: (r) => { progress.status(`${r.status} (resumed)`); saveRun({ id: r.id, status: r.status, costUsd: r.costUsd }); },
+        onUpdate: (r) => { progress.status(msg("progress.resumed", { status: runStatus(r.status) })); saveRun({ id: r.id, status: r.status, costUsd: r.costUsd }); },
       });
     });
   if (done) succeeded(done, null, true);
@@ -148,9 +147,9 @@ async function followQuietly(run) {
     succeeded(done, null, false);
     // The notice left by Cancel now says the run is done, with a way to see it.
     if (noticeFor === run.id && !$("problem").hidden) {
-      const open = el("button", { type: "button", class: "secondary", textContent: "Show the image" });
+      const open = el("button", { type: "button", class: "secondary", textContent: msg("run.show") });
       open.addEventListener("click", () => openRun(findRun(run.id) ?? { ...run, status: "succeeded", urls: done.output?.urls ?? [] }));
-      showProblem({ tone: "notice", title: "The run you stopped waiting for has finished", fix: "Its image is in the history.", detail: `Run ${run.id}`, actions: [open], focus: false });
+      showProblem({ tone: "notice", title: msg("run.finished"), fix: msg("run.finishedFix"), detail: msg("run.id", { id: run.id }), actions: [open], focus: false });
     }
   } catch (error) {
     if (error.kind === "run_failed") saveRun({ id: run.id, status: "failed", error: { title: explain(error, run).title, detail: error.message } });
@@ -171,16 +170,21 @@ function openRun(run) {
   noticeFor = null;
   if (run.status === "succeeded") { showRun(run, { onReuse: fillForm }); return; }
   if (run.status === "failed") {
-    showProblem({ title: run.error?.title ?? "This run failed", fix: "Change the prompt or the references and try again.", detail: run.error?.detail ?? `Run ${run.id}`, actions: [reuseButton(run, fillForm)] });
+    showProblem({ title: run.error?.title ?? msg("run.failed"), fix: msg("run.failedFix"), detail: run.error?.detail ?? msg("run.id", { id: run.id }), actions: [reuseButton(run, fillForm)] });
     return;
   }
-  if (state.controller) { showProblem({ tone: "notice", title: "Another run is being followed", fix: "Open this one when it is done, or press Cancel.", detail: `Run ${run.id}` }); return; }
+  if (state.controller) { showProblem({ tone: "notice", title: msg("run.another"), fix: msg("run.anotherFix"), detail: msg("run.id", { id: run.id }) }); return; }
   quiet.get(run.id)?.abort();
   resume(run);
 }
 
 async function main() {
+  setupLanguageSwitch();
+  // Another language's strings load beside the .wasm; the package's messages in it after.
+  const lang = preferredLanguage();
+  loadStrings(lang);
   await init();
+  await useLanguage(lang);
   state.facts = getModelFacts();
   buildPickers();
   // The history first: a run made before it was read would be lost when it arrived.
@@ -192,6 +196,8 @@ async function main() {
   $("cancel").addEventListener("click", () => state.controller?.abort());
   renderHistory();
   check();
+  // A change of language draws again what is drawn from state (the rest follows by itself).
+  onLanguageChange(() => { check(); renderHistory(); });
   await detectBackend();
   check();
   // After a reload: the newest run that was being watched is followed again in view; runs left
@@ -203,6 +209,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  $("backend").textContent = `The page could not start: ${error.message}`;
+  localize($("backend"), msg("page.failed", { message: error.message }));
   $("backend").className = "badge error";
 });

@@ -145,10 +145,10 @@ test("a fresh page shows no error; the prompt's problems appear once typed; fixi
   await page.locator('#resolutions label:has(input[value="2K"])').click();
   const fourK = page.locator('#resolutions label:has(input[value="4K"])');
   assert.equal(await page.locator('input[name="resolution"][value="4K"]').isDisabled(), true, "4K is not offered with 1:1");
-  assert.equal(await fourK.getAttribute("title"), "4K needs aspect ratio 16:9, 9:16, 21:9.", "the reason on hover");
+  assert.equal(await fourK.getAttribute("title"), "4K needs aspect ratio 16:9, 9:16 or 21:9.", "the reason on hover");
   assert.match(await page.getByRole("radio", { name: /4K/ }).evaluate((n) => n.labels[0].textContent), /unavailable: 4K needs aspect ratio/,
     "the reason is in the accessible name");
-  assert.match(await page.locator("#resolution-note").textContent(), /4K needs aspect ratio 16:9, 9:16, 21:9/);
+  assert.match(await page.locator("#resolution-note").textContent(), /4K needs aspect ratio 16:9, 9:16 or 21:9/);
 
   await page.fill("#ref-url", "not a url");
   await page.press("#ref-url", "Enter");
@@ -290,12 +290,14 @@ test("the page loads as built: its style inside, one hashed script and the hashe
   await fresh.close();
 });
 
-test("Lighthouse (mobile preset) finds nothing to fix in accessibility, best practices or SEO", async () => {
+test("Lighthouse (mobile preset) finds nothing to fix in accessibility, best practices or SEO, in English and in Chinese", async () => {
   // Performance is the benchmark's (scripts/bench): a score from timings is no test.
-  const { built } = await lighthouseRuns({ sites: { built: join(ROOT, "dist") }, presets: ["mobile"], runs: 1 });
-  const { scores, failed } = built.mobile;
-  for (const category of ["accessibility", "best-practices", "seo"]) {
-    assert.equal(scores[category], 100, failed.filter((f) => f.startsWith(category)).join(", "));
+  for (const lang of ["en-US", "zh-CN"]) {
+    const { built } = await lighthouseRuns({ sites: { built: join(ROOT, "dist") }, presets: ["mobile"], runs: 1, lang });
+    const { scores, failed } = built.mobile;
+    for (const category of ["accessibility", "best-practices", "seo"]) {
+      assert.equal(scores[category], 100, `${lang}: ${failed.filter((f) => f.startsWith(category)).join(", ")}`);
+    }
   }
 });
 
@@ -654,6 +656,146 @@ test("with storage blocked (cookies off) the page starts, generates, and says th
   await page.click("#generate");
   await page.locator("#gallery img").waitFor();
   assert.match(await page.locator("#runs li").first().textContent(), /^succeeded run_/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// The page's languages (www/ui/i18n.js): the browser's, or the one chosen with the switch.
+
+test("the page speaks the browser's language: zh-CN in Chinese, en-US in English, an error explanation included, on screen", async () => {
+  const expected = {
+    "en-US": { lang: "en", generate: "Generate", prompt: "Prompt", badge: "Simulator: images are drawn locally, nothing is charged", resolution: "Resolution",
+      error: "Nothing answers at this base URL (/nothing-here/v1)", fix: /^A base URL ends in \/v1/ },
+    "zh-CN": { lang: "zh-CN", generate: "生成", prompt: "提示词", badge: "模拟器：图片在本地绘制，不产生任何费用", resolution: "分辨率",
+      error: "这个 Base URL（/nothing-here/v1）下没有可用的接口", fix: /^Base URL 以 \/v1 结尾/ },
+  };
+  for (const [locale, want] of Object.entries(expected)) {
+    const context = await browser.newContext({ viewport: LAPTOP, locale });
+    const { page, errors } = await openDemo({ context });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), want.lang, locale);
+    await assertOnScreen(page.locator("#generate"), want.generate);
+    await assertOnScreen(page.locator('label[for="prompt"]'), want.prompt);
+    await assertOnScreen(page.locator("#backend"), want.badge);
+    await assertOnScreen(page.locator("#resolutions").locator("xpath=..").locator("legend"), want.resolution);
+    await page.fill("#prompt", "A lamp");
+    await page.fill("#proxy-url", "/nothing-here/v1");
+    await page.click("#generate");
+    await assertOnScreen(page.locator("#problem-title"), want.error);
+    assert.match(await page.locator("#problem-fix").textContent(), want.fix);
+    assert.deepEqual(errors.filter((e) => !/status of 405/.test(e)), [], locale);
+    await context.close();
+  }
+});
+
+test("the switch changes the language without a reload or moving the controls, and is remembered; the first paint is in that language", async () => {
+  const context = await browser.newContext({ viewport: PHONE, locale: "en-US" });
+  // What the page holds at its first frame (before its first paint), on every load.
+  await context.addInitScript(() => requestAnimationFrame(() => {
+    window.firstFrame = { lang: document.documentElement.lang, generate: document.querySelector("#generate")?.textContent };
+  }));
+  const { page, errors } = await openDemo({ context });
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+  const boxes = () => page.evaluate(() => ["#language", "#generate", "#prompt"].map((id) => {
+    const r = document.querySelector(id).getBoundingClientRect();
+    return `${id} ${Math.round(r.left)},${Math.round(r.top)}`;
+  }));
+  const before = await boxes();
+  await page.evaluate(() => { window.stillHere = true; });
+  await page.locator('#language button[lang="zh-CN"]').click();
+  await page.locator("#generate").filter({ hasText: "生成" }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+  assert.equal(await page.evaluate(() => window.stillHere), true, "no reload");
+  assert.equal(await page.locator("#verdict").textContent(), "先写一段提示词吧。");
+  assert.equal(await page.locator('#language button[lang="zh-CN"]').getAttribute("aria-pressed"), "true");
+  assert.deepEqual((await boxes()).slice(0, 2), before.slice(0, 2), "the switch and Generate stay where they were");
+  await page.screenshot({ path: screenshotPath("demo-zh-switched-390.png") });
+
+  await page.reload();
+  await page.locator("#backend.simulated").waitFor();
+  assert.deepEqual(await page.evaluate(() => window.firstFrame), { lang: "zh-CN", generate: "生成" }, "remembered, and Chinese from the first paint");
+  await assertOnScreen(page.locator("#backend"), "模拟器：图片在本地绘制，不产生任何费用");
+  await page.locator('#language button[lang="en"]').click();
+  await page.locator("#generate").filter({ hasText: "Generate" }).waitFor();
+  await page.reload();
+  await page.locator("#backend.simulated").waitFor();
+  assert.deepEqual(await page.evaluate(() => window.firstFrame), { lang: "en", generate: "Generate" });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("no layout shift while it starts in either language at 360, 768, 1280 and 1920 px, the choice remembered or the browser's", async () => {
+  for (const locale of ["en-US", "zh-CN"]) {
+    for (const width of [360, 768, 1280, 1920]) {
+      for (const colorScheme of ["light", "dark"]) {
+        const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme, locale });
+        const page = await context.newPage();
+        const { total, shifts } = await shiftsWhile(page, () => page.goto(`${server.url}/`));
+        assert.equal(await page.evaluate(() => document.documentElement.lang), locale === "zh-CN" ? "zh-CN" : "en");
+        assert.ok(total < 0.01, `${locale} ${width} px ${colorScheme}: layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
+        const widths = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+        assert.ok(widths[0] <= widths[1], `${locale} ${width} px: no horizontal scrolling: ${widths}`);
+        await context.close();
+      }
+    }
+  }
+  // Chinese chosen at the switch in an English browser: its first paint is Chinese too.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-US" });
+  await context.addInitScript(() => { if (!localStorage.getItem("runbase-demo-language")) localStorage.setItem("runbase-demo-language", "zh-CN"); });
+  const page = await context.newPage();
+  const { total, shifts } = await shiftsWhile(page, () => page.goto(`${server.url}/`));
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
+  assert.ok(total < 0.01, `chosen Chinese: layout shift ${total.toFixed(4)}: ${JSON.stringify(shifts)}`);
+  await context.close();
+});
+
+for (const [name, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
+  test(`${name} in Chinese, light and dark: the page, its problems and an error fit the screen (screenshots)`, async () => {
+    for (const colorScheme of ["light", "dark"]) {
+      const context = await browser.newContext({ viewport: size, colorScheme, locale: "zh-CN" });
+      const { page, errors } = await openDemo({ context });
+      await page.screenshot({ path: screenshotPath(`demo-zh-${name}-${colorScheme}-fresh.png`) });
+      assert.equal(await outsideViewport(page.locator("#generate")), null, "Generate is on screen");
+      await page.fill("#prompt", "x".repeat(4001));
+      await page.locator('label.ratio:has(input[value="2:3"])').click();
+      await page.fill("#ref-url", "not a url");
+      await page.press("#ref-url", "Enter");
+      assert.match(await page.locator("#verdict").textContent(), /^还有 1 个问题需要修改才能生成。$/);
+      assert.equal(await page.locator("#resolution-note").textContent(), "4K 仅支持 16:9、9:16 或 21:9。");
+      assert.equal(await page.locator('#resolutions label:has(input[value="4K"])').getAttribute("title"), "4K 仅支持 16:9、9:16 或 21:9。");
+      await page.screenshot({ path: screenshotPath(`demo-zh-${name}-${colorScheme}-problems.png`), fullPage: true });
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+      assert.ok(widths[0] <= widths[1], `no horizontal scrolling: ${widths}`);
+      await page.fill("#prompt", "一张陶瓷台灯的电影级产品照片");
+      await page.fill("#ref-url", "");
+      await page.click("#generate");
+      await page.locator("#gallery img").waitFor();
+      await assertOnScreen(page.locator("#gallery figcaption .cost"), "$0.05 · 模拟");
+      assert.match(await page.locator("#runs li").first().textContent(), /^已完成 run_\w+ \$0\.05 /);
+      await page.screenshot({ path: screenshotPath(`demo-zh-${name}-${colorScheme}-result.png`) });
+      assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
+      await context.close();
+    }
+  });
+}
+
+test("validation messages in Chinese once the package has loadLocale", async (t) => {
+  const lib = await import("../../pkg/index.js").catch(() => ({}));
+  if (typeof lib.loadLocale !== "function") return t.skip("package has no loadLocale yet");
+  const context = await browser.newContext({ viewport: LAPTOP, locale: "zh-CN" });
+  const { page, errors } = await openDemo({ context });
+  await page.fill("#prompt", "x");
+  await page.fill("#prompt", "");
+  await page.locator("#prompt-issues li").waitFor();
+  const issue = page.locator("#prompt-issues li").first();
+  assert.equal(await issue.locator(".where").textContent(), "prompt", "paths unchanged");
+  assert.match(await issue.textContent(), /\p{Script=Han}/u, "the message is Chinese");
+  assert.equal(await outsideViewport(issue), null, "on screen");
+  await page.fill("#ref-url", "not a url");
+  await page.press("#ref-url", "Enter");
+  assert.match(await page.locator("#ref-url-issue").textContent(), /\p{Script=Han}/u);
+  await page.locator('#language button[lang="en"]').click();
+  await page.locator("#generate").filter({ hasText: "Generate" }).waitFor();
+  assert.doesNotMatch(await issue.textContent(), /\p{Script=Han}/u, "English again after the switch");
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -2,6 +2,7 @@
 // key; what the backend behind it is, said honestly in the badge.
 import { RunbaseClient } from "../pkg/index.js";
 import { $, stored } from "./dom.js";
+import { localize, msg, withLocale } from "./i18n.js";
 
 const KEY_KEY = "runbase-demo-key";
 let backend = null; // { backend: "simulator" | "runbase", apiBase } from our server, if any
@@ -25,7 +26,8 @@ export function proxyConnection(baseUrl) {
 }
 
 export function client({ mode, baseUrl, apiKey, accessToken }) {
-  return new RunbaseClient(mode === "key" ? { apiKey, baseUrl } : accessToken ? { baseUrl, accessToken } : { baseUrl });
+  // Its refusals (the issues of an invalid input) in the chosen language, when the package speaks it.
+  return new RunbaseClient(withLocale(mode === "key" ? { apiKey, baseUrl } : accessToken ? { baseUrl, accessToken } : { baseUrl }));
 }
 
 /** The proxy serves signed-in users only: the field for the user's access token is shown. */
@@ -34,16 +36,17 @@ export function askForToken({ focus = true } = {}) {
   if (focus) $("access-token").focus();
 }
 
-/** Why this base URL cannot work, or null: an http(s) URL, or a path on this site ("/api/v1"). */
+/** Why this base URL cannot work (a text of the catalog), or null: an http(s) URL, or a path
+ *  on this site ("/api/v1"). */
 export function baseUrlProblem(text) {
-  if (!text) return "Enter the base URL.";
-  if (/\s/.test(text)) return `“${text}” is not a URL: it contains a space. A base URL looks like https://api.runbase.net/v1 or /api/v1.`;
+  if (!text) return msg("url.empty");
+  if (/\s/.test(text)) return msg("url.space", { text });
   if (text.startsWith("/") && !text.startsWith("//")) return null;
   let url;
   try { url = new URL(text); } catch {
-    return `“${text}” is not a URL. A base URL looks like https://api.runbase.net/v1, or /api/v1 for a proxy on this site.`;
+    return msg("url.invalid", { text });
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return `A base URL starts with https:// (or http://), not ${url.protocol}`;
+  if (url.protocol !== "https:" && url.protocol !== "http:") return msg("url.protocol", { protocol: url.protocol });
   return null;
 }
 
@@ -51,7 +54,7 @@ export function baseUrlProblem(text) {
 export function connectionProblem(conn = connection()) {
   const url = baseUrlProblem(conn.baseUrl);
   if (url) return url;
-  if (conn.mode === "key" && !conn.apiKey) return "Enter your API key to generate.";
+  if (conn.mode === "key" && !conn.apiKey) return msg("connection.needKey");
   return null;
 }
 
@@ -68,23 +71,21 @@ export function renderConnection() {
   const badge = $("backend");
   let host = "";
   try { host = new URL(conn.baseUrl, location.href).host; } catch { /* shown as a problem below */ }
-  const [text, tone] = !detected ? [badge.textContent, ""] : simulated(conn)
-    ? [conn.mode === "key" ? "Your key → the simulator: images are drawn locally, nothing is charged"
-      : "Simulator: images are drawn locally, nothing is charged", "simulated"]
-    : conn.mode === "key" ? [`Your key → ${host || "?"}: runs are real and paid`, "paid"]
-    : backend?.backend === "runbase" ? ["Proxy to the Runbase API: runs are real and paid", "paid"]
-    : ["No project server found here: set the proxy URL, or use your own key", ""];
-  badge.textContent = text;
+  // Until the server has said what it is, the badge says "connecting…" (index.html's).
+  const [key, tone] = !detected ? ["badge.connecting", ""] : simulated(conn)
+    ? [conn.mode === "key" ? "badge.keySimulator" : "badge.simulator", "simulated"]
+    : conn.mode === "key" ? ["badge.key", "paid"]
+    : backend?.backend === "runbase" ? ["badge.proxy", "paid"]
+    : ["badge.none", ""];
+  localize(badge, msg(key, { host: host || "?" }));
   badge.className = `badge ${tone}`;
-  $("key-hint").textContent = simulated({ ...conn, mode: "key" }) && conn.mode === "key"
-    ? "The simulator accepts any key that starts with “sk-” (try sk-sim-demo; sk-sim-broke simulates an empty balance)."
-    : "Runbase keys start with “sk-”; find yours in the Runbase dashboard.";
+  localize($("key-hint"), msg(simulated({ ...conn, mode: "key" }) && conn.mode === "key" ? "connection.keyHintSimulator" : "connection.keyHint"));
   // The library warns in the console about a key of another shape; the page says it here.
-  const key = $("api-key").value.trim();
-  $("api-key-issue").textContent = key && !key.startsWith("sk-") ? "Runbase keys start with “sk-”: check that this is the whole key." : "";
+  const apiKey = $("api-key").value.trim();
+  localize($("api-key-issue"), apiKey && !apiKey.startsWith("sk-") ? msg("connection.keyShape") : "");
   for (const [field, value] of [["proxy-url", $("proxy-url").value.trim() || "/api/v1"], ["key-url", $("key-url").value.trim()]]) {
     const problem = baseUrlProblem(value);
-    $(`${field}-issue`).textContent = problem ?? "";
+    localize($(`${field}-issue`), problem ?? "");
     $(field).setAttribute("aria-invalid", String(Boolean(problem)));
   }
 }

@@ -1,12 +1,16 @@
 // Small DOM and formatting helpers shared by the page's modules. Nothing that comes from the
 // server or the user is ever inserted as HTML: text goes through textContent.
+import { localize, keptAttribute, msg } from "./i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 
+/** An element; a text of the catalog (msg, list…) as its textContent or as one of the
+ *  attributes language.js keeps follows a change of language. */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (key === "class") node.className = value;
+    else if (value !== null && typeof value === "object" && (key === "textContent" || keptAttribute(key))) localize(node, value, key === "textContent" ? undefined : key);
     else if (key in node) node[key] = value;
     else node.setAttribute(key, value);
   }
@@ -35,10 +39,11 @@ export function megabytes(bytes) {
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
-/** "12.3 s", or "1 min 05 s" past a minute. */
+/** "12.3 s", or "1 min 05 s" past a minute (a text of the catalog). */
 export function seconds(ms) {
   const s = Math.max(0, ms) / 1000;
-  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
+  return s < 60 ? msg("time.seconds", { s: s.toFixed(1) })
+    : msg("time.minutes", { m: Math.floor(s / 60), s: String(Math.floor(s % 60)).padStart(2, "0") });
 }
 
 /** A few words of a prompt for a file name: letters and digits of any script, dashes between. */
@@ -52,18 +57,5 @@ export function slug(text, max = 40) {
   return out || "image";
 }
 
-/** When a time happened, as a person says it: "14:05", or "24 Nov 14:05" on another day. */
-export function when(ms) {
-  const date = new Date(ms);
-  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return date.toDateString() === new Date().toDateString()
-    ? time : `${date.toLocaleDateString([], { day: "numeric", month: "short" })} ${time}`;
-}
-
-/** localStorage that never throws: with storage blocked (cookies off) the page still works,
- *  remembering nothing. */
-export const stored = {
-  get(key) { try { return localStorage.getItem(key); } catch { return null; } },
-  set(key, value) { try { localStorage.setItem(key, value); } catch { /* not kept */ } },
-  remove(key) { try { localStorage.removeItem(key); } catch { /* nothing kept */ } },
-};
+/** localStorage that never throws (language.js holds it: the first-paint script reads it too). */
+export { stored } from "./language.js";

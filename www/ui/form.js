@@ -5,12 +5,14 @@ import { $, el, dollars } from "./dom.js";
 import { state } from "./state.js";
 import { referenceEntries } from "./references.js";
 import { connectionProblem, simulated, renderConnection } from "./connection.js";
+import { localize, msg, list, validationOptions } from "./i18n.js";
 
+/** The model page's example prompts, as they are there; their names are the catalog's. */
 export const PRESETS = [
-  { name: "Infographic", prompt: "A detailed scientific infographic of an integrated biohybrid artificial photosynthesis platform for solar-to-fuel conversion, with labeled cross-section diagrams, molecular structures, efficiency charts, and process flow annotations", ratio: "1:1" },
-  { name: "PC café photo", prompt: "A photorealistic candid shot of a young man in a light grey Covernat hoodie sitting at station 139 in a premium PC cafe, focused on his laptop screen, soft window light mixing with monitor glow, shallow depth of field", ratio: "3:2" },
-  { name: "UI mock-up", prompt: "A pixel-perfect recreation of the YouTube homepage UI with a left sidebar showing Home, Shorts, Subscriptions, History, and Explore sections, a top navigation bar with search and profile icon, category filter chips, and an 8-video thumbnail grid with realistic titles, channel names, view counts, and duration stamps", ratio: "16:9" },
-  { name: "陶瓷台灯 (CJK)", prompt: "一张陶瓷台灯的电影级产品照片", ratio: "4:5" },
+  { name: "preset.infographic", prompt: "A detailed scientific infographic of an integrated biohybrid artificial photosynthesis platform for solar-to-fuel conversion, with labeled cross-section diagrams, molecular structures, efficiency charts, and process flow annotations", ratio: "1:1" },
+  { name: "preset.pcCafe", prompt: "A photorealistic candid shot of a young man in a light grey Covernat hoodie sitting at station 139 in a premium PC cafe, focused on his laptop screen, soft window light mixing with monitor glow, shallow depth of field", ratio: "3:2" },
+  { name: "preset.uiMockup", prompt: "A pixel-perfect recreation of the YouTube homepage UI with a left sidebar showing Home, Shorts, Subscriptions, History, and Explore sections, a top navigation bar with search and profile icon, category filter chips, and an 8-video thumbnail grid with realistic titles, channel names, view counts, and duration stamps", ratio: "16:9" },
+  { name: "preset.lamp", prompt: "一张陶瓷台灯的电影级产品照片", ratio: "4:5" },
 ];
 
 const checked = (name) => document.querySelector(`input[name="${name}"]:checked`)?.value;
@@ -73,16 +75,16 @@ function offerResolutions() {
     const label = input.closest("label");
     const available = allowed.includes(input.value);
     const restricted = facts.aspectRatiosByResolution[input.value];
-    const reason = available || !restricted ? "" : `${input.value} needs aspect ratio ${restricted.join(", ")}.`;
+    const reason = available || !restricted ? "" : msg("resolution.needs", { resolution: input.value, ratios: list(restricted, "or") });
     input.disabled = !available && !input.checked;
     label.classList.toggle("unavailable", !available);
-    label.title = reason;
-    label.querySelector(".res-reason").textContent = reason ? ` (unavailable: ${reason})` : "";
+    localize(label, reason, "title");
+    localize(label.querySelector(".res-reason"), reason ? msg("resolution.unavailable", { reason }) : "");
     const size = available && pixelSize(input.value, ratio);
     label.querySelector(".res-size").textContent = size ? `${size[0]}×${size[1]}` : "";
     if (reason) notes.push(reason);
   }
-  $("resolution-note").textContent = notes.join(" ") || "Every resolution works with this ratio.";
+  localize($("resolution-note"), notes.length ? list(notes, "sentence") : msg("resolution.all"));
 }
 
 function renderIssues(result) {
@@ -105,9 +107,9 @@ function renderIssues(result) {
 /** The price of one image with the current input, next to Generate. */
 function renderEstimate(input) {
   const price = dollars(estimateCost(input));
-  const note = price && simulated() ? " · simulated, not charged" : "";
+  const note = price && simulated() ? msg("estimate.simulated") : "";
   $("estimate").replaceChildren(...(price
-    ? [el("strong", { textContent: `${price} per image` }), el("span", { class: "note", textContent: note })]
+    ? [el("strong", { textContent: msg("estimate.price", { price }) }), el("span", { class: "note", textContent: note })]
     : []));
 }
 
@@ -119,20 +121,21 @@ export function check() {
   const length = promptLength(input.prompt);
   $("count").textContent = `${length} / ${state.facts.promptMaxLength}`;
   $("count").classList.toggle("over", length > state.facts.promptMaxLength);
-  const result = validateInput(input);
+  // In the chosen language when the package speaks it (English: no options, the fast path).
+  const result = validateInput(input, validationOptions());
   renderIssues(result);
   renderEstimate(input);
   const busy = state.controller !== null;
   // A prompt of only whitespace is valid to the API (a warning), but a paid run that follows no
   // description is never what someone at this page wants.
   const blank = result.warnings.some((issue) => issue.code === "prompt_blank");
-  const blocked = connectionProblem() ?? (blank ? "Write something in the prompt: it holds only spaces." : null);
+  const blocked = connectionProblem() ?? (blank ? msg("verdict.blank") : null);
   $("generate").disabled = !result.ok || busy || blocked !== null;
   const problems = result.issues.length;
-  $("verdict").textContent = busy ? "A run is in progress."
-    : !state.promptTouched && !input.prompt ? "Write a prompt to begin."
-    : problems ? `${problems} problem${problems === 1 ? "" : "s"} to fix before generating.`
-    : blocked ?? (result.warnings.length ? "Ready, with warnings." : "Ready.");
+  localize($("verdict"), busy ? msg("verdict.busy")
+    : !state.promptTouched && !input.prompt ? msg("verdict.begin")
+    : problems ? msg("verdict.problems", { n: problems })
+    : blocked ?? msg(result.warnings.length ? "verdict.warnings" : "verdict.ready"));
   // Only when there is something listed to bring into view (not the fresh page's empty prompt).
   $("show-problems").hidden = busy || !document.querySelector(".field-issues li");
   return result;
@@ -146,7 +149,7 @@ export function setupForm(onGenerate) {
   // index.html holds the same chips for the first paint.
   for (const chip of $("presets").querySelectorAll(".chip")) chip.remove();
   for (const [index, preset] of PRESETS.entries()) {
-    const button = el("button", { type: "button", class: "chip", textContent: preset.name });
+    const button = el("button", { type: "button", class: "chip", textContent: msg(preset.name) });
     button.addEventListener("click", () => fillForm({ prompt: preset.prompt, aspect_ratio: preset.ratio }));
     $("presets").append(button);
     button.dataset.preset = String(index);

@@ -3,7 +3,8 @@
 // Blobs in memory and stored as their bytes: WebKit refuses to store a Blob in an ephemeral
 // session (Safari's private windows, WebDriver), and with it the whole record.
 // Bounded: MAX_RUNS runs, images for the newest MAX_WITH_IMAGES of them.
-import { $, el, dollars, when, seconds, stored } from "./dom.js";
+import { $, el, dollars, seconds, stored } from "./dom.js";
+import { localize, msg, list, moment, tr, runStatus } from "./i18n.js";
 
 const DB = "runbase-demo";
 const STORE = "runs";
@@ -49,7 +50,7 @@ export async function openHistory() {
 }
 
 function lost() {
-  $("history-note").textContent = "This browser keeps no storage for this page: the history lasts until the tab is closed.";
+  localize($("history-note"), msg("history.lost"));
 }
 
 function sort() {
@@ -126,10 +127,11 @@ export function recentDurations(resolution, count = 5) {
     .slice(0, count).map((r) => r.durationMs);
 }
 
-/** The status a person reads: "stopped waiting" for a run they left that may still finish. */
-export function statusText(run) {
-  if (run.detached && !finished(run)) return "stopped waiting";
-  return String(run.status ?? "unknown");
+/** The status a person reads (a text of the catalog): "stopped waiting" for a run they left
+ *  that may still finish; and the name of its style. */
+function statusOf(run) {
+  if (run.detached && !finished(run)) return { text: msg("status.stopped"), style: "stoppedwaiting" };
+  return run.status ? { text: runStatus(run.status), style: String(run.status) } : { text: msg("status.unknown"), style: "unknown" };
 }
 
 export const finished = (run) => run.status === "succeeded" || run.status === "failed";
@@ -146,7 +148,7 @@ function forgetThumb(run) {
 export function setupHistory(onOpen, onClear) {
   open = onOpen;
   $("clear-history").addEventListener("click", () => {
-    if (!runs.length || !confirm("Remove every run and image from this browser's history?")) return;
+    if (!runs.length || !confirm(tr("history.confirmClear"))) return;
     onClear();
     const ids = runs.map((r) => r.id);
     runs.forEach(forgetThumb);
@@ -158,26 +160,26 @@ export function setupHistory(onOpen, onClear) {
 
 export function renderHistory() {
   $("clear-history").hidden = !runs.length;
-  if (!runs.length) { $("runs").replaceChildren(el("li", { class: "empty", textContent: "No runs yet." })); return; }
+  if (!runs.length) { $("runs").replaceChildren(el("li", { class: "empty", textContent: msg("history.empty") })); return; }
   $("runs").replaceChildren(...runs.map((run) => {
-    const status = statusText(run);
+    const status = statusOf(run);
     const price = dollars(run.costUsd);
-    const cost = price ? (run.status === "failed" ? `${price} refunded` : price) : "";
+    const cost = price ? (run.status === "failed" ? msg("history.refunded", { price }) : price) : "";
     let thumb = el("span", { class: "run-thumb", "aria-hidden": "true" });
     const image = run.images?.[0];
     if (image) {
       if (!thumbUrls.has(image)) thumbUrls.set(image, URL.createObjectURL(image));
       thumb = el("img", { class: "run-thumb", src: thumbUrls.get(image), alt: "" });
     }
-    const button = el("button", { type: "button", class: "run", "aria-label": `Open run ${run.id}: ${status}, ${run.prompt ?? ""}` },
+    const button = el("button", { type: "button", class: "run", "aria-label": msg("history.open", { id: run.id, status: status.text, prompt: run.prompt ?? "" }) },
       thumb,
       el("span", { class: "run-main" },
         el("span", { class: "run-line" },
-          el("span", { class: `status status-${status.replace(/[^a-z_]/g, "")}`, textContent: status }), " ",
+          el("span", { class: `status status-${status.style.replace(/[^a-z_]/g, "")}`, textContent: status.text }), " ",
           el("span", { class: "mono run-id", textContent: run.id }), " ",
-          ...(cost ? [el("span", { class: "cost", textContent: cost, title: run.simulated ? "Simulated: nothing was charged" : "What the API charged for this run" }), " "] : [])),
+          ...(cost ? [el("span", { class: "cost", textContent: cost, title: msg(run.simulated ? "history.simulatedTitle" : "history.chargedTitle") }), " "] : [])),
         el("span", { class: "run-prompt", textContent: run.prompt ?? "" }),
-        el("span", { class: "run-meta", textContent: [run.aspect_ratio, run.resolution, run.createdAt ? when(run.createdAt) : "", run.durationMs ? seconds(run.durationMs) : ""].filter(Boolean).join(" · ") })));
+        el("span", { class: "run-meta", textContent: list([run.aspect_ratio, run.resolution, run.createdAt ? moment(run.createdAt) : "", run.durationMs ? seconds(run.durationMs) : ""], "dot") })));
     button.addEventListener("click", () => open(run));
     return el("li", {}, button);
   }));

@@ -1,7 +1,8 @@
 // The result panel: progress with an estimate, then the images or what went wrong. It stays
 // in view (sticky beside the form on a laptop; scrolled to on a phone) and takes the focus.
-import { $, el, safeImageUrl, dollars, seconds, slug, when } from "./dom.js";
+import { $, el, safeImageUrl, dollars, seconds, slug } from "./dom.js";
 import { recentDurations } from "./history.js";
+import { localize, msg, list, moment } from "./i18n.js";
 
 /** Brings a node of the result panel into view and gives it the focus, without a jump. */
 function reveal(node) {
@@ -15,34 +16,35 @@ function estimateMs(resolution) {
   return times.length ? { ms: times[Math.floor(times.length / 2)], count: times.length } : null;
 }
 
-/** Shows the progress box and ticks it until stopped: status, elapsed time, estimated bar. */
+/** Shows the progress box and ticks it until stopped: status, elapsed time, estimated bar.
+ *  Texts are those of the catalog (ui/i18n.js), so a change of language redraws them. */
 export function startProgress({ label, resolution, startedAt = Date.now() }) {
   const estimate = estimateMs(resolution);
   hideProblem();
   dimGallery(true);
   $("progress").hidden = false;
-  $("progress-status").textContent = label;
+  localize($("progress-status"), label);
   $("progress-run").textContent = "";
   const bar = $("progress-bar");
   if (estimate) bar.value = 0; else bar.removeAttribute("value"); // indeterminate without history
   const tick = () => {
     const elapsed = Date.now() - startedAt;
-    $("progress-time").textContent = seconds(elapsed);
+    localize($("progress-time"), seconds(elapsed));
     if (!estimate) {
-      $("progress-estimate").textContent = `No estimate yet for ${resolution}: runs of this model usually take tens of seconds.`;
+      localize($("progress-estimate"), msg("progress.noEstimate", { resolution }));
       return;
     }
     bar.value = Math.min(elapsed / estimate.ms, 0.97);
     const left = estimate.ms - elapsed;
-    const basis = `estimate from your last ${estimate.count === 1 ? "run" : `${estimate.count} runs`} at ${resolution}`;
-    $("progress-estimate").textContent = left > 0 ? `About ${seconds(left)} left (${basis}, ${seconds(estimate.ms)})`
-      : `Taking longer than usual (${basis}, ${seconds(estimate.ms)})`;
+    const basis = msg("progress.basis", { n: estimate.count, resolution });
+    localize($("progress-estimate"), left > 0 ? msg("progress.left", { left: seconds(left), basis, usual: seconds(estimate.ms) })
+      : msg("progress.longer", { basis, usual: seconds(estimate.ms) }));
   };
   tick();
   const timer = setInterval(tick, 200);
   reveal($("progress"));
   return {
-    status: (text) => { $("progress-status").textContent = text; },
+    status: (text) => localize($("progress-status"), text),
     run: (id) => { $("progress-run").textContent = id; },
     stop: () => { clearInterval(timer); $("progress").hidden = true; },
   };
@@ -56,14 +58,15 @@ function hideProblem() {
  *  for the outcome. */
 const dimGallery = (dim) => $("gallery").classList.toggle("stale", dim);
 
-/** An error (red) or a notice (neutral): a title, what to do, and the details. */
+/** An error (red) or a notice (neutral): a title, what to do, and the details (texts of the
+ *  catalog, or strings shown as they are). */
 export function showProblem({ tone = "error", title, fix, detail = "", actions = [], focus = true }) {
   const box = $("problem");
   box.className = `problem ${tone}`;
   box.setAttribute("role", tone === "error" ? "alert" : "status");
-  $("problem-title").textContent = title;
-  $("problem-fix").textContent = fix;
-  $("problem-detail").textContent = detail;
+  localize($("problem-title"), title);
+  localize($("problem-fix"), fix);
+  localize($("problem-detail"), detail);
   $("problem-actions").replaceChildren(...actions);
   box.hidden = false;
   dimGallery(true);
@@ -74,7 +77,7 @@ let objectUrls = [];
 
 /** A link-styled button that puts a run's prompt and settings back into the form. */
 export function reuseButton(run, onReuse) {
-  const button = el("button", { type: "button", class: "link", textContent: "Use these settings" });
+  const button = el("button", { type: "button", class: "link", textContent: msg("result.reuse") });
   button.addEventListener("click", () => onReuse?.(run));
   return button;
 }
@@ -90,26 +93,26 @@ export function showRun(run, { onReuse, focus = true } = {}) {
     ? run.images.map((blob) => { const url = URL.createObjectURL(blob); objectUrls.push(url); return url; })
     : (run.urls ?? []).map(safeImageUrl);
   const figures = sources.map((src, index) => {
-    if (!src) return el("p", { class: "problem error", textContent: "An image URL was refused: it is not http(s)." });
-    const img = el("img", { src, alt: `Generated image ${index + 1} for: ${run.prompt ?? run.id}`, referrerPolicy: "no-referrer" });
+    if (!src) return el("p", { class: "problem error", textContent: msg("result.badUrl") });
+    const img = el("img", { src, alt: msg("result.alt", { i: index + 1, prompt: run.prompt ?? run.id }), referrerPolicy: "no-referrer" });
     if (w && h) img.style.aspectRatio = `${w} / ${h}`;
     const name = `gpt-image-2_${String(run.aspect_ratio ?? "").replace(":", "x")}_${run.resolution ?? ""}_${slug(run.prompt ?? "")}_${run.id}${sources.length > 1 ? `_${index + 1}` : ""}.png`
       .replace(/_+/g, "_");
-    const open = el("a", { href: src, target: "_blank", rel: "noopener noreferrer", textContent: "Open" });
-    const download = el("button", { type: "button", class: "secondary", textContent: "Download" });
+    const open = el("a", { href: src, target: "_blank", rel: "noopener noreferrer", textContent: msg("result.open") });
+    const download = el("button", { type: "button", class: "secondary", textContent: msg("result.download") });
     download.addEventListener("click", () => downloadImage(src, name));
     const cost = price ? [el("span", run.simulated
-      ? { class: "cost", textContent: `${price} · simulated`, title: "What this run would cost; the simulator charges nothing" }
-      : { class: "cost", textContent: `Charged ${price}`, title: "What the API charged for this run (costUsd)" })] : [];
+      ? { class: "cost", textContent: msg("result.simulated", { price }), title: msg("result.simulatedTitle") }
+      : { class: "cost", textContent: msg("result.charged", { price }), title: msg("result.chargedTitle") })] : [];
     return el("figure", {}, img, el("figcaption", {}, open, download, ...cost));
   });
-  const facts = [run.aspect_ratio, run.resolution, run.references ? `${run.references} reference${run.references === 1 ? "" : "s"}` : "",
-    run.createdAt ? when(run.createdAt) : "", run.durationMs ? `took ${seconds(run.durationMs)}` : ""].filter(Boolean).join(" · ");
+  const facts = list([run.aspect_ratio, run.resolution, run.references ? msg("result.references", { n: run.references }) : "",
+    run.createdAt ? moment(run.createdAt) : "", run.durationMs ? msg("result.took", { time: seconds(run.durationMs) }) : ""], "dot");
   const reuse = reuseButton(run, onReuse);
-  const note = run.images?.length || !run.urls?.length ? [] : [el("p", { class: "hint keep-note", textContent: "Generated links are not permanent: download what you want to keep." })];
+  const note = run.images?.length || !run.urls?.length ? [] : [el("p", { class: "hint keep-note", textContent: msg("result.expiring") })];
   const summary = el("div", { class: "run-summary" },
     el("p", { class: "run-summary-prompt", textContent: run.prompt ?? "" }),
-    el("p", { class: "hint" }, el("span", { class: "mono", textContent: run.id }), ` · ${facts} · `, reuse), ...note);
+    el("p", { class: "hint" }, el("span", { class: "mono", textContent: run.id }), " · ", el("span", { textContent: facts }), " · ", reuse), ...note);
   $("gallery").replaceChildren(...figures, summary);
   $("gallery").dataset.run = run.id;
   dimGallery(false);
