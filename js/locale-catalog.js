@@ -26,7 +26,8 @@ export function catalog({ list: [separator, lastSeparator], messages }) {
       source += escape(english.slice(at, part.index));
       if (part[1]) {
         names.push(part[1]);
-        source += "([\\s\\S]*?)";
+        // A whole quoted value first (a field name or URL may hold the text that follows).
+        source += '("(?:[^"\\\\]|\\\\.)*"|[\\s\\S]*?)';
       } else {
         source += escape(part[0][0]);
       }

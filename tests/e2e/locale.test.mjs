@@ -41,6 +41,8 @@ const INPUTS = [
   { prompt: "A lamp", image_urls: [png(10, "text/plain"), png(10, ""), png(0), png(5 * 1024 * 1024)] },
   { prompt: "A lamp", image_urls: [png(10), png(10)].map((b, i, all) => all[0]) },
   Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`field_${i}`, i])),
+  // Values that hold the English's own words: read off whole, as quoted.
+  { prompt: "A lamp", "a: b accepts only": 1, aspect_ratio: "is not supported; use one of" },
 ];
 const CJK = /[\u3000-\u9fff\uff00-\uffef]/;
 // Words of the English texts: none may be left in a Chinese message (the values given aside).
@@ -109,6 +111,8 @@ test("Node: with zh-CN loaded, every message of every issue is Chinese, and noth
   const model = validateInput({ prompt: "A lamp" }, { model: "x/y", locale: "zh-CN" }).issues[0];
   assert.equal(model.code, "model_not_supported");
   assert.match(model.message, /^本库不支持模型 "x\/y"/);
+  const crafted = validateInput({ prompt: "A lamp", "a: b accepts only": 1 }, { locale: "zh-CN" }).issues[0].message;
+  assert.match(crafted, /^未知字段 "a: b accepts only"：openai\/gpt-image-2 只接受 prompt、aspect_ratio、resolution、image_urls。$/);
   // The same call in English afterwards: English again (the kept answers are not Chinese).
   assert.match(validateInput({ prompt: "A lamp", aspect_ratio: "16x9" }).issues[0].message, /^aspect_ratio/);
 });
