@@ -4,24 +4,19 @@
 
 // Each locale the package ships: its file, as a literal import a bundler can follow.
 const CATALOGS = { "zh-CN": () => import("./locales/zh-CN.js") };
-/** Each locale loaded: the function that says an English message in it. */
-const loaded = {};
+/** Each locale loaded, by name: the function that says an English message in it. */
+const loaded = new Map();
 
 /**
  * Loads a locale's messages: true once they are loaded, false for a locale this package does
  * not ship or whose file could not be had (its messages then stay English). Never rejects.
  */
-export async function loadLocale(locale) {
-  try {
-    return Object.hasOwn(CATALOGS, locale) && !!(loaded[locale] = (await CATALOGS[locale]()).default);
-  } catch {
-    return false;
-  }
-}
+export const loadLocale = async (locale) =>
+  Object.hasOwn(CATALOGS, locale) &&
+  CATALOGS[locale]().then(({ default: say }) => !!loaded.set(locale, say), () => false);
 
-/** The issues with their messages in `locale` (as they are for one not loaded). */
+/** Each issue's message in `locale` (as it is for a locale not loaded). */
 export function inLocale(issues, locale) {
-  const say = typeof locale == "string" && Object.hasOwn(loaded, locale) && loaded[locale];
+  const say = loaded.get(locale);
   if (say && Array.isArray(issues)) for (const issue of issues) issue.message = say(issue.message);
-  return issues;
 }

@@ -39,10 +39,8 @@ export function validateInput(input, options) {
     // a throwing getter or a revoked Proxy: the core reports what it can read
   }
   result ??= fromCore(input, options);
-  if (locale !== undefined) {
-    inLocale(result.issues, locale);
-    inLocale(result.warnings, locale);
-  }
+  inLocale(result.issues, locale);
+  inLocale(result.warnings, locale);
   return result;
 }
 
