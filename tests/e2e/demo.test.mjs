@@ -290,14 +290,17 @@ test("the page loads as built: its style inside, one hashed script and the hashe
   await fresh.close();
 });
 
-test("Lighthouse (mobile preset) finds nothing to fix in accessibility, best practices or SEO, in English and in Chinese", async () => {
-  // Performance is the benchmark's (scripts/bench): a score from timings is no test.
+test("Lighthouse (mobile preset) finds nothing to fix in accessibility, best practices or SEO, and no layout shift on a slow phone, in English and in Chinese", async () => {
+  // Performance is the benchmark's (scripts/bench): a score from timings is no test. Layout
+  // shift is not a timing: on the simulated slow network a part that arrives late (the
+  // Chinese strings, the package's catalog) must not move the page.
   for (const lang of ["en-US", "zh-CN"]) {
     const { built } = await lighthouseRuns({ sites: { built: join(ROOT, "dist") }, presets: ["mobile"], runs: 1, lang });
-    const { scores, failed } = built.mobile;
+    const { scores, failed, cls } = built.mobile;
     for (const category of ["accessibility", "best-practices", "seo"]) {
       assert.equal(scores[category], 100, `${lang}: ${failed.filter((f) => f.startsWith(category)).join(", ")}`);
     }
+    assert.ok(cls < 0.01, `${lang}: cumulative layout shift ${cls}`);
   }
 });
 

@@ -72,16 +72,23 @@ export function onLanguageChange(listener) {
 export async function useLanguage(lang, { remember = false } = {}) {
   if (!Object.hasOwn(LANGUAGES, lang)) lang = "en";
   const mine = ++asked;
-  const [catalog, spoken] = await Promise.all([loadStrings(lang).catch(() => null), packageSpeaks(lang)]);
+  // The package's messages load beside the strings but are not waited for: the page shows
+  // its strings as soon as they are here (a later redraw would move it), and the validation
+  // messages, which appear only once something is typed, follow when they arrive.
+  const spoken = packageSpeaks(lang);
+  const catalog = await loadStrings(lang).catch(() => null);
   if (mine !== asked) return;
   // Strings that could not be fetched: the page stays usable in English.
   if (!catalog) lang = "en";
   if (remember && catalog) stored.set(LANGUAGE_KEY, lang);
   current = lang;
   strings = catalog ?? en;
-  packageOptions = spoken && catalog ? { locale: lang } : undefined;
+  packageOptions = undefined;
   markLanguage(lang);
   translateAll(document, strings, lang);
+  for (const listener of listeners) listener(lang);
+  if (!(await spoken) || !catalog || mine !== asked) return;
+  packageOptions = { locale: lang };
   for (const listener of listeners) listener(lang);
 }
 
