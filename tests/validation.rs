@@ -810,15 +810,14 @@ fn typescript_error_codes_are_every_code_there_is() {
             if path.extension().is_none_or(|e| e != "js") {
                 continue;
             }
-            // The code, not its comments (which quote lists such as `"a", "b" or "c"`).
-            let source: String = std::fs::read_to_string(&path)
-                .expect("read")
-                .lines()
-                .filter(|line| !line.trim_start().starts_with(['/', '*']))
-                .collect::<Vec<_>>()
-                .join("\n");
-            for needle in ["code: \"", "\", \"", "`, \""] {
-                found.extend(codes_after(&source, needle));
+            let source = std::fs::read_to_string(&path).expect("read");
+            found.extend(codes_after(&source, "code: \""));
+            // `invalid(message, "code", …)`: the string after the message.
+            for call in source.split("invalid(").skip(1) {
+                let call = &call[..call.find(";\n").unwrap_or(call.len())];
+                for needle in ["\", \"", "`, \""] {
+                    found.extend(codes_after(call, needle).into_iter().take(1));
+                }
             }
         }
     }
