@@ -133,15 +133,18 @@ pub async fn settle(hold: Option<Hold>, upshot: Upshot<'_>) {
     let Some(mut hold) = hold else {
         return;
     };
-    hold.settled = true;
     let charged = match upshot {
-        Upshot::NotSent => 0,
+        // Given back by dropping it: the drop spawns the give-back, which a browser that goes
+        // away meanwhile cannot cut short.
+        Upshot::NotSent => return drop(hold),
         Upshot::Answered(answer) => answer
             .run
             .as_ref()
             .map_or(0, |run| run.cost_micro_usd.unwrap_or(hold.reserved)),
-        Upshot::Unanswered => return,
+        Upshot::Unanswered => hold.reserved,
     };
+    hold.settled = true;
+    // Unanswered: charged the price held, so nothing to adjust (a run may have been made).
     let by = charged as i64 - hold.reserved as i64;
     hold.guard.adjust(&hold.keys, by).await;
 }

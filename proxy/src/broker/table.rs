@@ -34,6 +34,16 @@ struct Entry {
     owner: Option<Arc<str>>,
 }
 
+impl Entry {
+    /// Whether `run` is news: the entry holds another state, or none yet.
+    fn holds_other_than(&self, run: &Run) -> bool {
+        match &*self.tx.borrow() {
+            Slot::Run(old) => **old != *run,
+            _ => true,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Runs {
     by_id: HashMap<String, Entry>,
@@ -136,11 +146,7 @@ impl RunTable {
         let Some(entry) = runs.by_id.get(id) else {
             return false;
         };
-        let changed = match &*entry.tx.borrow() {
-            Slot::Run(old) => **old != run,
-            _ => true,
-        };
-        if changed {
+        if entry.holds_other_than(&run) {
             on_change(&run, entry.owner.as_deref());
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
         }
@@ -157,11 +163,7 @@ impl RunTable {
         let Some(entry) = runs.by_id.get(id) else {
             return;
         };
-        let changed = match &*entry.tx.borrow() {
-            Slot::Run(old) => **old != run,
-            _ => true,
-        };
-        if changed {
+        if entry.holds_other_than(&run) {
             entry.tx.send_replace(Slot::Run(Arc::new(run)));
             if finished {
                 runs.mark_finished(id);

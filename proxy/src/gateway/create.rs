@@ -78,12 +78,14 @@ impl Gateway {
                 return Err(refusal);
             }
         };
-        let body = read_body(body, self.body_timeout).await?;
+        let received = read_body(body, self.body_timeout).await?;
         let Admitted {
             body,
             resolution,
             price_micro_usd,
-        } = admit_create(&body, &self.allowed_models)?;
+        } = admit_create(&received, &self.allowed_models)?;
+        // The body as received (up to 22 MB) is not kept while the spend limits are asked.
+        drop(received);
         let hold = match &self.spend {
             Some(guard) => Some(guard.reserve(&caller, price_micro_usd).await?),
             None => None,
