@@ -34,10 +34,9 @@ export function catalog({ list: [separator, lastSeparator], messages }) {
       at = part.index + part[0].length;
     }
     source += escape(english.slice(at));
-    return { id, pattern: new RegExp(`^${source}$`), names, said };
+    const nested = Object.values(NESTED).some((prefix) => id.startsWith(prefix));
+    return { id, nested, pattern: new RegExp(`^${source}$`), names, said };
   });
-  const nested = new Set(Object.values(NESTED));
-  const isNested = (id) => [...nested].some((prefix) => id.startsWith(prefix));
   const argument = (name, value) => {
     if (QUOTED.has(name)) {
       const items = [...value.matchAll(/"[^"]*"/g)].map((m) => m[0]);
@@ -50,8 +49,8 @@ export function catalog({ list: [separator, lastSeparator], messages }) {
     return value;
   };
   function say(message, prefix) {
-    for (const { id, pattern, names, said } of texts) {
-      if (prefix === undefined ? isNested(id) : !id.startsWith(prefix)) continue;
+    for (const { id, nested, pattern, names, said } of texts) {
+      if (prefix === undefined ? nested : !id.startsWith(prefix)) continue;
       const found = pattern.exec(message);
       if (!found) continue;
       const args = {};
